@@ -1,0 +1,13 @@
+package io.apigw.authorizer.directory;
+
+import io.apigw.authorizer.request.AuthorizationRequest;
+
+/** Finds a cluster and the way to its private API server endpoint. */
+public interface ClusterDirectory {
+
+    /**
+     * @throws PrivateAccessDisabledException when the cluster's private endpoint is not enabled
+     * @throws io.apigw.authorizer.result.AuthorizationException with {@code CLUSTER_NOT_FOUND} or another code
+     */
+    ClusterAccess resolve(AuthorizationRequest request);
+}

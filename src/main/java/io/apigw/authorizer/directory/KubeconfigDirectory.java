@@ -1,0 +1,118 @@
+package io.apigw.authorizer.directory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Base64;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.jboss.logging.Logger;
+
+import io.apigw.authorizer.request.AuthorizationRequest;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
+import io.fabric8.kubernetes.api.model.NamedCluster;
+import io.fabric8.kubernetes.api.model.NamedContext;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
+
+/**
+ * Clusters from one kubeconfig file: the context named like the cluster id holds the API server, CA and admin
+ * credentials. A context whose cluster has no {@code server} stands for a cluster whose private endpoint is off.
+ * The file is re-read when it changes, so clusters can be added without a restart. It knows no tenants: {@code appId}
+ * is not checked.
+ */
+public class KubeconfigDirectory implements ClusterDirectory {
+
+    private static final Logger LOG = Logger.getLogger(KubeconfigDirectory.class);
+
+    private final Path path;
+    private volatile Loaded loaded;
+
+    private record Loaded(Object fileKey, long modified, long size, io.fabric8.kubernetes.api.model.Config kubeconfig) {
+    }
+
+    public KubeconfigDirectory(Path path) {
+        this.path = path;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public ClusterAccess resolve(AuthorizationRequest request) {
+        io.fabric8.kubernetes.api.model.Config kubeconfig = load();
+        String clusterId = request.clusterId();
+        NamedContext context = kubeconfig.getContexts() == null ? null
+                : kubeconfig.getContexts().stream().filter(c -> clusterId.equals(c.getName())).findFirst().orElse(null);
+        if (context == null || context.getContext() == null) {
+            throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND,
+                    "no cluster " + clusterId + " in the cluster directory");
+        }
+        String clusterName = context.getContext().getCluster();
+        NamedCluster cluster = kubeconfig.getClusters() == null ? null
+                : kubeconfig.getClusters().stream().filter(c -> Objects.equals(clusterName, c.getName())).findFirst()
+                        .orElse(null);
+        if (cluster == null || cluster.getCluster() == null) {
+            throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND,
+                    "context " + clusterId + " names no cluster entry in the cluster directory");
+        }
+        String server = cluster.getCluster().getServer();
+        if (server == null || server.isBlank()) {
+            throw new PrivateAccessDisabledException("the cluster directory lists no private API server endpoint");
+        }
+        Config config = Config.empty();
+        try {
+            KubeConfigUtils.merge(config, clusterId, kubeconfig);
+        } catch (RuntimeException e) {
+            throw AuthorizationException.permanent(FailureCode.INTERNAL,
+                    "context " + clusterId + " in the cluster directory cannot be used: " + e.getClass().getSimpleName());
+        }
+        return new ClusterAccess(clusterId, server, caPem(config, clusterId), config);
+    }
+
+    private io.fabric8.kubernetes.api.model.Config load() {
+        try {
+            BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+            Loaded current = loaded;
+            if (current != null && Objects.equals(current.fileKey(), attrs.fileKey())
+                    && current.modified() == attrs.lastModifiedTime().toMillis() && current.size() == attrs.size()) {
+                return current.kubeconfig();
+            }
+            io.fabric8.kubernetes.api.model.Config parsed = KubeConfigUtils.parseConfig(path.toFile());
+            loaded = new Loaded(attrs.fileKey(), attrs.lastModifiedTime().toMillis(), attrs.size(), parsed);
+            return parsed;
+        } catch (IOException | RuntimeException e) {
+            LOG.errorf("cannot read the cluster directory kubeconfig %s: %s", path, e.getClass().getSimpleName());
+            throw AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    "the cluster directory (kubeconfig file) cannot be read");
+        }
+    }
+
+    /** Whether the file can be read and parsed now; used by the readiness check. */
+    public boolean readable() {
+        try {
+            load();
+            return true;
+        } catch (AuthorizationException e) {
+            return false;
+        }
+    }
+
+    private static String caPem(Config config, String clusterId) {
+        try {
+            if (config.getCaCertData() != null && !config.getCaCertData().isBlank()) {
+                return new String(Base64.getDecoder().decode(config.getCaCertData().trim()), StandardCharsets.UTF_8);
+            }
+            Optional<String> file = Optional.ofNullable(config.getCaCertFile()).filter(f -> !f.isBlank());
+            return file.isPresent() ? Files.readString(Path.of(file.get())) : "";
+        } catch (IOException | IllegalArgumentException e) {
+            throw AuthorizationException.permanent(FailureCode.INTERNAL,
+                    "the CA of cluster " + clusterId + " in the cluster directory cannot be read");
+        }
+    }
+}

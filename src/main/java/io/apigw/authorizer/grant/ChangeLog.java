@@ -1,0 +1,37 @@
+package io.apigw.authorizer.grant;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.apigw.authorizer.grant.ResourceAction.Action;
+
+/**
+ * Per-object actions of one request across all its attempts: an object created by an attempt that later failed
+ * is still reported as {@code created} by the attempt that succeeds.
+ */
+public final class ChangeLog {
+
+    private final Map<String, ResourceAction> actions = new LinkedHashMap<>();
+
+    void record(ResourceAction a) {
+        String key = a.kind() + "/" + a.name();
+        ResourceAction earlier = actions.get(key);
+        if (earlier == null || rank(a.action()) >= rank(earlier.action())) {
+            actions.put(key, a);
+        }
+    }
+
+    List<ResourceAction> actions() {
+        return new ArrayList<>(actions.values());
+    }
+
+    private static int rank(Action a) {
+        return switch (a) {
+            case unchanged -> 0;
+            case updated -> 1;
+            case created -> 2;
+        };
+    }
+}

@@ -1,0 +1,264 @@
+package io.apigw.authorizer.grant;
+
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
+import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
+import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
+import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.grant.AccessReview.Permission;
+import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Subject;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.VersionInfo;
+
+/**
+ * Puts the four reserved resources in place with as few writes as possible: read all, plan, review the admin
+ * credential's rights once, then write only what is missing or drifted, and wait for the token. Safe to run again
+ * at any point: every step converges on the same objects.
+ */
+@ApplicationScoped
+public class GrantReconciler {
+
+    /** Kubernetes stopped auto-creating service account token Secrets in 1.24. */
+    private static final int LAST_MINOR_WITH_AUTO_TOKENS = 23;
+    private static final Pattern DIGITS = Pattern.compile("\\d+");
+
+    private final Duration tokenTimeout;
+
+    public GrantReconciler(AuthorizerConfig config) {
+        this.tokenTimeout = config.token().timeout();
+    }
+
+    public Grant reconcile(KubernetesClient client, ChangeLog log) {
+        VersionInfo version = call("reading the Kubernetes version", client::getKubernetesVersion);
+        ServiceAccount sa = call("reading ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get());
+        ClusterRole role = call("reading ClusterRole " + CLUSTER_ROLE,
+                () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get());
+        ClusterRoleBinding binding = call("reading ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get());
+        Optional<Secret> existingToken = sa == null ? Optional.empty()
+                : TokenSecrets.canonical(call("listing Secrets in " + NAMESPACE,
+                        () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa);
+        requireNotTerminating(sa, role, binding);
+
+        Action saAction = sa == null ? Action.created : Action.unchanged;
+        Action roleAction = role == null ? Action.created : rulesMatch(role) ? Action.unchanged : Action.updated;
+        boolean rebind = binding != null && !roleRefMatches(binding);
+        Action bindingAction = binding == null ? Action.created
+                : rebind || !subjectsMatch(binding) ? Action.updated : Action.unchanged;
+        boolean createToken = existingToken.isEmpty() && !autoCreatesTokenSecrets(version);
+
+        Set<Permission> needed = new LinkedHashSet<>();
+        if (saAction == Action.created) {
+            needed.add(Permission.of("create", "", "serviceaccounts"));
+        }
+        if (roleAction != Action.unchanged) {
+            needed.add(roleAction == Action.created ? Permission.of("create", RBAC_GROUP, "clusterroles")
+                    : new Permission("update", RBAC_GROUP, "clusterroles", CLUSTER_ROLE));
+        }
+        if (bindingAction == Action.created || rebind) {
+            needed.add(Permission.of("create", RBAC_GROUP, "clusterrolebindings"));
+        }
+        if (rebind) {
+            needed.add(new Permission("delete", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+        } else if (bindingAction == Action.updated) {
+            needed.add(new Permission("update", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+        }
+        if (createToken) {
+            needed.add(Permission.of("create", "", "secrets"));
+        }
+        AccessReview.require(client, needed, roleAction != Action.unchanged, bindingAction != Action.unchanged);
+
+        // The role before the binding (RBAC checks the binder against the role), the account before its token.
+        switch (roleAction) {
+            case created -> call("creating ClusterRole " + CLUSTER_ROLE,
+                    () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
+            case updated -> call("repairing ClusterRole " + CLUSTER_ROLE,
+                    () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
+                            .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
+            case unchanged -> {
+            }
+        }
+        log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
+        if (sa == null) {
+            sa = call("creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                    () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
+                            .create());
+        }
+        log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
+        if (rebind) {
+            // roleRef is immutable: the binding must be deleted and made again.
+            String uid = binding.getMetadata().getUid();
+            call("deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
+                    () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
+                            .lockResourceVersion(binding.getMetadata().getResourceVersion()).delete());
+            awaitGone(client, uid);
+        }
+        if (binding == null || rebind) {
+            call("creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                    () -> client.rbac().clusterRoleBindings().resource(ReservedResources.clusterRoleBinding()).create());
+        } else if (bindingAction == Action.updated) {
+            call("repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                    () -> client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder(binding)
+                            .withSubjects(ReservedResources.SUBJECT).build()).update());
+        }
+        log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+
+        Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
+        if (tokenSecret == null) {
+            if (createToken) {
+                createWorkerSecret(client, sa);
+            }
+            tokenSecret = awaitToken(client, sa, existingToken.isPresent() || createToken);
+        }
+        log.record(ResourceAction.namespaced("Secret", tokenSecret.getMetadata().getName(),
+                existingToken.isPresent() ? Action.unchanged : Action.created));
+        return new Grant(log.actions(), tokenSecret.getMetadata().getName(), TokenSecrets.token(tokenSecret),
+                version.getGitVersion());
+    }
+
+    static boolean autoCreatesTokenSecrets(VersionInfo v) {
+        int major = leadingNumber(v.getMajor());
+        int minor = leadingNumber(v.getMinor());
+        return major == 1 && minor >= 0 && minor <= LAST_MINOR_WITH_AUTO_TOKENS;
+    }
+
+    private static int leadingNumber(String s) {
+        Matcher m = DIGITS.matcher(s == null ? "" : s);
+        return m.lookingAt() ? Integer.parseInt(m.group()) : -1;
+    }
+
+    /** Same rules, in any order: the order of rules and list entries carries no meaning in RBAC. */
+    static boolean rulesMatch(ClusterRole role) {
+        return role.getAggregationRule() == null && normalized(role.getRules()).equals(normalized(ReservedResources.RULES));
+    }
+
+    private static Set<List<Set<String>>> normalized(List<PolicyRule> rules) {
+        Set<List<Set<String>>> out = new HashSet<>();
+        if (rules != null) {
+            for (PolicyRule r : rules) {
+                out.add(List.of(set(r.getApiGroups()), set(r.getResources()), set(r.getVerbs()),
+                        set(r.getResourceNames()), set(r.getNonResourceURLs())));
+            }
+        }
+        return out;
+    }
+
+    private static Set<String> set(List<String> l) {
+        return l == null ? Set.of() : new HashSet<>(l);
+    }
+
+    static boolean roleRefMatches(ClusterRoleBinding b) {
+        return b.getRoleRef() != null && "ClusterRole".equals(b.getRoleRef().getKind())
+                && CLUSTER_ROLE.equals(b.getRoleRef().getName()) && RBAC_GROUP.equals(b.getRoleRef().getApiGroup());
+    }
+
+    static boolean subjectsMatch(ClusterRoleBinding b) {
+        if (b.getSubjects() == null || b.getSubjects().size() != 1) {
+            return false;
+        }
+        Subject s = b.getSubjects().get(0);
+        return "ServiceAccount".equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
+                && NAMESPACE.equals(s.getNamespace()) && (s.getApiGroup() == null || s.getApiGroup().isEmpty());
+    }
+
+    private static void requireNotTerminating(HasMetadata... objects) {
+        for (HasMetadata o : objects) {
+            if (o != null && o.getMetadata().getDeletionTimestamp() != null) {
+                throw AuthorizationException.transientFailure(FailureCode.CONFLICT, o.getKind() + " "
+                        + o.getMetadata().getName() + " is being deleted; it can be authorized again once it is gone");
+            }
+        }
+    }
+
+    private void awaitGone(KubernetesClient client, String uid) {
+        try {
+            client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
+                    .waitUntilCondition(b -> b == null || !uid.equals(b.getMetadata().getUid()),
+                            tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (KubernetesClientException e) {
+            throw KubeErrors.classify(e, "waiting for ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " to be deleted");
+        }
+    }
+
+    private void createWorkerSecret(KubernetesClient client, ServiceAccount sa) {
+        Secret wanted = TokenSecrets.workerSecret(sa);
+        try {
+            client.secrets().inNamespace(NAMESPACE).resource(wanted).create();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw KubeErrors.classify(e, "creating token Secret " + wanted.getMetadata().getName());
+            }
+            Secret found = call("reading token Secret " + wanted.getMetadata().getName(),
+                    () -> client.secrets().inNamespace(NAMESPACE).withName(wanted.getMetadata().getName()).get());
+            if (found != null && !TokenSecrets.belongsTo(found, sa)) {
+                throw AuthorizationException.transientFailure(FailureCode.CONFLICT, "Secret " + NAMESPACE + "/"
+                        + wanted.getMetadata().getName() + " exists and is not a token of " + SERVICE_ACCOUNT);
+            }
+        }
+    }
+
+    /** Watches kube-system's Secrets until the token controller has filled the canonical token Secret. */
+    private Secret awaitToken(KubernetesClient client, ServiceAccount sa, boolean secretExpected) {
+        CompletableFuture<List<Secret>> filled = client.secrets().inNamespace(NAMESPACE)
+                .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
+        try {
+            List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return TokenSecrets.canonical(secrets, sa).orElseThrow();
+        } catch (TimeoutException e) {
+            boolean exists = TokenSecrets.canonical(call("listing Secrets in " + NAMESPACE,
+                    () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa).isPresent();
+            String what = exists || secretExpected
+                    ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"
+                    : "no token Secret was created for " + NAMESPACE + "/" + SERVICE_ACCOUNT;
+            throw AuthorizationException.permanent(FailureCode.TOKEN_NOT_ISSUED, what + " within "
+                    + tokenTimeout.toSeconds() + "s: the cluster's token controller (kube-controller-manager) is "
+                    + (exists ? "slow or not running" : "not running or not creating tokens"));
+        } catch (ExecutionException e) {
+            throw KubeErrors.classify(e.getCause(), "waiting for the token");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw AuthorizationException.transientFailure(FailureCode.INTERNAL, "interrupted while waiting for the token");
+        } finally {
+            filled.cancel(true);
+        }
+    }
+
+    private static <T> T call(String during, Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (KubernetesClientException e) {
+            throw KubeErrors.classify(e, during);
+        }
+    }
+}

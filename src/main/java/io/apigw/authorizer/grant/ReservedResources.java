@@ -1,0 +1,83 @@
+package io.apigw.authorizer.grant;
+
+import java.util.List;
+import java.util.Map;
+
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleRef;
+import io.fabric8.kubernetes.api.model.rbac.RoleRefBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Subject;
+import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
+
+/**
+ * The four reserved resources of the API gateway authorization document, exactly as published there. Nothing else
+ * in a target cluster is ever written.
+ */
+public final class ReservedResources {
+
+    public static final String NAMESPACE = "kube-system";
+    public static final String SERVICE_ACCOUNT = "apigw-ingress";
+    public static final String CLUSTER_ROLE = "apigw-ingress-clusterrole";
+    public static final String CLUSTER_ROLE_BINDING = "apigw-ingress-clusterrole-binding";
+    public static final String TOKEN_SECRET_PREFIX = "apigw-ingress-token-";
+    public static final String TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
+    public static final String SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+    public static final String SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
+    public static final String RBAC_GROUP = "rbac.authorization.k8s.io";
+
+    /** Added to what the worker creates, so operators can tell who made it; never required on existing objects. */
+    public static final Map<String, String> LABELS = Map.of("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
+
+    /** The ClusterRole's rules, verbatim from the document. */
+    public static final List<PolicyRule> RULES = List.of(
+            rule(List.of(""), List.of("services", "namespaces", "endpoints", "nodes", "pods"), "get", "list", "watch"),
+            rule(List.of("apps"), List.of("deployments", "replicasets"), "get", "list", "watch"),
+            rule(List.of(""), List.of("configmaps", "secrets"), "*"),
+            rule(List.of("extensions"), List.of("ingresses", "ingresses/status"), "*"),
+            rule(List.of(""), List.of("events"), "create", "patch", "list", "update"),
+            rule(List.of("apiextensions.k8s.io"), List.of("customresourcedefinitions"), "*"),
+            rule(List.of("cloud.tencent.com"), List.of("tkeserviceconfigs"), "*"));
+
+    public static final RoleRef ROLE_REF = new RoleRefBuilder()
+            .withApiGroup(RBAC_GROUP).withKind("ClusterRole").withName(CLUSTER_ROLE).build();
+
+    public static final Subject SUBJECT = new SubjectBuilder()
+            .withKind("ServiceAccount").withName(SERVICE_ACCOUNT).withNamespace(NAMESPACE).build();
+
+    private ReservedResources() {
+    }
+
+    public static ServiceAccount serviceAccount() {
+        return new ServiceAccountBuilder()
+                .withMetadata(new ObjectMetaBuilder().withNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
+                        .withLabels(LABELS).build())
+                .build();
+    }
+
+    public static ClusterRole clusterRole() {
+        return new ClusterRoleBuilder()
+                .withMetadata(new ObjectMetaBuilder().withName(CLUSTER_ROLE).withLabels(LABELS).build())
+                .withRules(RULES)
+                .build();
+    }
+
+    public static ClusterRoleBinding clusterRoleBinding() {
+        return new ClusterRoleBindingBuilder()
+                .withMetadata(new ObjectMetaBuilder().withName(CLUSTER_ROLE_BINDING).withLabels(LABELS).build())
+                .withRoleRef(ROLE_REF)
+                .withSubjects(SUBJECT)
+                .build();
+    }
+
+    private static PolicyRule rule(List<String> apiGroups, List<String> resources, String... verbs) {
+        return new PolicyRuleBuilder().withApiGroups(apiGroups).withResources(resources).withVerbs(verbs).build();
+    }
+}

@@ -1,0 +1,43 @@
+package io.apigw.authorizer.health;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
+
+import io.apigw.authorizer.credential.CredentialStore;
+import io.apigw.authorizer.directory.ClusterDirectory;
+import io.apigw.authorizer.directory.KubeconfigDirectory;
+
+/**
+ * Ready means results can be stored: the worker's own cluster answers for the credential namespace, and the
+ * cluster directory can be read. Kafka's readiness is reported by the messaging extension itself.
+ */
+@ApplicationScoped
+public class ReadinessChecks {
+
+    @Produces
+    @Readiness
+    @ApplicationScoped
+    HealthCheck credentialStore(CredentialStore store) {
+        return () -> HealthCheckResponse.named("credential-store")
+                .status(store.reachable())
+                .withData("namespace", store.namespace())
+                .build();
+    }
+
+    @Produces
+    @Readiness
+    @ApplicationScoped
+    HealthCheck clusterDirectory(ClusterDirectory directory) {
+        return () -> {
+            var builder = HealthCheckResponse.named("cluster-directory");
+            if (directory instanceof KubeconfigDirectory kubeconfig) {
+                return builder.status(kubeconfig.readable()).withData("kubeconfig", kubeconfig.path().toString()).build();
+            }
+            return builder.up().build();
+        };
+    }
+}

@@ -1,0 +1,22 @@
+package io.apigw.authorizer.request;
+
+import java.util.Optional;
+
+/** What the reader made of one record: a request to process, or a rejection. */
+public sealed interface ReadResult {
+
+    record Accepted(AuthorizationRequest request) implements ReadResult {
+    }
+
+    /**
+     * The record breaks the contract. {@code unreadable} records go to the dead-letter topic; when the request id
+     * and cluster id could still be read, a {@code Failed/INVALID_REQUEST} result is published as well.
+     */
+    record Rejected(String reason, boolean unreadable, Optional<String> requestId, Optional<String> clusterId,
+            Optional<String> region) implements ReadResult {
+
+        public boolean answerable() {
+            return requestId.isPresent() && clusterId.isPresent();
+        }
+    }
+}

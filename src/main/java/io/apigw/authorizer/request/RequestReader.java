@@ -1,0 +1,260 @@
+package io.apigw.authorizer.request;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
+
+/**
+ * Turns a Kafka record into a validated request: CloudEvents binary mode ({@code ce_*} headers), structured mode
+ * ({@code application/cloudevents+json}), or a plain request object. Never throws.
+ */
+@ApplicationScoped
+public class RequestReader {
+
+    public static final String REQUEST_TYPE = "ClusterAuthorizationRequested";
+
+    static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    static final Pattern CLUSTER_ID = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+    static final Pattern REGION = Pattern.compile("[a-z]+(-[a-z0-9]+)+");
+    static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    static final int MAX_REQUESTED_BY = 256;
+    static final int MAX_HEADER_BYTES = 1024;
+    private static final String CE_PREFIX = "ce_";
+    private static final String STRUCTURED = "application/cloudevents+json";
+
+    /** Deep nesting and huge numbers are refused by the parser itself, before any tree is built. */
+    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).maxNumberLength(64).build())
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build())
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private final int maxBytes;
+    private final boolean regionRequired;
+
+    public RequestReader(AuthorizerConfig config) {
+        this.maxBytes = config.request().maxBytes();
+        this.regionRequired = config.directory().type() == DirectoryType.tke;
+    }
+
+    public ReadResult read(Headers headers, byte[] value) {
+        if (value == null || value.length == 0) {
+            return unreadable("empty record value");
+        }
+        if (value.length > maxBytes) {
+            return unreadable("record of " + value.length + " bytes exceeds the limit of " + maxBytes);
+        }
+        Map<String, String> ce = new TreeMap<>();
+        String contentType = null;
+        for (Header h : headers) {
+            String key = h.key();
+            if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
+                byte[] raw = h.value();
+                if (raw == null || raw.length > MAX_HEADER_BYTES) {
+                    return unreadable("header " + sanitize(key) + " is missing a value or too long");
+                }
+                String v = decodeStrict(raw);
+                if (v == null) {
+                    return unreadable("header " + sanitize(key) + " is not valid UTF-8");
+                }
+                if (key.equals("content-type")) {
+                    contentType = v;
+                } else if (ce.put(key.substring(CE_PREFIX.length()), v) != null) {
+                    return unreadable("header " + sanitize(key) + " appears more than once");
+                }
+            }
+        }
+        JsonNode body;
+        try {
+            body = JSON.readTree(value);
+        } catch (IOException | RuntimeException e) {
+            return unreadable("value is not a JSON document (" + describe(e) + ")");
+        }
+        if (body == null || !body.isObject()) {
+            return unreadable("value is not a JSON object");
+        }
+        boolean structured = contentType != null && contentType.toLowerCase().startsWith(STRUCTURED);
+        if (structured && !ce.isEmpty()) {
+            return unreadable("record mixes structured mode with ce_ headers");
+        }
+        if (structured) {
+            return readStructured((ObjectNode) body);
+        }
+        if (!ce.isEmpty()) {
+            return readEnvelope(ce, body);
+        }
+        return readData(body, null);
+    }
+
+    private ReadResult readStructured(ObjectNode event) {
+        JsonNode data = event.get("data");
+        Map<String, String> attributes = new TreeMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = event.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> field = it.next();
+            if (field.getKey().equals("data")) {
+                continue;
+            }
+            if (field.getKey().equals("data_base64")) {
+                return rejectWithIds("structured event carries data_base64; JSON data is required", data, true);
+            }
+            if (!field.getValue().isTextual()) {
+                return rejectWithIds("CloudEvents attribute " + sanitize(field.getKey()) + " must be a string", data, true);
+            }
+            attributes.put(field.getKey(), field.getValue().textValue());
+        }
+        if (data == null || !data.isObject()) {
+            return unreadable("structured event has no JSON object in data");
+        }
+        return readEnvelope(attributes, data);
+    }
+
+    private ReadResult readEnvelope(Map<String, String> ce, JsonNode data) {
+        String missing = firstMissing(ce, "specversion", "type", "id", "source");
+        if (missing != null) {
+            return rejectWithIds("CloudEvents attribute " + missing + " is missing", data, true);
+        }
+        if (!"1.0".equals(ce.get("specversion"))) {
+            return rejectWithIds("unsupported CloudEvents specversion " + sanitize(ce.get("specversion")), data, true);
+        }
+        String type = ce.get("type");
+        if (!REQUEST_TYPE.equals(type)) {
+            return rejectWithIds("unknown event type " + sanitize(type), data, true);
+        }
+        String contentType = ce.get("datacontenttype");
+        if (contentType != null && !contentType.toLowerCase().startsWith("application/json")) {
+            return rejectWithIds("unsupported datacontenttype " + sanitize(contentType), data, true);
+        }
+        return readData(data, ce.get("subject"));
+    }
+
+    private ReadResult readData(JsonNode data, String subject) {
+        if (!data.isObject()) {
+            return unreadable("event data is not a JSON object");
+        }
+        Optional<String> requestId = text(data, "requestId").filter(REQUEST_ID.asMatchPredicate());
+        Optional<String> clusterId = text(data, "clusterId").filter(CLUSTER_ID.asMatchPredicate());
+        Optional<String> region = text(data, "region").filter(REGION.asMatchPredicate());
+        if (requestId.isEmpty() || clusterId.isEmpty()) {
+            String why = requestId.isEmpty() ? fieldProblem(data, "requestId", "1-128 characters of [A-Za-z0-9._:-]")
+                    : fieldProblem(data, "clusterId", "a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'");
+            // Without both ids no result can be correlated, so the record itself is the only trace left.
+            return new ReadResult.Rejected(why, true, requestId, clusterId, region);
+        }
+        String problem = null;
+        if (subject != null && !subject.equals(clusterId.get())) {
+            problem = "CloudEvents subject does not match clusterId";
+        } else if (data.hasNonNull("region") || regionRequired) {
+            if (region.isEmpty()) {
+                problem = fieldProblem(data, "region", "a region such as ap-guangzhou");
+            }
+        }
+        Optional<String> appId = Optional.empty();
+        Optional<String> requestedBy = Optional.empty();
+        if (problem == null) {
+            appId = scalar(data, "appId");
+            if (data.hasNonNull("appId") && appId.filter(APP_ID.asMatchPredicate()).isEmpty()) {
+                problem = "appId must be 1-64 characters of [A-Za-z0-9_-]";
+            }
+            requestedBy = scalar(data, "requestedBy");
+            if (data.hasNonNull("requestedBy")
+                    && requestedBy.filter(s -> s.length() <= MAX_REQUESTED_BY).isEmpty()) {
+                problem = "requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters";
+            }
+        }
+        if (problem != null) {
+            return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
+        }
+        return new ReadResult.Accepted(new AuthorizationRequest(requestId.get(), clusterId.get(), region, appId,
+                requestedBy));
+    }
+
+    private ReadResult rejectWithIds(String reason, JsonNode data, boolean unreadable) {
+        if (data == null || !data.isObject()) {
+            return unreadable(reason);
+        }
+        return new ReadResult.Rejected(reason, unreadable,
+                text(data, "requestId").filter(REQUEST_ID.asMatchPredicate()),
+                text(data, "clusterId").filter(CLUSTER_ID.asMatchPredicate()),
+                text(data, "region").filter(REGION.asMatchPredicate()));
+    }
+
+    private static ReadResult unreadable(String reason) {
+        return new ReadResult.Rejected(reason, true, Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    private static String fieldProblem(JsonNode data, String field, String expected) {
+        JsonNode v = data.get(field);
+        if (v == null || v.isNull()) {
+            return field + " is required";
+        }
+        if (!v.isTextual()) {
+            return field + " must be a string";
+        }
+        return field + " must be " + expected;
+    }
+
+    private static Optional<String> text(JsonNode data, String field) {
+        JsonNode v = data.get(field);
+        return v != null && v.isTextual() ? Optional.of(v.textValue()) : Optional.empty();
+    }
+
+    /** Tencent account ids are numeric, so a JSON integer is accepted where a string is expected. */
+    private static Optional<String> scalar(JsonNode data, String field) {
+        JsonNode v = data.get(field);
+        if (v != null && v.isIntegralNumber()) {
+            return Optional.of(v.asText());
+        }
+        return text(data, field);
+    }
+
+    private static String firstMissing(Map<String, String> ce, String... names) {
+        for (String n : names) {
+            if (ce.get(n) == null || ce.get(n).isEmpty()) {
+                return n;
+            }
+        }
+        return null;
+    }
+
+    private static String decodeStrict(byte[] raw) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static String describe(Exception e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return sanitize(m.lines().findFirst().orElse(m));
+    }
+
+    /** Reasons end up in headers and logs: keep them printable, short, and free of the record's raw bytes. */
+    static String sanitize(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder b = new StringBuilder();
+        s.codePoints().limit(120).forEach(c -> b.appendCodePoint(c >= 0x20 && c < 0x7f ? c : '?'));
+        return b.toString();
+    }
+}

@@ -1,0 +1,68 @@
+package io.apigw.authorizer.result;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
+import io.apigw.authorizer.grant.ResourceAction;
+
+/** The events the worker publishes (contract section 4); {@link #type()} is their {@code ce_type}. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public sealed interface Result {
+
+    @JsonIgnore
+    String type();
+
+    String requestId();
+
+    String clusterId();
+
+    /** RFC 3339, UTC, millisecond precision. */
+    static String now() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
+    }
+
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "alreadyAuthorized",
+            "resources", "tokenSecret", "credentialRef", "kubernetesVersion" })
+    record Authorized(String requestId, String clusterId, String region, String completedAt, int attempts,
+            boolean alreadyAuthorized, List<ResourceAction> resources, String tokenSecret, String credentialRef,
+            String kubernetesVersion) implements Result {
+
+        @Override
+        public String type() {
+            return "Authorized";
+        }
+    }
+
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "retryable", "message" })
+    record PrivateAccessDisabled(String requestId, String clusterId, String region, String completedAt, int attempts,
+            boolean retryable, String message) implements Result {
+
+        public static final String MESSAGE = "Private network access to the cluster's API server is not enabled. "
+                + "Enable it, then retry.";
+
+        @Override
+        public String type() {
+            return "PrivateAccessDisabled";
+        }
+    }
+
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "code", "retryable", "message" })
+    record Failed(String requestId, String clusterId, String region, String completedAt, int attempts,
+            FailureCode code, boolean retryable, String message) implements Result {
+
+        public Failed(String requestId, String clusterId, String region, int attempts, FailureCode code,
+                String message) {
+            this(requestId, clusterId, region, now(), attempts, code, code.retryable(), message);
+        }
+
+        @Override
+        public String type() {
+            return "Failed";
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.apigw.authorizer.worker;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+import io.apigw.authorizer.request.ReadResult;
+import io.apigw.authorizer.request.RequestReader;
+import io.apigw.authorizer.result.DeadLetters;
+import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.result.Result;
+import io.apigw.authorizer.result.ResultPublisher;
+import io.smallrye.reactive.messaging.annotations.Blocking;
+
+/**
+ * The Kafka edge. Records of one cluster (one key) arrive one at a time, different clusters concurrently (see
+ * {@code throttled.ordered} in application.properties). The method returns only after the result or dead letter is
+ * on the broker; only then is the record acknowledged and its offset eligible for commit.
+ */
+@ApplicationScoped
+public class AuthorizationWorker {
+
+    private static final Logger LOG = Logger.getLogger(AuthorizationWorker.class);
+
+    private final RequestReader reader;
+    private final Authorizer authorizer;
+    private final ResultPublisher results;
+    private final DeadLetters deadLetters;
+
+    public AuthorizationWorker(RequestReader reader, Authorizer authorizer, ResultPublisher results,
+            DeadLetters deadLetters) {
+        this.reader = reader;
+        this.authorizer = authorizer;
+        this.results = results;
+        this.deadLetters = deadLetters;
+    }
+
+    @Incoming("authorization-requests")
+    @Blocking(ordered = false, value = "authorization-workers")
+    public void onRecord(ConsumerRecord<byte[], byte[]> record) {
+        long started = System.nanoTime();
+        ReadResult read = reader.read(record.headers(), record.value());
+        if (read instanceof ReadResult.Accepted accepted) {
+            Result result = authorizer.authorize(accepted.request());
+            results.publish(result);
+            logOutcome(result, started);
+            return;
+        }
+        ReadResult.Rejected rejected = (ReadResult.Rejected) read;
+        LOG.warnf("rejected record %s-%d@%d (requestId=%s): %s", record.topic(), record.partition(), record.offset(),
+                rejected.requestId().orElse("-"), rejected.reason());
+        if (rejected.unreadable()) {
+            deadLetters.send(record, rejected.reason());
+        }
+        if (rejected.answerable()) {
+            Result result = new Result.Failed(rejected.requestId().get(), rejected.clusterId().get(),
+                    rejected.region().orElse(null), 0, FailureCode.INVALID_REQUEST, rejected.reason());
+            results.publish(result);
+            logOutcome(result, started);
+        }
+    }
+
+    private static void logOutcome(Result result, long started) {
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        if (result instanceof Result.Failed f) {
+            LOG.infof("requestId=%s clusterId=%s outcome=%s code=%s attempts=%d durationMs=%d message=%s",
+                    f.requestId(), f.clusterId(), f.type(), f.code(), f.attempts(), ms, f.message());
+        } else {
+            LOG.infof("requestId=%s clusterId=%s outcome=%s durationMs=%d", result.requestId(), result.clusterId(),
+                    result.type(), ms);
+        }
+    }
+}

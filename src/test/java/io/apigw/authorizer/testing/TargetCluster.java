@@ -1,0 +1,210 @@
+package io.apigw.authorizer.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
+import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
+import io.fabric8.kubernetes.client.VersionInfo;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+
+/**
+ * A target cluster for fast tests: a fabric8 mock API server (CRUD plus per-test expectations), listed in the test
+ * kubeconfig under its cluster id, with an optional stand-in for the token controller. The mock has none of its own.
+ */
+public final class TargetCluster implements AutoCloseable {
+
+    public enum TokenController {
+        /** Before 1.24: creates a token Secret for every service account and fills it. */
+        AUTO_CREATE,
+        /** 1.24 and later: only fills token Secrets that someone else created. */
+        FILL_ONLY,
+        /** No controller at all: nothing is ever filled. */
+        NONE
+    }
+
+    private static final Path KUBECONFIG = createKubeconfig();
+    private static final Map<String, String> SERVERS = new LinkedHashMap<>();
+    /** Every token any stand-in controller ever issued, so tests can prove none of them leaks. */
+    public static final List<String> ISSUED_TOKENS = new CopyOnWriteArrayList<>();
+
+    public final String clusterId;
+    public final KubernetesMockServer server;
+    public final NamespacedKubernetesClient client;
+    private final ScheduledExecutorService controller;
+
+    /** What the stand-in authorizer tells the worker it may do: everything, as for a cluster admin. */
+    public static final SelfSubjectRulesReview CLUSTER_ADMIN = new SelfSubjectRulesReviewBuilder().withNewStatus()
+            .withIncomplete(false).addNewResourceRule().withVerbs("*").withApiGroups("*").withResources("*")
+            .endResourceRule().endStatus().build();
+
+    private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights) {
+        this.clusterId = clusterId;
+        Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
+        String[] parts = gitVersion.substring(1).split("\\.");
+        this.server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
+                new KubernetesMixedDispatcher(responses), false,
+                new VersionInfo.Builder().withMajor(parts[0]).withMinor(parts[1]).withGitVersion(gitVersion).build());
+        server.init();
+        // The mock has no authorizer: answer the worker's rights review as the real one would.
+        server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
+                .andReturn(200, rights).always();
+        this.client = server.createClient();
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("kube-system").endMetadata()
+                .build()).create();
+        if (tokens == TokenController.NONE) {
+            controller = null;
+        } else {
+            controller = Executors.newSingleThreadScheduledExecutor();
+            controller.scheduleWithFixedDelay(() -> playTokenController(tokens), 20, 20, TimeUnit.MILLISECONDS);
+        }
+        register(clusterId, server.url("/").replaceAll("/$", ""));
+    }
+
+    public static TargetCluster start(String gitVersion, TokenController tokens) {
+        return start(gitVersion, tokens, CLUSTER_ADMIN);
+    }
+
+    public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights) {
+        return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights);
+    }
+
+    /** A kubeconfig entry with no server: the directory's way of saying private access is off. */
+    public static String registerWithoutPrivateEndpoint() {
+        String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
+        register(id, "");
+        return id;
+    }
+
+    /** A kubeconfig entry whose API server never answers. */
+    public static String registerUnreachable() {
+        String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
+        register(id, "https://127.0.0.1:" + FreePort.closed());
+        return id;
+    }
+
+    public static Path kubeconfig() {
+        return KUBECONFIG;
+    }
+
+    /** Requests the server received since the last call (drains the recording). */
+    public List<RecordedRequest> takeRequests() throws InterruptedException {
+        List<RecordedRequest> out = new ArrayList<>();
+        RecordedRequest r;
+        while ((r = server.takeRequest(10, TimeUnit.MILLISECONDS)) != null) {
+            out.add(r);
+        }
+        return out;
+    }
+
+    /** The worker's writes among the recorded requests (the stand-in controller's own calls are left out). */
+    public List<RecordedRequest> workerWrites(List<RecordedRequest> requests) {
+        return requests.stream()
+                .filter(r -> ("Bearer admin-" + clusterId).equals(r.getHeader("Authorization")))
+                .filter(r -> !r.getMethod().equals("GET") && !r.getPath().contains("selfsubjectrulesreviews"))
+                .toList();
+    }
+
+    private void playTokenController(TokenController mode) {
+        try {
+            if (mode == TokenController.AUTO_CREATE) {
+                for (ServiceAccount sa : client.serviceAccounts().inNamespace("kube-system").list().getItems()) {
+                    if (sa.getSecrets() == null || sa.getSecrets().isEmpty()) {
+                        String name = sa.getMetadata().getName() + "-token-" + UUID.randomUUID().toString().substring(0, 5);
+                        client.secrets().inNamespace("kube-system").resource(new SecretBuilder().withNewMetadata()
+                                .withName(name).withNamespace("kube-system")
+                                .addToAnnotations("kubernetes.io/service-account.name", sa.getMetadata().getName())
+                                .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid())
+                                .endMetadata().withType("kubernetes.io/service-account-token").build()).create();
+                        client.serviceAccounts().inNamespace("kube-system").resource(new ServiceAccountBuilder(sa)
+                                .withSecrets(new ObjectReferenceBuilder().withName(name).build()).build()).update();
+                    }
+                }
+            }
+            for (Secret s : client.secrets().inNamespace("kube-system").list().getItems()) {
+                if ("kubernetes.io/service-account-token".equals(s.getType())
+                        && (s.getData() == null || !s.getData().containsKey("token"))) {
+                    String token = "tok-" + UUID.randomUUID();
+                    ISSUED_TOKENS.add(token);
+                    client.secrets().inNamespace("kube-system").resource(new SecretBuilder(s)
+                            .addToData("token", b64(token)).addToData("ca.crt", b64("ca")).build()).update();
+                }
+            }
+        } catch (RuntimeException e) {
+            // A conflicting write of the worker: try again on the next tick, as the real controller would.
+        }
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static synchronized void register(String clusterId, String server) {
+        SERVERS.put(clusterId, server);
+        StringBuilder y = new StringBuilder("apiVersion: v1\nkind: Config\nclusters:\n");
+        SERVERS.forEach((id, url) -> y.append("- name: ").append(id).append("\n  cluster:\n    server: \"")
+                .append(url).append("\"\n"));
+        y.append("contexts:\n");
+        SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("\n  context:\n    cluster: ").append(id)
+                .append("\n    user: ").append(id).append("-admin\n"));
+        y.append("users:\n");
+        SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("-admin\n  user:\n    token: admin-")
+                .append(id).append("\n"));
+        try {
+            Path tmp = Files.createTempFile(KUBECONFIG.getParent(), "kubeconfig", ".tmp");
+            Files.writeString(tmp, y);
+            Files.move(tmp, KUBECONFIG, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path createKubeconfig() {
+        try {
+            Path dir = Files.createTempDirectory("authorizer-test");
+            Path file = dir.resolve("kubeconfig");
+            Files.writeString(file, "apiVersion: v1\nkind: Config\n");
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (controller != null) {
+            controller.shutdownNow();
+        }
+        client.close();
+        server.destroy();
+    }
+}
