@@ -51,9 +51,14 @@ public class RequestReader {
     private final int maxBytes;
     private final boolean regionRequired;
 
+    @jakarta.inject.Inject
     public RequestReader(AuthorizerConfig config) {
-        this.maxBytes = config.request().maxBytes();
-        this.regionRequired = config.directory().type() == DirectoryType.tke;
+        this(config.request().maxBytes(), config.directory().type());
+    }
+
+    RequestReader(int maxBytes, DirectoryType directory) {
+        this.maxBytes = maxBytes;
+        this.regionRequired = directory == DirectoryType.tke;
     }
 
     public ReadResult read(Headers headers, byte[] value) {

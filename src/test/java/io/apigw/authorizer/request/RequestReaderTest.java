@@ -1,0 +1,195 @@
+package io.apigw.authorizer.request;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
+
+class RequestReaderTest {
+
+    private final RequestReader kubeconfigReader = new RequestReader(1024, DirectoryType.kubeconfig);
+    private final RequestReader tkeReader = new RequestReader(1024, DirectoryType.tke);
+
+    private static final String VALID = "{\"requestId\":\"7f9c2ba4-e88f\",\"clusterId\":\"cls-7xq2m9ab\","
+            + "\"region\":\"ap-guangzhou\",\"appId\":\"1250000000\",\"requestedBy\":\"100000000002\",\"extra\":1}";
+
+    private static RecordHeaders binary(String type) {
+        RecordHeaders h = new RecordHeaders();
+        h.add("ce_specversion", bytes("1.0"));
+        h.add("ce_type", bytes(type));
+        h.add("ce_id", bytes("e-1"));
+        h.add("ce_source", bytes("/console"));
+        return h;
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static AuthorizationRequest accepted(ReadResult r) {
+        assertThat(r).isInstanceOf(ReadResult.Accepted.class);
+        return ((ReadResult.Accepted) r).request();
+    }
+
+    private static ReadResult.Rejected rejected(ReadResult r) {
+        assertThat(r).isInstanceOf(ReadResult.Rejected.class);
+        return (ReadResult.Rejected) r;
+    }
+
+    @Test
+    void binaryModeRequestIsAcceptedWithAllFieldsAndUnknownFieldsIgnored() {
+        AuthorizationRequest r = accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"), bytes(VALID)));
+        assertThat(r).isEqualTo(new AuthorizationRequest("7f9c2ba4-e88f", "cls-7xq2m9ab", Optional.of("ap-guangzhou"),
+                Optional.of("1250000000"), Optional.of("100000000002")));
+    }
+
+    @Test
+    void structuredModeRequestIsAccepted() {
+        RecordHeaders h = new RecordHeaders();
+        h.add("content-type", bytes("application/cloudevents+json; charset=UTF-8"));
+        String event = "{\"specversion\":\"1.0\",\"type\":\"ClusterAuthorizationRequested\",\"id\":\"e\","
+                + "\"source\":\"/console\",\"subject\":\"cls-7xq2m9ab\",\"datacontenttype\":\"application/json\","
+                + "\"data\":" + VALID + "}";
+        assertThat(accepted(kubeconfigReader.read(h, bytes(event))).clusterId()).isEqualTo("cls-7xq2m9ab");
+    }
+
+    @Test
+    void plainObjectWithoutCloudEventsIsReadAsTheRequest() {
+        assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(VALID))).requestId())
+                .isEqualTo("7f9c2ba4-e88f");
+    }
+
+    @Test
+    void regionIsOptionalForKubeconfigButRequiredForTke() {
+        String noRegion = "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\"}";
+        assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(noRegion))).region()).isEmpty();
+        ReadResult.Rejected r = rejected(tkeReader.read(new RecordHeaders(), bytes(noRegion)));
+        assertThat(r.reason()).isEqualTo("region is required");
+        assertThat(r.unreadable()).isFalse();
+        assertThat(r.answerable()).isTrue();
+    }
+
+    @Test
+    void numericAppIdIsAccepted() {
+        String body = "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\",\"appId\":1250000000}";
+        assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(body))).appId()).contains("1250000000");
+    }
+
+    /** Each rule of contract section 3: the ids are readable, so the request is answered INVALID_REQUEST. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "\"region\":\"Guangzhou\"                  | region must be a region such as ap-guangzhou",
+            "\"region\":7                             | region must be a string",
+            "\"appId\":\"12 34\"                       | appId must be 1-64 characters of [A-Za-z0-9_-]",
+            "\"appId\":{\"a\":1}                        | appId must be 1-64 characters of [A-Za-z0-9_-]",
+            "\"requestedBy\":[1]                      | requestedBy must be a string of at most 256 characters",
+    })
+    void invalidOptionalFieldsAreAnsweredInvalidRequest(String field, String reason) {
+        String body = "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\"," + field + "}";
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
+        assertThat(r.reason()).isEqualTo(reason);
+        assertThat(r.unreadable()).isFalse();
+        assertThat(r.answerable()).isTrue();
+    }
+
+    /** Without a usable requestId and clusterId no result can be correlated: the record is dead-lettered. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "{\"clusterId\":\"cls-a\"}                                  | requestId is required",
+            "{\"requestId\":\"\",\"clusterId\":\"cls-a\"}                | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "{\"requestId\":\"a b\",\"clusterId\":\"cls-a\"}             | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "{\"requestId\":5,\"clusterId\":\"cls-a\"}                  | requestId must be a string",
+            "{\"requestId\":\"r1\"}                                     | clusterId is required",
+            "{\"requestId\":\"r1\",\"clusterId\":\"-cls\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":\"CLS-A\"}              | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":\"../../etc\"}          | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+    })
+    void unusableIdsAreDeadLettered(String body, String reason) {
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
+        assertThat(r.reason()).isEqualTo(reason);
+        assertThat(r.unreadable()).isTrue();
+        assertThat(r.answerable()).isFalse();
+    }
+
+    @Test
+    void idLengthLimitsAreExact() {
+        String ok = "{\"requestId\":\"" + "r".repeat(128) + "\",\"clusterId\":\"" + "c".repeat(63) + "\"}";
+        accepted(kubeconfigReader.read(new RecordHeaders(), bytes(ok)));
+        String tooLong = "{\"requestId\":\"" + "r".repeat(129) + "\",\"clusterId\":\"c\"}";
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes(tooLong))).unreadable()).isTrue();
+        String clusterTooLong = "{\"requestId\":\"r\",\"clusterId\":\"" + "c".repeat(64) + "\"}";
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes(clusterTooLong))).unreadable()).isTrue();
+    }
+
+    @Test
+    void unknownEventTypeIsDeadLetteredAndStillAnswered() {
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(binary("SomethingElse"), bytes(VALID)));
+        assertThat(r.reason()).isEqualTo("unknown event type SomethingElse");
+        assertThat(r.unreadable()).isTrue();
+        assertThat(r.answerable()).isTrue();
+    }
+
+    @Test
+    void cloudEventMissingARequiredAttributeIsRejected() {
+        RecordHeaders h = new RecordHeaders();
+        h.add("ce_specversion", bytes("1.0"));
+        h.add("ce_type", bytes("ClusterAuthorizationRequested"));
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(h, bytes(VALID)));
+        assertThat(r.reason()).isEqualTo("CloudEvents attribute id is missing");
+        assertThat(r.answerable()).isTrue();
+    }
+
+    @Test
+    void subjectThatContradictsClusterIdIsInvalid() {
+        RecordHeaders h = binary("ClusterAuthorizationRequested");
+        h.add("ce_subject", bytes("cls-other"));
+        assertThat(rejected(kubeconfigReader.read(h, bytes(VALID))).reason())
+                .isEqualTo("CloudEvents subject does not match clusterId");
+    }
+
+    @Test
+    void duplicateHeaderOrMixedModesAreRejected() {
+        RecordHeaders dup = binary("ClusterAuthorizationRequested");
+        dup.add("ce_type", bytes("ClusterAuthorizationRequested"));
+        assertThat(rejected(kubeconfigReader.read(dup, bytes(VALID))).reason()).contains("appears more than once");
+        RecordHeaders mixed = binary("ClusterAuthorizationRequested");
+        mixed.add("content-type", bytes("application/cloudevents+json"));
+        assertThat(rejected(kubeconfigReader.read(mixed, bytes(VALID))).reason()).contains("mixes structured mode");
+    }
+
+    @Test
+    void malformedValuesAreDeadLettered() {
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), null)).reason()).isEqualTo("empty record value");
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes("[1,2]"))).reason())
+                .isEqualTo("value is not a JSON object");
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes("{\"requestId\":\"a\",\"requestId\":\"b\"}")))
+                .reason()).startsWith("value is not a JSON document");
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes(VALID + "{}"))).reason())
+                .startsWith("value is not a JSON document");
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), "[".repeat(100).getBytes())).unreadable()).isTrue();
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), new byte[] { '{', '"', (byte) 0xc3, '"' }))
+                .unreadable()).isTrue();
+    }
+
+    @Test
+    void oversizedRecordIsRejectedBeforeParsing() {
+        byte[] big = ("{\"requestId\":\"r\",\"clusterId\":\"c\",\"pad\":\"" + "x".repeat(2000) + "\"}").getBytes();
+        assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), big)).reason())
+                .isEqualTo("record of " + big.length + " bytes exceeds the limit of 1024");
+    }
+
+    @Test
+    void reasonsNeverEchoControlCharactersOrLongInput() {
+        RecordHeaders h = binary("Evil\r\nInjected: yes" + "x".repeat(500));
+        String reason = rejected(kubeconfigReader.read(h, bytes(VALID))).reason();
+        assertThat(reason).doesNotContain("\r").doesNotContain("\n").hasSizeLessThan(200);
+    }
+}
