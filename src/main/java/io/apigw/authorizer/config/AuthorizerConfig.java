@@ -32,9 +32,54 @@ public interface AuthorizerConfig {
 
         Kubeconfig kubeconfig();
 
+        Tke tke();
+
         interface Kubeconfig {
             /** The kubeconfig file; default: {@code $KUBECONFIG} or {@code ~/.kube/config}. */
             Optional<String> path();
+        }
+
+        /** Tencent Cloud TKE API 3.0 (2018-05-25); see docs/tke-directory.md. */
+        interface Tke {
+            /** Host (and optional port) of the TKE API. */
+            @WithDefault("tke.tencentcloudapi.com")
+            String endpoint();
+
+            /** {@code https}; {@code http} only for a local stub. */
+            @WithDefault("https")
+            Protocol protocol();
+
+            /** Bounds for each TKE API call; the SDK counts whole seconds, so these are rounded up. */
+            @WithDefault("5s")
+            Duration connectTimeout();
+
+            @WithDefault("10s")
+            Duration readTimeout();
+
+            /** How long a resolved endpoint and admin credential are reused; {@code 0} turns the cache off. */
+            @WithDefault("60s")
+            Duration cacheTtl();
+
+            /**
+             * {@code true}: only the appIds under {@code tenants} are served; any other request is answered
+             * CLUSTER_NOT_FOUND. {@code false}: requests of other (or no) appIds use the SDK's default credentials.
+             */
+            @WithDefault("false")
+            boolean requireTenantCredentials();
+
+            /** API keys of each tenant's account, by appId. */
+            java.util.Map<String, Tenant> tenants();
+
+            interface Tenant {
+                String secretId();
+
+                String secretKey();
+            }
+
+            enum Protocol {
+                http,
+                https
+            }
         }
     }
 

@@ -28,14 +28,14 @@ public class DeadLetters {
         this.deadLetters = deadLetters;
     }
 
-    public void send(ConsumerRecord<byte[], byte[]> record, String reason) {
+    public void send(ConsumerRecord<String, byte[]> record, String reason) {
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
         headers.add(REASON, bytes(reason));
         headers.add("dead-letter-topic", bytes(record.topic()));
         headers.add("dead-letter-partition", bytes(Integer.toString(record.partition())));
         headers.add("dead-letter-offset", bytes(Long.toString(record.offset())));
         deadLetters.sendMessageAndAwait(Message.of(record.value() == null ? new byte[0] : record.value(),
-                Metadata.of(OutgoingKafkaRecordMetadata.<byte[]>builder().withKey(record.key()).withHeaders(headers)
+                Metadata.of(OutgoingKafkaRecordMetadata.<String>builder().withKey(record.key()).withHeaders(headers)
                         .build())));
     }
 

@@ -39,7 +39,7 @@ public class AuthorizationWorker {
 
     @Incoming("authorization-requests")
     @Blocking(ordered = false, value = "authorization-workers")
-    public void onRecord(ConsumerRecord<byte[], byte[]> record) {
+    public void onRecord(ConsumerRecord<String, byte[]> record) {
         long started = System.nanoTime();
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {

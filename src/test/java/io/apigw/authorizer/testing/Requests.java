@@ -56,11 +56,11 @@ public final class Requests {
 
     public void send(String key, byte[] value, List<Header> headers) {
         long offset = OFFSETS.getAndIncrement();
-        ConsumerRecord<byte[], byte[]> record = new ConsumerRecord<>("apigw.tke-authorization.requests", 0, offset,
+        ConsumerRecord<String, byte[]> record = new ConsumerRecord<>("apigw.tke-authorization.requests", 0, offset,
                 System.currentTimeMillis(), TimestampType.CREATE_TIME, -1, value == null ? -1 : value.length,
-                key == null ? null : key.getBytes(StandardCharsets.UTF_8), value,
+                key, value,
                 new RecordHeaders(headers.toArray(Header[]::new)), Optional.empty());
-        connector.<ConsumerRecord<byte[], byte[]>> source("authorization-requests").send(record);
+        connector.<ConsumerRecord<String, byte[]>> source("authorization-requests").send(record);
     }
 
     public static Header header(String key, String value) {

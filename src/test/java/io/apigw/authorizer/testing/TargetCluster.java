@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -34,6 +35,8 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 
 /**
@@ -66,12 +69,13 @@ public final class TargetCluster implements AutoCloseable {
             .withIncomplete(false).addNewResourceRule().withVerbs("*").withApiGroups("*").withResources("*")
             .endResourceRule().endStatus().build();
 
-    private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights) {
+    private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
+            Duration roundTrip) {
         this.clusterId = clusterId;
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         String[] parts = gitVersion.substring(1).split("\\.");
         this.server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), false,
+                new Delayed(new KubernetesMixedDispatcher(responses), roundTrip), false,
                 new VersionInfo.Builder().withMajor(parts[0]).withMinor(parts[1]).withGitVersion(gitVersion).build());
         server.init();
         // The mock has no authorizer: answer the worker's rights review as the real one would.
@@ -94,7 +98,45 @@ public final class TargetCluster implements AutoCloseable {
     }
 
     public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights) {
-        return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights);
+        return start(gitVersion, tokens, rights, Duration.ZERO);
+    }
+
+    /** A cluster whose every answer takes {@code roundTrip} (without holding the server's event loop). */
+    public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
+            Duration roundTrip) {
+        return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights,
+                roundTrip);
+    }
+
+    /** Arrival times (nanoTime) of the worker's requests, to tell whether two authorizations overlapped. */
+    public List<Long> workerArrivals() {
+        return List.copyOf(arrivals);
+    }
+
+    private final List<Long> arrivals = new CopyOnWriteArrayList<>();
+
+    private final class Delayed extends Dispatcher {
+        private final Dispatcher delegate;
+        private final Duration roundTrip;
+
+        Delayed(Dispatcher delegate, Duration roundTrip) {
+            this.delegate = delegate;
+            this.roundTrip = roundTrip;
+        }
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            if (("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"))) {
+                arrivals.add(System.nanoTime());
+            }
+            MockResponse response = delegate.dispatch(request);
+            return roundTrip.isZero() ? response : response.setBodyDelay(roundTrip);
+        }
+
+        @Override
+        public void shutdown() {
+            delegate.shutdown();
+        }
     }
 
     /** A kubeconfig entry with no server: the directory's way of saying private access is off. */

@@ -47,7 +47,7 @@ import io.smallrye.reactive.messaging.memory.InMemoryConnector;
  */
 @QuarkusTest
 @WithKubernetesTestServer
-@QuarkusTestResource(InMemoryChannels.class)
+@QuarkusTestResource(value = InMemoryChannels.class, restrictToAnnotatedClass = true)
 class AuthorizationFlowTest {
 
     @Inject

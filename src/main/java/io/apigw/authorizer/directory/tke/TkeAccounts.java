@@ -1,0 +1,76 @@
+package io.apigw.authorizer.directory.tke;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import org.jboss.logging.Logger;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
+
+import com.tencentcloudapi.common.Credential;
+import com.tencentcloudapi.common.exception.TencentCloudSDKException;
+import com.tencentcloudapi.common.provider.CredentialsProvider;
+
+/**
+ * Picks the account for a request by its {@code appId}: the tenant's own API keys when configured; otherwise, unless
+ * tenant keys are required, the worker's default credentials. A request is never served with another tenant's keys.
+ */
+final class TkeAccounts {
+
+    private static final Logger LOG = Logger.getLogger(TkeAccounts.class);
+
+    private final Map<String, TkeAccount> tenants;
+    private final boolean tenantRequired;
+    private final CredentialsProvider defaultChain;
+    private volatile TkeAccount defaultAccount;
+
+    TkeAccounts(AuthorizerConfig.Directory.Tke config, CredentialsProvider defaultChain) {
+        this.tenants = config.tenants().entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey,
+                t -> new TkeAccount("appId " + t.getKey(),
+                        new Credential(t.getValue().secretId(), t.getValue().secretKey()))));
+        this.tenantRequired = config.requireTenantCredentials();
+        this.defaultChain = defaultChain;
+    }
+
+    TkeAccount forTenant(Optional<String> appId) {
+        TkeAccount tenant = appId.map(tenants::get).orElse(null);
+        if (tenant != null) {
+            return tenant;
+        }
+        if (tenantRequired) {
+            throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND, appId
+                    .map(id -> "no Tencent Cloud account is configured for appId " + id)
+                    .orElse("the request names no appId, and this worker serves configured tenants only"));
+        }
+        return defaultAccount();
+    }
+
+    /** Resolved once: the SDK's role credentials renew themselves, and the chain may call the CVM metadata service. */
+    private TkeAccount defaultAccount() {
+        TkeAccount account = defaultAccount;
+        if (account != null) {
+            return account;
+        }
+        Credential credential = null;
+        String reason = "none";
+        try {
+            credential = defaultChain.getCredentials();
+        } catch (TencentCloudSDKException e) {
+            reason = e.getMessage();
+        } catch (RuntimeException e) {
+            reason = e.getClass().getSimpleName();
+        }
+        if (credential == null) {
+            LOG.errorf("no Tencent Cloud credentials found (TENCENTCLOUD_SECRET_ID/KEY, profile file, CVM role): %s",
+                    reason);
+            throw AuthorizationException.permanent(FailureCode.INTERNAL,
+                    "the worker has no Tencent Cloud credentials for the TKE API");
+        }
+        account = new TkeAccount("default", credential);
+        defaultAccount = account;
+        return account;
+    }
+}

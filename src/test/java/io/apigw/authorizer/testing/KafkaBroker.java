@@ -1,0 +1,64 @@
+package io.apigw.authorizer.testing;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+
+import io.smallrye.reactive.messaging.kafka.companion.test.EmbeddedKafkaBroker;
+
+/** A real single-node KRaft Apache Kafka broker in this JVM (no Docker), with the contract's three topics. */
+public final class KafkaBroker implements AutoCloseable {
+
+    public static final String REQUESTS = "apigw.tke-authorization.requests";
+    public static final String RESULTS = "apigw.tke-authorization.results";
+    public static final String DEAD_LETTERS = "apigw.tke-authorization.requests.dlq";
+
+    private final EmbeddedKafkaBroker broker;
+
+    private KafkaBroker(EmbeddedKafkaBroker broker) {
+        this.broker = broker;
+    }
+
+    public static KafkaBroker start(int port, int requestPartitions) {
+        try {
+            Path logs = Files.createTempDirectory("kafka-logs");
+            EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker()
+                    .withNodeId(0)
+                    .withKafkaPort(port)
+                    .withKafkaHost("127.0.0.1")
+                    .withDeleteLogDirsOnClose(true)
+                    .withAdditionalProperties(p -> {
+                        p.put("log.dirs", logs.toString());
+                        p.put("group.initial.rebalance.delay.ms", "0");
+                        p.put("offsets.topic.num.partitions", "4");
+                    })
+                    .start();
+            KafkaBroker kafka = new KafkaBroker(broker);
+            kafka.createTopics(requestPartitions);
+            return kafka;
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the embedded Kafka broker", e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return broker.getAdvertisedListeners().replace("PLAINTEXT://", "");
+    }
+
+    private void createTopics(int requestPartitions) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(REQUESTS, requestPartitions, (short) 1),
+                    new NewTopic(RESULTS, 4, (short) 1), new NewTopic(DEAD_LETTERS, 1, (short) 1))).all().get();
+        }
+    }
+
+    @Override
+    public void close() {
+        broker.close();
+    }
+}
