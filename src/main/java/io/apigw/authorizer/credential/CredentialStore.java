@@ -64,6 +64,10 @@ public class CredentialStore {
             return namespace + "/" + name;
         } catch (KubernetesClientException e) {
             LOG.warnf("credential store: saving %s/%s failed with HTTP %d", namespace, name, e.getCode());
+            if (e.getCode() == 404) {
+                throw new AuthorizationException(FailureCode.INTERNAL, "the credential namespace " + namespace
+                        + " does not exist in the gateway's cluster", false);
+            }
             // 409 (a concurrent writer) and outages of our own cluster are worth another attempt.
             throw new AuthorizationException(FailureCode.INTERNAL,
                     "the credential could not be stored in the gateway's cluster (HTTP " + e.getCode() + ")",
