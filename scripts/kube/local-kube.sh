@@ -8,7 +8,8 @@
 # Run `local-kube.sh help` for usage; see scripts/kube/README.md.
 set -euo pipefail
 
-readonly SCRIPT_NAME="$(basename "$0")"
+SCRIPT_NAME="$(basename "$0")"
+readonly SCRIPT_NAME
 readonly CACHE_DIR="${KUBE_CACHE_DIR:-${HOME:-/root}/.cache/apigw-local-kube}"
 readonly BIN_DIR="${CACHE_DIR}/bin"
 readonly DEFAULT_RUN_DIR="${KUBE_RUN_DIR:-/tmp/apigw-local-kube}"
@@ -115,6 +116,7 @@ binaries_present() {
 # Print the URI of the Debian mirror in use (first `deb` entry for the main archive).
 detect_debian_mirror() {
   local f uri="" codename=""
+  # shellcheck disable=SC1091
   codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true
   local suites_re="^(${DEBIAN_SUITE}${codename:+|${codename}})(-updates)?$"
   # deb822 *.sources files
@@ -253,7 +255,7 @@ cmd_build() {
   patch_reflect2 "${src}" "${gover}"
   mkdir -p "${src}/.go/src/k8s.io"
   [[ -L "${src}/.go/src/k8s.io/kubernetes" ]] || ln -s ../../.. "${src}/.go/src/k8s.io/kubernetes"
-  log "build: make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" (takes ~8 min; log: ${buildlog})"
+  log "build: make WHAT=\"cmd/kube-apiserver cmd/kube-controller-manager\" (takes 7-12 min; log: ${buildlog})"
   if ! ( cd "${src}" && env -u GOFLAGS -u GO111MODULE -u GOTOOLCHAIN -u GOWORK -u GOROOT -u GOBIN \
           GOPROXY=off GOSUMDB=off GONOSUMDB= GOPRIVATE= CGO_ENABLED=0 \
           KUBE_BUILD_PLATFORMS=linux/amd64 \
@@ -289,12 +291,12 @@ pid_alive() {
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
   kill -0 "${pid}" 2>/dev/null || return 1
   # guard against pid reuse: the process must be the binary we started
-  tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${name}" || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline" | grep -q -- "${name}" || return 1
   # zombies are not alive
   [[ "$(awk '{print $3}' "/proc/${pid}/stat" 2>/dev/null)" != Z ]]
 }
 
-read_pid() { [[ -f "$2/$1.pid" ]] && cat "$2/$1.pid" || true; }
+read_pid() { if [[ -f "$2/$1.pid" ]]; then cat "$2/$1.pid"; fi; }
 
 # stop_proc NAME DIR [SIGNAL] [GRACE_SECONDS]: send SIGNAL (default TERM), wait up
 # to GRACE seconds (default 10), then SIGKILL. kube-apiserver stops listening at
@@ -332,16 +334,17 @@ spawn() {
   echo "${pid}" >"${dir}/${name}.pid"
   # wait until the forked shell has exec'd the binary, so pid_alive's cmdline check holds
   for (( i = 0; i < 100; i++ )); do
-    tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q -- "${name}" && return 0
+    tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline" | grep -q -- "${name}" && return 0
     kill -0 "${pid}" 2>/dev/null || return 0
     sleep 0.02
   done
 }
 
+# port_in_use PORT [ss-flags]: any TCP socket (default -tan) using PORT locally
 port_in_use() {
-  local p=$1
+  local p=$1 flags=${2:--tan}
   if command -v ss >/dev/null 2>&1; then
-    [[ -n "$(ss -Htan "( sport = :${p} )" 2>/dev/null)" ]]
+    [[ -n "$(ss -H "${flags}" "( sport = :${p} )" 2>/dev/null)" ]]
   else
     (exec 3<>"/dev/tcp/127.0.0.1/${p}") 2>/dev/null
   fi
@@ -610,6 +613,9 @@ cmd_start() {
 
   local t0; t0=$(now_ms)
   log "starting local Kubernetes control plane in ${dir}"
+  # on any failure below, do not leave half a control plane running (logs are kept)
+  # shellcheck disable=SC2064
+  trap "stop_all $(printf '%q' "${dir}") >/dev/null 2>&1 || true" EXIT
   rm -rf "${dir}/etcd-data" "${dir}/apiserver-certs"
   rm -f "${dir}"/*.log "${dir}/kubeconfig" "${dir}/kube-controller-manager.kubeconfig" "${dir}/env"
   gen_pki "${dir}"
@@ -635,6 +641,7 @@ cmd_start() {
     wait_for_controllers "${dir}"
   fi
   write_env "${dir}"
+  trap - EXIT
   log "control plane ready in $(elapsed "${t0}")"
   log "  KUBECONFIG=${dir}/kubeconfig (context ${CONTEXT_NAME}); source ${dir}/env"
 }
@@ -676,7 +683,7 @@ cmd_start_apiserver() {
     # shellcheck disable=SC1091
     . "${dir}/state"
     local i
-    for (( i = 0; i < 50; i++ )); do port_in_use "${APISERVER_PORT}" || break; sleep 0.1; done
+    for (( i = 0; i < 50; i++ )); do port_in_use "${APISERVER_PORT}" -tln || break; sleep 0.1; done
     start_apiserver_proc "${dir}"
   fi
   write_env "${dir}"
@@ -704,8 +711,9 @@ cmd_selftest() {
   local dir; dir=$(resolve_dir "${1:-${DEFAULT_RUN_DIR}-selftest}")
   command -v "${KUBECTL}" >/dev/null 2>&1 || die "kubectl not found (set KUBECTL=...)"
   local t0; t0=$(now_ms)
-  trap 'cmd_stop "'"${dir}"'" >/dev/null 2>&1 || true' EXIT
   LOCAL_KUBE_NO_CONTROLLER_MANAGER=0 cmd_start "${dir}"
+  # shellcheck disable=SC2064
+  trap "stop_all $(printf '%q' "${dir}") >/dev/null 2>&1 || true" EXIT
   local kc=("${KUBECTL}" --kubeconfig "${dir}/kubeconfig" --request-timeout=10s)
   local sa=selftest-sa
 
@@ -746,9 +754,11 @@ EOF
     *) die "selftest: SA token did not authenticate (rc=${rc}): ${out}" ;;
   esac
   # and a bogus token must be rejected, proving authentication is actually enforced
-  out=$("${KUBECTL}" --kubeconfig /dev/null --server "$(grep -m1 'server:' "${dir}/kubeconfig" | awk '{print $2}')" \
+  if out=$("${KUBECTL}" --kubeconfig /dev/null --server "$(grep -m1 'server:' "${dir}/kubeconfig" | awk '{print $2}')" \
         --certificate-authority "${dir}/pki/ca.crt" --token not-a-valid-token \
-        --request-timeout=10s auth can-i list pods 2>&1) && die "selftest: bogus token was accepted" || true
+        --request-timeout=10s auth can-i list pods 2>&1); then
+    die "selftest: bogus token was accepted"
+  fi
   grep -qi 'unauthorized' <<<"${out}" || warn "selftest: unexpected response for a bogus token: ${out}"
   log "selftest: bogus token rejected (Unauthorized)"
 
@@ -774,4 +784,4 @@ main() {
   esac
 }
 
-main "$@"
+main "$@"; exit $?  # exit on the same line: safe even if this file is edited while running

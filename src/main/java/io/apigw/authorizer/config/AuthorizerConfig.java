@@ -13,6 +13,10 @@ public interface AuthorizerConfig {
     /** How many clusters are authorized at once (the worker pool and the per-key ordering window use it). */
     int concurrency();
 
+    /** On SIGTERM, how long authorizations in flight may take to finish (keep below the pod's grace period). */
+    @WithDefault("45s")
+    Duration shutdownGrace();
+
     Directory directory();
 
     Credentials credentials();

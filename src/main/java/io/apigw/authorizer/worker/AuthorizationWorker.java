@@ -28,18 +28,32 @@ public class AuthorizationWorker {
     private final Authorizer authorizer;
     private final ResultPublisher results;
     private final DeadLetters deadLetters;
+    private final Drain drain;
 
     public AuthorizationWorker(RequestReader reader, Authorizer authorizer, ResultPublisher results,
-            DeadLetters deadLetters) {
+            DeadLetters deadLetters, Drain drain) {
         this.reader = reader;
         this.authorizer = authorizer;
         this.results = results;
         this.deadLetters = deadLetters;
+        this.drain = drain;
     }
 
     @Incoming("authorization-requests")
     @Blocking(ordered = false, value = "authorization-workers")
     public void onRecord(ConsumerRecord<String, byte[]> record) {
+        if (!drain.enter()) {
+            // Stopping: leave the record uncommitted for whichever worker owns the partition next.
+            throw new IllegalStateException("shutting down; record " + record.offset() + " left for redelivery");
+        }
+        try {
+            handle(record);
+        } finally {
+            drain.leave();
+        }
+    }
+
+    private void handle(ConsumerRecord<String, byte[]> record) {
         long started = System.nanoTime();
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {

@@ -50,6 +50,16 @@ public final class KafkaBroker implements AutoCloseable {
         return broker.getAdvertisedListeners().replace("PLAINTEXT://", "");
     }
 
+    /** The three topics under names of their own, for a test that must not see any other test's records. */
+    public void createTopics(String requests, String results, String deadLetters, int requestPartitions) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(requests, requestPartitions, (short) 1),
+                    new NewTopic(results, 4, (short) 1), new NewTopic(deadLetters, 1, (short) 1))).all().get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private void createTopics(int requestPartitions) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(REQUESTS, requestPartitions, (short) 1),

@@ -41,7 +41,11 @@ public final class KafkaClients implements AutoCloseable {
     }
 
     public void sendRequest(String requestId, String clusterId) {
-        send(KafkaBroker.REQUESTS, clusterId, Requests.request(requestId, clusterId).getBytes(StandardCharsets.UTF_8),
+        sendRequest(KafkaBroker.REQUESTS, requestId, clusterId);
+    }
+
+    public void sendRequest(String topic, String requestId, String clusterId) {
+        send(topic, clusterId, Requests.request(requestId, clusterId).getBytes(StandardCharsets.UTF_8),
                 List.of(Requests.header("ce_specversion", "1.0"),
                         Requests.header("ce_type", "ClusterAuthorizationRequested"),
                         Requests.header("ce_id", "evt-" + requestId), Requests.header("ce_source", "/test")));

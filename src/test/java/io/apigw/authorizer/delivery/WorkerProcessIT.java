@@ -1,0 +1,182 @@
+package io.apigw.authorizer.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.apigw.authorizer.testing.FreePort;
+import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.KafkaClients;
+import io.apigw.authorizer.testing.TargetCluster;
+import io.apigw.authorizer.testing.TargetCluster.TokenController;
+import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+
+/**
+ * The packaged worker as real processes on a real broker: a hard kill mid-batch, a graceful stop, and two workers
+ * sharing the partitions. Whatever happens to a worker, every request ends with a result.
+ */
+class WorkerProcessIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration RTT = Duration.ofMillis(150);
+
+    static KafkaBroker broker;
+    static KubernetesMockServer ownCluster;
+    final List<WorkerProcess> workers = new ArrayList<>();
+    final List<TargetCluster> clusters = new ArrayList<>();
+    KafkaClients kafka;
+    /** Each test has topics and a consumer group of its own. */
+    final String suffix = UUID.randomUUID().toString().substring(0, 8);
+    final String requests = "req-" + suffix;
+    final String results = "res-" + suffix;
+
+    @org.junit.jupiter.api.BeforeEach
+    void setUp() {
+        broker.createTopics(requests, results, "dlq-" + suffix, 4);
+        kafka = new KafkaClients(broker.bootstrapServers());
+    }
+
+    @BeforeAll
+    static void startInfrastructure() {
+        broker = KafkaBroker.start(FreePort.closed(), 4);
+        ownCluster = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), false);
+        ownCluster.init();
+    }
+
+    @AfterAll
+    static void stopInfrastructure() {
+        ownCluster.destroy();
+        broker.close();
+    }
+
+    @AfterEach
+    void tearDown() {
+        workers.forEach(WorkerProcess::close);
+        clusters.forEach(TargetCluster::close);
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private WorkerProcess worker(String name) {
+        Map<String, String> config = new HashMap<>();
+        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+        config.put("quarkus.kubernetes-client.api-server-url", ownCluster.url("/"));
+        config.put("quarkus.kubernetes-client.token", "own-cluster-token");
+        config.put("authorizer.concurrency", "4");
+        config.put("authorizer.token.timeout", "10s");
+        config.put("mp.messaging.incoming.authorization-requests.topic", requests);
+        config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + suffix);
+        config.put("mp.messaging.outgoing.authorization-results.topic", results);
+        config.put("mp.messaging.outgoing.authorization-dead-letters.topic", "dlq-" + suffix);
+        WorkerProcess w = WorkerProcess.start(name, config);
+        workers.add(w);
+        return w.awaitReady(Duration.ofSeconds(60));
+    }
+
+    private List<String> sendToSlowClusters(int n) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            TargetCluster c = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, TargetCluster.CLUSTER_ADMIN, RTT);
+            clusters.add(c);
+            String id = "proc-" + i + "-" + UUID.randomUUID();
+            ids.add(id);
+            kafka.sendRequest(requests, id, c.clusterId);
+        }
+        return ids;
+    }
+
+    /** requestId → the results published for it (more than one only after a redelivery). */
+    private Map<String, List<ConsumerRecord<byte[], byte[]>>> results(List<String> ids, int atLeast, Duration within) {
+        List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(results,
+                rs -> answered(rs, ids).size() >= atLeast, within);
+        return read.stream().filter(r -> ids.contains(requestId(r)))
+                .collect(Collectors.groupingBy(WorkerProcessIT::requestId));
+    }
+
+    private static Set<String> answered(List<ConsumerRecord<byte[], byte[]>> rs, List<String> ids) {
+        return rs.stream().map(WorkerProcessIT::requestId).filter(ids::contains).collect(Collectors.toSet());
+    }
+
+    private static String requestId(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            JsonNode body = JSON.readTree(r.value());
+            return body.path("requestId").asText();
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    @Test
+    void hardKillMidBatchLosesNoRequest() {
+        WorkerProcess first = worker("a");
+        List<String> ids = sendToSlowClusters(16);
+        results(ids, 3, Duration.ofSeconds(60));
+        first.kill();
+
+        worker("b");
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+
+        assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        all.forEach((id, rs) -> {
+            assertThat(rs).allMatch(r -> KafkaClients.header(r, "ce_type").equals("Authorized"));
+            // A redelivered request may be answered twice, always with the same event id.
+            assertThat(rs.stream().map(r -> KafkaClients.header(r, "ce_id")).distinct()).hasSize(1);
+        });
+    }
+
+    @Test
+    void sigtermFinishesInFlightWorkAndCommitsIt() {
+        WorkerProcess first = worker("graceful");
+        List<String> ids = sendToSlowClusters(8);
+        results(ids, 1, Duration.ofSeconds(60));
+        int exit = first.terminate(Duration.ofSeconds(60));
+        int answeredBeforeExit = results(ids, ids.size(), Duration.ofSeconds(3)).size();
+
+        worker("successor");
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+
+        assertThat(exit).as("exit code after SIGTERM\n" + first.log()).isIn(0, 143);
+        assertThat(answeredBeforeExit).as("answered before the first worker exited").isGreaterThan(1);
+        assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(all.values()).as("no request was redone after the graceful stop: its offsets were committed")
+                .allMatch(rs -> rs.size() == 1);
+    }
+
+    @Test
+    void twoWorkersSharePartitionsAndOneTakesOverWhenTheOtherDies() {
+        WorkerProcess a = worker("share-a");
+        WorkerProcess b = worker("share-b");
+        List<String> ids = sendToSlowClusters(24);
+        results(ids, 4, Duration.ofSeconds(60));
+        a.kill();
+
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+
+        assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(a.log()).as("worker a handled requests before it died").contains("outcome=Authorized");
+        assertThat(b.log()).as("worker b handled requests").contains("outcome=Authorized");
+    }
+}
