@@ -1,0 +1,133 @@
+package io.apigw.authorizer.deploy;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithName;
+
+/** The configuration keys the application knows, and how Quarkus maps them to environment variables. */
+final class AppConfigKeys {
+
+    private AppConfigKeys() {
+    }
+
+    /** Quarkus/SmallRye env mapping: every character that is not a letter or digit becomes '_', then upper case. */
+    static String envName(String key) {
+        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(java.util.Locale.ROOT);
+    }
+
+    /** A leaf of {@link AuthorizerConfig}: its key, its {@code @WithDefault} (or null), whether it is a map. */
+    record Key(String name, String defaultValue, boolean map) {
+    }
+
+    /** Every leaf key of {@link AuthorizerConfig}, e.g. {@code authorizer.kube.connect-timeout}. */
+    static Set<String> authorizerKeys() {
+        Set<String> keys = new TreeSet<>();
+        authorizerLeaves().forEach(k -> keys.add(k.name()));
+        return keys;
+    }
+
+    static java.util.List<Key> authorizerLeaves() {
+        java.util.List<Key> keys = new java.util.ArrayList<>();
+        walk(AuthorizerConfig.class.getAnnotation(ConfigMapping.class).prefix(), AuthorizerConfig.class, keys);
+        return keys;
+    }
+
+    /**
+     * Whether an environment variable sets a key of {@link AuthorizerConfig}. Map-valued keys (e.g. tenants by
+     * appId) take any suffix: {@code AUTHORIZER_DIRECTORY_TKE_TENANTS_<appId>_SECRET_ID}.
+     */
+    static boolean isAuthorizerEnv(String env) {
+        for (Key k : authorizerLeaves()) {
+            String name = envName(k.name());
+            if (env.equals(name) || k.map() && env.startsWith(name + "_")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** SmallRye durations: {@code 45s}, {@code 500ms}, {@code 2m}, {@code 1h}, ISO-8601, or plain seconds. */
+    static java.time.Duration duration(String value) {
+        Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(value.strip());
+        if (!m.matches()) {
+            return java.time.Duration.parse(value.strip());
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        return switch (unit) {
+            case "ms" -> java.time.Duration.ofMillis(n);
+            case "m" -> java.time.Duration.ofMinutes(n);
+            case "h" -> java.time.Duration.ofHours(n);
+            case "d" -> java.time.Duration.ofDays(n);
+            default -> java.time.Duration.ofSeconds(n);
+        };
+    }
+
+    private static void walk(String prefix, Class<?> group, java.util.List<Key> keys) {
+        for (Method m : group.getMethods()) {
+            if (Modifier.isStatic(m.getModifiers()) || m.isDefault() || m.getParameterCount() != 0) {
+                continue;
+            }
+            WithName withName = m.getAnnotation(WithName.class);
+            String key = prefix + "." + (withName != null ? withName.value() : kebab(m.getName()));
+            Class<?> type = m.getReturnType();
+            if (type.isInterface() && type.getName().startsWith(AuthorizerConfig.class.getName())) {
+                walk(key, type, keys);
+            } else {
+                io.smallrye.config.WithDefault def = m.getAnnotation(io.smallrye.config.WithDefault.class);
+                keys.add(new Key(key, def == null ? null : def.value(), java.util.Map.class.isAssignableFrom(type)));
+            }
+        }
+    }
+
+    /** SmallRye's default naming strategy: {@code connectTimeout} → {@code connect-timeout}. */
+    static String kebab(String name) {
+        return name.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    static Properties applicationProperties() {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(applicationPropertiesPath())) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return p;
+    }
+
+    static Path applicationPropertiesPath() {
+        return Repo.root().resolve("src/main/resources/application.properties");
+    }
+
+    /** Keys set in application.properties (profile prefixes removed). */
+    static Set<String> propertyKeys() {
+        Set<String> keys = new TreeSet<>();
+        for (String k : applicationProperties().stringPropertyNames()) {
+            keys.add(k.startsWith("%") ? k.substring(k.indexOf('.') + 1) : k);
+        }
+        return keys;
+    }
+
+    /** Environment variables application.properties expands itself, e.g. {@code ${KAFKA_BOOTSTRAP_SERVERS:…}}. */
+    static Set<String> expandedEnvNames() {
+        Set<String> names = new TreeSet<>();
+        Matcher m = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)[:}]").matcher(String.join("\n",
+                applicationProperties().values().stream().map(Object::toString).toList()));
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
+    }
+}

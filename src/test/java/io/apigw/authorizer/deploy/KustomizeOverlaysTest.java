@@ -1,0 +1,551 @@
+package io.apigw.authorizer.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+
+/**
+ * Renders k8s/base and every overlay under k8s/overlays with {@code kubectl kustomize} and checks the result against
+ * the application itself: its config keys (AuthorizerConfig, application.properties), its topics and consumer group,
+ * its health endpoints and port, and the image's user.
+ */
+class KustomizeOverlaysTest {
+
+    private static final String REQUESTS_CHANNEL = "mp.messaging.incoming.authorization-requests.";
+    private static final String DLQ_TOPIC_KEY = "mp.messaging.outgoing.authorization-dead-letters.topic";
+
+    /** quarkus.* keys set by the manifests, each checked against the Quarkus 3.33.2 config model of its extension. */
+    private static final Set<String> VERIFIED_QUARKUS_KEYS = Set.of(
+            "quarkus.log.console.json"); // io.quarkus:quarkus-logging-json (boolean, default true)
+
+    /** Variables that are not application config: read by the Tencent Cloud SDK or by the image's run-java.sh. */
+    private static final Set<String> NON_CONFIG_ENV = Set.of(
+            "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "JAVA_MAX_MEM_RATIO", "JAVA_OPTS_APPEND");
+
+    private static final Set<String> REQUIRED_KINDS = Set.of("Namespace", "ServiceAccount", "Role", "RoleBinding",
+            "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject");
+
+    private static final Set<String> ROLE_VERBS = Set.of("get", "list", "watch", "create", "update", "patch", "delete");
+
+    /** Expected per named overlay: replicas of each KafkaTopic and KEDA minReplicaCount. */
+    private static final Map<String, int[]> OVERLAY_EXPECTATIONS = Map.of(
+            "k8s/overlays/dev", new int[] { 1, 1 },
+            "k8s/overlays/prod", new int[] { 3, 2 });
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("(?i).*(replace[_-]?me|placeholder|changeme|example).*");
+    /** Tencent Cloud SecretId shape (AKID + 32 alphanumerics) and a long secret-key-like run. */
+    private static final Pattern REAL_LOOKING_KEY = Pattern.compile("AKID[0-9A-Za-z]{32}");
+
+    @BeforeAll
+    static void kubectlPresent() {
+        assumeTrue(Kustomize.kubectl().isPresent(),
+                "kubectl not found at /usr/bin/kubectl or on the PATH: the k8s manifests were not rendered");
+    }
+
+    static Stream<String> kustomizations() {
+        List<String> dirs = new ArrayList<>();
+        dirs.add("k8s/base");
+        Kustomize.overlays().forEach(o -> dirs.add("k8s/overlays/" + o));
+        return dirs.stream();
+    }
+
+    @Test
+    void devAndProdOverlaysExist() {
+        assertThat(Kustomize.overlays()).contains("dev", "prod");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void rendersEveryRequiredKindAndNothingClusterWide(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        Set<String> kinds = r.docs().stream().map(d -> d.path("kind").asText()).collect(Collectors.toSet());
+        assertThat(kinds).containsAll(REQUIRED_KINDS).doesNotContain("ClusterRole", "ClusterRoleBinding");
+        assertThat(r.ofKind("KafkaTopic")).hasSize(3);
+        assertThat(r.one("Namespace").at("/metadata/name").asText()).isEqualTo("apigw-system");
+        for (JsonNode doc : r.docs()) {
+            assertThat(doc.path("apiVersion").asText()).as("apiVersion of %s", doc.path("kind")).isNotEmpty();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void deploymentIsHardened(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode deployment = r.one("Deployment");
+        JsonNode pod = deployment.at("/spec/template/spec");
+        JsonNode container = container(deployment);
+
+        assertThat(deployment.at("/spec/replicas").isMissingNode())
+                .as("spec.replicas must be left to the KEDA ScaledObject").isTrue();
+        assertThat(pod.at("/securityContext/runAsNonRoot").asBoolean()).isTrue();
+        assertThat(pod.at("/securityContext/runAsUser").asInt()).isEqualTo(185);
+        assertThat(pod.at("/securityContext/seccompProfile/type").asText()).isEqualTo("RuntimeDefault");
+        assertThat(pod.at("/terminationGracePeriodSeconds").asInt()).isGreaterThanOrEqualTo(60);
+        // The worker's own drain (authorizer.shutdown-grace) must end before the kubelet's SIGKILL, with time left
+        // to commit offsets and close Kafka.
+        AppConfigKeys.authorizerLeaves().stream().filter(k -> k.name().equals("authorizer.shutdown-grace"))
+                .findFirst().ifPresent(k -> {
+                    String configured = containerEnv(r).getOrDefault(AppConfigKeys.envName(k.name()), k.defaultValue());
+                    assertThat(configured).as("authorizer.shutdown-grace").isNotNull();
+                    assertThat(AppConfigKeys.duration(configured).plusSeconds(10))
+                            .as("authorizer.shutdown-grace + 10 s vs terminationGracePeriodSeconds")
+                            .isLessThanOrEqualTo(java.time.Duration.ofSeconds(pod.at("/terminationGracePeriodSeconds").asInt()));
+                });
+
+        JsonNode sc = container.path("securityContext");
+        assertThat(sc.path("allowPrivilegeEscalation").isBoolean() && !sc.path("allowPrivilegeEscalation").asBoolean())
+                .as("allowPrivilegeEscalation: false").isTrue();
+        assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(texts(sc.at("/capabilities/drop"))).contains("ALL");
+        assertThat(sc.at("/capabilities/add").isMissingNode() || sc.at("/capabilities/add").isEmpty()).isTrue();
+        assertThat(sc.path("privileged").asBoolean(false)).isFalse();
+        if (sc.has("runAsUser")) {
+            assertThat(sc.path("runAsUser").asInt()).isNotZero();
+        }
+
+        // The read-only root needs a writable /tmp from an emptyDir.
+        String tmpVolume = StreamSupport.stream(container.path("volumeMounts").spliterator(), false)
+                .filter(m -> m.path("mountPath").asText().equals("/tmp")).map(m -> m.path("name").asText())
+                .findFirst().orElseThrow(() -> new AssertionError("no volume mounted at /tmp"));
+        assertThat(StreamSupport.stream(pod.path("volumes").spliterator(), false)
+                .anyMatch(v -> v.path("name").asText().equals(tmpVolume) && v.has("emptyDir"))).isTrue();
+
+        // Sized for a JVM worker.
+        long limit = bytes(container.at("/resources/limits/memory").asText());
+        long request = bytes(container.at("/resources/requests/memory").asText());
+        assertThat(limit).isBetween(256L << 20, 1L << 30);
+        assertThat(request).isPositive().isLessThanOrEqualTo(limit);
+        assertThat(container.at("/resources/requests/cpu").asText()).isNotEmpty();
+
+        assertThat(container.path("image").asText()).isNotEmpty().doesNotEndWith(":latest");
+
+        // Runs as the ServiceAccount that the RoleBinding grants.
+        assertThat(pod.path("serviceAccountName").asText())
+                .isEqualTo(r.one("ServiceAccount").at("/metadata/name").asText());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void probesHitTheHealthEndpointsOnTheHttpPort(String dir) {
+        JsonNode container = container(Kustomize.render(dir).one("Deployment"));
+        int httpPort = Integer.parseInt(AppConfigKeys.applicationProperties().getProperty("quarkus.http.port", "8080"));
+        Map<String, String> expected = Map.of(
+                "startupProbe", "/q/health/started",
+                "livenessProbe", "/q/health/live",
+                "readinessProbe", "/q/health/ready");
+        expected.forEach((probe, path) -> {
+            JsonNode get = container.path(probe).path("httpGet");
+            assertThat(get.path("path").asText()).as(probe).isEqualTo(path);
+            assertThat(resolvePort(container, get.path("port"))).as(probe + " port").isEqualTo(httpPort);
+        });
+        assertThat(texts(container.path("ports"), "containerPort")).contains(String.valueOf(httpPort));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void rbacIsOneNamespacedRoleOnSecretsOnly(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode role = r.one("Role");
+        JsonNode binding = r.one("RoleBinding");
+        JsonNode sa = r.one("ServiceAccount");
+        JsonNode deployment = r.one("Deployment");
+
+        for (JsonNode rule : role.path("rules")) {
+            assertThat(texts(rule.path("apiGroups"))).containsExactly("");
+            assertThat(texts(rule.path("resources"))).containsExactly("secrets");
+            assertThat(texts(rule.path("verbs"))).isNotEmpty().isSubsetOf(ROLE_VERBS);
+            assertThat(rule.has("nonResourceURLs")).isFalse();
+        }
+        assertThat(role.path("rules")).isNotEmpty();
+
+        String namespace = deployment.at("/metadata/namespace").asText();
+        assertThat(role.at("/metadata/namespace").asText()).isEqualTo(namespace);
+        assertThat(binding.at("/metadata/namespace").asText()).isEqualTo(namespace);
+        assertThat(sa.at("/metadata/namespace").asText()).isEqualTo(namespace);
+        assertThat(binding.at("/roleRef/kind").asText()).isEqualTo("Role");
+        assertThat(binding.at("/roleRef/name").asText()).isEqualTo(role.at("/metadata/name").asText());
+        assertThat(binding.path("subjects")).hasSize(1);
+        JsonNode subject = binding.path("subjects").get(0);
+        assertThat(subject.path("kind").asText()).isEqualTo("ServiceAccount");
+        assertThat(subject.path("name").asText()).isEqualTo(sa.at("/metadata/name").asText());
+        assertThat(subject.path("namespace").asText()).isEqualTo(namespace);
+
+        // The credential Secrets are written where the Role allows it.
+        assertThat(containerEnv(r).get("AUTHORIZER_CREDENTIALS_NAMESPACE")).isEqualTo(namespace);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void everyEnvVarMapsToAKeyTheApplicationKnows(String dir) {
+        Map<String, String> env = containerEnv(Kustomize.render(dir));
+        Set<String> authorizerEnv = AppConfigKeys.authorizerKeys().stream().map(AppConfigKeys::envName)
+                .collect(Collectors.toSet());
+        Set<String> otherKnown = new HashSet<>();
+        AppConfigKeys.propertyKeys().forEach(k -> otherKnown.add(AppConfigKeys.envName(k)));
+        otherKnown.addAll(AppConfigKeys.expandedEnvNames());
+        VERIFIED_QUARKUS_KEYS.forEach(k -> otherKnown.add(AppConfigKeys.envName(k)));
+        otherKnown.addAll(NON_CONFIG_ENV);
+
+        for (String name : env.keySet()) {
+            if (name.startsWith("AUTHORIZER_")) {
+                assertThat(AppConfigKeys.isAuthorizerEnv(name)).as("%s must map to a key of AuthorizerConfig (%s)",
+                        name, authorizerEnv).isTrue();
+            } else {
+                assertThat(otherKnown).as("%s must map to a known config key", name).contains(name);
+            }
+        }
+
+        assertThat(env).containsKeys("KAFKA_BOOTSTRAP_SERVERS", "AUTHORIZER_DIRECTORY_TYPE",
+                "AUTHORIZER_CREDENTIALS_NAMESPACE", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY");
+        assertThat(env.get("AUTHORIZER_DIRECTORY_TYPE")).isEqualTo("tke")
+                .isIn(Arrays.stream(AuthorizerConfig.DirectoryType.values()).map(Enum::name).toList());
+        if (env.containsKey("AUTHORIZER_CONCURRENCY")) {
+            assertThat(Integer.parseInt(env.get("AUTHORIZER_CONCURRENCY"))).isPositive();
+        }
+        if (env.containsKey("QUARKUS_LOG_CONSOLE_JSON")) {
+            assertThat(env.get("QUARKUS_LOG_CONSOLE_JSON")).isIn("true", "false");
+        }
+    }
+
+    @Test
+    void mapperKnowsTheDocumentedKeys() {
+        // Guards the reflection above: if it found nothing, every AUTHORIZER_* check would fail for the wrong reason.
+        assertThat(AppConfigKeys.authorizerKeys()).contains("authorizer.concurrency", "authorizer.directory.type",
+                "authorizer.credentials.namespace", "authorizer.kube.connect-timeout");
+        assertThat(AppConfigKeys.envName("authorizer.kube.connect-timeout")).isEqualTo("AUTHORIZER_KUBE_CONNECT_TIMEOUT");
+        assertThat(AppConfigKeys.isAuthorizerEnv("AUTHORIZER_CONCURENCY")).isFalse();
+        assertThat(AppConfigKeys.duration("45s")).hasSeconds(45);
+        assertThat(AppConfigKeys.duration("500ms")).hasMillis(500);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void kafkaTopicsAreTheApplicationsTopics(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        Properties props = AppConfigKeys.applicationProperties();
+        Set<String> appTopics = props.stringPropertyNames().stream()
+                .filter(k -> k.matches("mp\\.messaging\\.(incoming|outgoing)\\.[^.]+\\.topic"))
+                .map(props::getProperty).collect(Collectors.toCollection(TreeSet::new));
+        assertThat(appTopics).hasSize(3);
+
+        Map<String, JsonNode> topics = topics(r);
+        assertThat(topics.keySet()).containsExactlyInAnyOrderElementsOf(appTopics);
+
+        int[] expected = OVERLAY_EXPECTATIONS.get(dir);
+        for (JsonNode t : topics.values()) {
+            assertThat(t.path("apiVersion").asText()).isEqualTo("kafka.strimzi.io/v1beta2");
+            assertThat(t.at("/metadata/labels/strimzi.io~1cluster").asText()).isNotEmpty();
+            int replicas = t.at("/spec/replicas").asInt();
+            int minIsr = t.at("/spec/config/min.insync.replicas").asInt(1);
+            assertThat(t.at("/spec/partitions").asInt()).isPositive();
+            if (expected != null) {
+                assertThat(replicas).as("replicas of %s", t.at("/metadata/name")).isEqualTo(expected[0]);
+            }
+            assertThat(minIsr).isBetween(1, replicas);
+            if (replicas > 1) {
+                assertThat(minIsr).as("min.insync.replicas must tolerate one broker down").isLessThan(replicas)
+                        .isGreaterThanOrEqualTo(2);
+            }
+        }
+        long requestsRetention = topics.get(props.getProperty(REQUESTS_CHANNEL + "topic"))
+                .at("/spec/config/retention.ms").asLong();
+        long dlqRetention = topics.get(props.getProperty(DLQ_TOPIC_KEY)).at("/spec/config/retention.ms").asLong();
+        assertThat(dlqRetention).isGreaterThan(requestsRetention);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void scaledObjectFollowsTheConsumerGroupOnTheRequestsTopic(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        Properties props = AppConfigKeys.applicationProperties();
+        JsonNode so = r.one("ScaledObject");
+        JsonNode deployment = r.one("Deployment");
+
+        assertThat(so.path("apiVersion").asText()).isEqualTo("keda.sh/v1alpha1");
+        assertThat(so.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText());
+        assertThat(so.at("/spec/scaleTargetRef/kind").asText("Deployment")).isEqualTo("Deployment");
+        assertThat(so.at("/spec/scaleTargetRef/name").asText()).isEqualTo(deployment.at("/metadata/name").asText());
+
+        List<JsonNode> kafka = StreamSupport.stream(so.at("/spec/triggers").spliterator(), false)
+                .filter(t -> t.path("type").asText().equals("kafka")).toList();
+        assertThat(kafka).hasSize(1);
+        JsonNode md = kafka.get(0).path("metadata");
+        String requestsTopic = props.getProperty(REQUESTS_CHANNEL + "topic");
+        assertThat(md.path("consumerGroup").asText()).isEqualTo(props.getProperty(REQUESTS_CHANNEL + "group.id"));
+        assertThat(md.path("topic").asText()).isEqualTo(requestsTopic);
+        assertThat(md.path("bootstrapServers").asText()).isEqualTo(containerEnv(r).get("KAFKA_BOOTSTRAP_SERVERS"));
+        assertThat(md.path("offsetResetPolicy").asText())
+                .isEqualTo(props.getProperty(REQUESTS_CHANNEL + "auto.offset.reset"));
+
+        int partitions = topics(r).get(requestsTopic).at("/spec/partitions").asInt();
+        int min = so.at("/spec/minReplicaCount").asInt();
+        assertThat(so.at("/spec/maxReplicaCount").asInt()).as("max replicas = partitions of %s", requestsTopic)
+                .isEqualTo(partitions);
+        assertThat(min).isBetween(1, partitions);
+        int[] expected = OVERLAY_EXPECTATIONS.get(dir);
+        if (expected != null) {
+            assertThat(min).isEqualTo(expected[1]);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void networkPolicyAdmitsMonitoringAndAllowsOnlyTheNeededEgress(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode np = r.one("NetworkPolicy");
+        JsonNode deployment = r.one("Deployment");
+        assertThat(np.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText());
+        assertSelects(np.at("/spec/podSelector/matchLabels"), deployment.at("/spec/template/metadata/labels"));
+        assertThat(texts(np.at("/spec/policyTypes"))).contains("Ingress", "Egress");
+
+        // Ingress: 8080 from the monitoring namespace, nothing else.
+        assertThat(np.at("/spec/ingress")).isNotEmpty();
+        for (JsonNode rule : np.at("/spec/ingress")) {
+            assertThat(texts(rule.path("ports"), "port")).containsOnly("8080");
+            assertThat(rule.path("from")).isNotEmpty();
+            for (JsonNode peer : rule.path("from")) {
+                assertThat(peer.has("ipBlock")).isFalse();
+                assertThat(peer.at("/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText())
+                        .isEqualTo("monitoring");
+            }
+        }
+
+        // Egress: DNS, Kafka (to the Strimzi cluster of the topics), 443 and 6443.
+        Set<String> egressPorts = new TreeSet<>();
+        for (JsonNode rule : np.at("/spec/egress")) {
+            for (JsonNode p : rule.path("ports")) {
+                egressPorts.add(p.path("protocol").asText("TCP") + "/" + p.path("port").asText());
+            }
+        }
+        assertThat(egressPorts).contains("UDP/53", "TCP/9092", "TCP/9093", "TCP/443", "TCP/6443");
+
+        JsonNode anyTopic = r.ofKind("KafkaTopic").get(0);
+        String kafkaNamespace = anyTopic.at("/metadata/namespace").asText();
+        String kafkaCluster = anyTopic.at("/metadata/labels/strimzi.io~1cluster").asText();
+        JsonNode kafkaRule = StreamSupport.stream(np.at("/spec/egress").spliterator(), false)
+                .filter(rule -> texts(rule.path("ports"), "port").contains("9092")).findFirst()
+                .orElseThrow(() -> new AssertionError("no egress rule for Kafka"));
+        assertThat(kafkaRule.path("to")).isNotEmpty();
+        for (JsonNode peer : kafkaRule.path("to")) {
+            assertThat(peer.at("/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText())
+                    .isEqualTo(kafkaNamespace);
+            assertThat(peer.at("/podSelector/matchLabels/strimzi.io~1cluster").asText()).isEqualTo(kafkaCluster);
+        }
+
+        // The broker address the worker uses is in that namespace, on a port the policy allows.
+        for (String server : containerEnv(r).get("KAFKA_BOOTSTRAP_SERVERS").split(",")) {
+            String host = server.substring(0, server.lastIndexOf(':'));
+            String port = server.substring(server.lastIndexOf(':') + 1);
+            assertThat(egressPorts).contains("TCP/" + port);
+            if (host.contains(".svc")) {
+                assertThat(host.split("\\.")[1]).as("namespace of %s", host).isEqualTo(kafkaNamespace);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void podDisruptionBudgetCoversTheWorkerAndNeverBlocksADrain(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode pdb = r.one("PodDisruptionBudget");
+        assertSelects(pdb.at("/spec/selector/matchLabels"), r.one("Deployment").at("/spec/template/metadata/labels"));
+        if (pdb.at("/spec/minAvailable").isMissingNode()) {
+            assertThat(pdb.at("/spec/maxUnavailable").asInt()).isPositive();
+        } else {
+            assertThat(pdb.at("/spec/minAvailable").asInt())
+                    .isLessThan(r.one("ScaledObject").at("/spec/minReplicaCount").asInt());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void noSecretCarriesRealLookingValues(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        assertThat(REAL_LOOKING_KEY.matcher(r.text()).find()).as("a Tencent Cloud SecretId in the manifests").isFalse();
+        for (JsonNode secret : r.ofKind("Secret")) {
+            secretValues(secret).forEach((key, value) -> assertThat(value)
+                    .as("%s/%s must be an obvious placeholder", secret.at("/metadata/name").asText(), key)
+                    .matches(PLACEHOLDER));
+        }
+
+        // Every secretKeyRef resolves: to a Secret rendered here, or to the one documented for out-of-band creation.
+        JsonNode example = secretExample();
+        for (JsonNode e : container(r.one("Deployment")).path("env")) {
+            JsonNode ref = e.at("/valueFrom/secretKeyRef");
+            if (ref.isMissingNode()) {
+                continue;
+            }
+            String name = ref.path("name").asText();
+            String key = ref.path("key").asText();
+            JsonNode rendered = r.ofKind("Secret").stream()
+                    .filter(s -> s.at("/metadata/name").asText().equals(name)).findFirst().orElse(example);
+            if (rendered == example) {
+                assertThat(name).as("Secret %s is neither rendered nor documented", name)
+                        .isEqualTo(example.at("/metadata/name").asText());
+            }
+            assertThat(secretValues(rendered)).containsKey(key);
+        }
+    }
+
+    @Test
+    void secretExampleIsPlaceholdersAndNotPartOfAnyKustomization() throws IOException {
+        JsonNode example = secretExample();
+        assertThat(example.path("kind").asText()).isEqualTo("Secret");
+        secretValues(example).values().forEach(v -> assertThat(v).matches(PLACEHOLDER));
+        try (Stream<Path> files = Files.walk(Repo.root().resolve("k8s"))) {
+            for (Path k : files.filter(p -> p.getFileName().toString().equals("kustomization.yaml")).toList()) {
+                String text = Files.readString(k).lines().filter(l -> !l.strip().startsWith("#"))
+                        .collect(Collectors.joining("\n"));
+                assertThat(text).as(k.toString()).doesNotContain("secret.example");
+            }
+        }
+    }
+
+    @Test
+    void prodShipsNoSecretAndLogsJson() {
+        Kustomize.Rendered prod = Kustomize.render("k8s/overlays/prod");
+        assertThat(prod.ofKind("Secret")).isEmpty();
+        assertThat(containerEnv(prod)).containsEntry("QUARKUS_LOG_CONSOLE_JSON", "true");
+    }
+
+    @Test
+    void devGeneratesOnlyPlaceholderCredentials() {
+        Kustomize.Rendered dev = Kustomize.render("k8s/overlays/dev");
+        assertThat(dev.ofKind("Secret")).hasSize(1);
+        assertThat(secretValues(dev.one("Secret")).values()).allMatch(v -> PLACEHOLDER.matcher(v).matches());
+    }
+
+    @Test
+    void imageMatchesTheDeployment() throws IOException {
+        DockerfileInstructions jvm = DockerfileInstructions.read(Repo.root().resolve("src/main/docker/Dockerfile.jvm"));
+        for (String dir : kustomizations().toList()) {
+            JsonNode deployment = Kustomize.render(dir).one("Deployment");
+            JsonNode container = container(deployment);
+            String user = DockerfileInstructions.userPart(jvm.last("USER").orElseThrow()).strip();
+            assertThat(deployment.at("/spec/template/spec/securityContext/runAsUser").asText()).as(dir).isEqualTo(user);
+            for (String port : texts(container.path("ports"), "containerPort")) {
+                assertThat(jvm.all("EXPOSE")).as(dir).anyMatch(e -> Arrays.asList(e.split("\\s+")).contains(port));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+
+    private static JsonNode container(JsonNode deployment) {
+        JsonNode containers = deployment.at("/spec/template/spec/containers");
+        assertThat(containers).as("containers").hasSize(1);
+        return containers.get(0);
+    }
+
+    /** The container's environment: ConfigMaps/Secrets from envFrom (if rendered), then env (literal or a ref). */
+    private static Map<String, String> containerEnv(Kustomize.Rendered r) {
+        JsonNode container = container(r.one("Deployment"));
+        Map<String, String> env = new LinkedHashMap<>();
+        for (JsonNode from : container.path("envFrom")) {
+            String cm = from.at("/configMapRef/name").asText(null);
+            if (cm != null) {
+                JsonNode map = r.ofKind("ConfigMap").stream().filter(c -> c.at("/metadata/name").asText().equals(cm))
+                        .findFirst().orElseThrow(() -> new AssertionError("envFrom ConfigMap " + cm + " not rendered"));
+                map.path("data").fields().forEachRemaining(f -> env.put(f.getKey(), f.getValue().asText()));
+            }
+            assertThat(from.has("secretRef")).as("envFrom secretRef hides which keys are set").isFalse();
+        }
+        for (JsonNode e : container.path("env")) {
+            env.put(e.path("name").asText(), e.has("value") ? e.path("value").asText() : "<from " + e.path("valueFrom") + ">");
+        }
+        return env;
+    }
+
+    private static Map<String, JsonNode> topics(Kustomize.Rendered r) {
+        Map<String, JsonNode> topics = new LinkedHashMap<>();
+        for (JsonNode t : r.ofKind("KafkaTopic")) {
+            topics.put(t.at("/spec/topicName").asText(t.at("/metadata/name").asText()), t);
+        }
+        return topics;
+    }
+
+    private static int resolvePort(JsonNode container, JsonNode port) {
+        if (port.isInt()) {
+            return port.asInt();
+        }
+        return StreamSupport.stream(container.path("ports").spliterator(), false)
+                .filter(p -> p.path("name").asText().equals(port.asText())).map(p -> p.path("containerPort").asInt())
+                .findFirst().orElseThrow(() -> new AssertionError("no container port named " + port.asText()));
+    }
+
+    private static void assertSelects(JsonNode selector, JsonNode podLabels) {
+        assertThat(selector).isNotEmpty();
+        selector.fields().forEachRemaining(f -> assertThat(podLabels.path(f.getKey()).asText())
+                .as("pod label %s", f.getKey()).isEqualTo(f.getValue().asText()));
+    }
+
+    private static Map<String, String> secretValues(JsonNode secret) {
+        Map<String, String> values = new LinkedHashMap<>();
+        secret.path("data").fields().forEachRemaining(f -> values.put(f.getKey(),
+                new String(Base64.getDecoder().decode(f.getValue().asText()), StandardCharsets.UTF_8)));
+        secret.path("stringData").fields().forEachRemaining(f -> values.put(f.getKey(), f.getValue().asText()));
+        return values;
+    }
+
+    private static JsonNode secretExample() {
+        try {
+            List<JsonNode> docs = Kustomize.parse(Files.readString(Repo.root().resolve("k8s/base/secret.example.yaml")));
+            assertThat(docs).hasSize(1);
+            return docs.get(0);
+        } catch (IOException e) {
+            return fail("k8s/base/secret.example.yaml", e);
+        }
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static List<String> texts(JsonNode array, String field) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.path(field).asText()));
+        return out;
+    }
+
+    /** Kubernetes memory quantities as used here (Ki/Mi/Gi or plain bytes). */
+    private static long bytes(String quantity) {
+        assertThat(quantity).as("memory quantity").isNotEmpty();
+        Map<String, Long> units = Map.of("Ki", 1L << 10, "Mi", 1L << 20, "Gi", 1L << 30);
+        for (var u : units.entrySet()) {
+            if (quantity.endsWith(u.getKey())) {
+                return Long.parseLong(quantity.substring(0, quantity.length() - 2)) * u.getValue();
+            }
+        }
+        return Long.parseLong(quantity);
+    }
+}

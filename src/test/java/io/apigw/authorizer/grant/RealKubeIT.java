@@ -1,0 +1,338 @@
+package io.apigw.authorizer.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.apigw.authorizer.testing.FreePort;
+import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.KafkaClients;
+import io.apigw.authorizer.testing.LocalKube;
+import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+
+/**
+ * The packaged worker against a real kube-apiserver (RBAC, admission, the real token controller) and a real broker.
+ * The target cluster is also the worker's own cluster, where the credential Secret is kept.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RealKubeIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String CLUSTER = "local-kube";
+    private static final String LIMITED = "limited-admin";
+
+    static LocalKube kube;
+    static KubernetesClient admin;
+    static KafkaBroker broker;
+    static KafkaClients kafka;
+    static WorkerProcess worker;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kube = LocalKube.start();
+        admin = kube.adminClient();
+        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("apigw-system").endMetadata()
+                .build()).serverSideApply();
+        broker = KafkaBroker.start(FreePort.closed(), 4);
+        kafka = new KafkaClients(broker.bootstrapServers());
+
+        Map<String, String> config = new HashMap<>();
+        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        config.put("authorizer.directory.kubeconfig.path", directory(limitedAdminToken()).toString());
+        config.put("quarkus.kubernetes-client.api-server-url", kube.server());
+        config.put("quarkus.kubernetes-client.ca-cert-file", kube.caFile().toString());
+        config.put("quarkus.kubernetes-client.token", kube.adminToken());
+        config.put("authorizer.retry.initial-backoff", "200ms");
+        config.put("authorizer.retry.max-backoff", "1s");
+        config.put("authorizer.kube.connect-timeout", "2s");
+        config.put("authorizer.kube.request-timeout", "5s");
+        worker = WorkerProcess.start("realkube", config).awaitReady(Duration.ofSeconds(90));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (worker != null) {
+            worker.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (kube != null) {
+            kube.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void freshAuthorizationCreatesExactlyTheSeedObjectsAndUsesTheAutoCreatedToken() throws Exception {
+        JsonNode result = authorize(CLUSTER);
+
+        assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Authorized");
+        assertThat(result.get("kubernetesVersion").asText()).startsWith("v1.20");
+        assertThat(result.get("alreadyAuthorized").asBoolean()).isFalse();
+        ClusterRole role = admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get();
+        assertThat(role.getRules()).isEqualTo(seed(ClusterRole.class).getRules());
+        ClusterRoleBinding binding = admin.rbac().clusterRoleBindings()
+                .withName(ReservedResources.CLUSTER_ROLE_BINDING).get();
+        ClusterRoleBinding seedBinding = seed(ClusterRoleBinding.class);
+        assertThat(binding.getRoleRef()).isEqualTo(seedBinding.getRoleRef());
+        assertThat(binding.getSubjects()).isEqualTo(seedBinding.getSubjects());
+        ServiceAccount sa = admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get();
+        assertThat(sa).isNotNull();
+        // Before 1.24 the token controller creates the token Secret; the worker uses that one and makes no other.
+        assertThat(result.get("tokenSecret").asText()).isEqualTo(sa.getSecrets().get(0).getName())
+                .startsWith("apigw-ingress-token-");
+        assertThat(tokenSecrets()).hasSize(1);
+    }
+
+    @Test
+    @Order(2)
+    void repeatIsAlreadyAuthorizedAndMintsNoSecondToken() throws Exception {
+        String before = tokenSecrets().get(0).getMetadata().getName();
+        JsonNode result = authorize(CLUSTER);
+
+        assertThat(result.get("alreadyAuthorized").asBoolean()).as(result.toString()).isTrue();
+        assertThat(result.get("tokenSecret").asText()).isEqualTo(before);
+        assertThat(tokenSecrets()).extracting(s -> s.getMetadata().getName()).containsExactly(before);
+    }
+
+    @Test
+    @Order(3)
+    void storedCredentialAuthenticatesAndIsLimitedByTheRole() {
+        Secret credential = admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get();
+        String token = decode(credential.getData().get("token"));
+        assertThat(decode(credential.getData().get("server"))).isEqualTo(kube.server());
+        Config asGateway = new ConfigBuilder(Config.empty()).withMasterUrl(decode(credential.getData().get("server")))
+                .withCaCertData(credential.getData().get("ca.crt")).withOauthToken(token).build();
+        try (KubernetesClient gateway = new KubernetesClientBuilder().withConfig(asGateway).build()) {
+            assertThat(can(gateway, "list", "", "pods")).isTrue();
+            assertThat(can(gateway, "watch", "", "services")).isTrue();
+            assertThat(can(gateway, "update", "", "secrets")).isTrue();
+            assertThat(can(gateway, "create", "rbac.authorization.k8s.io", "clusterrolebindings")).isFalse();
+            assertThat(can(gateway, "delete", "", "pods")).isFalse();
+            assertThat(can(gateway, "create", "", "serviceaccounts")).isFalse();
+        }
+    }
+
+    @Test
+    @Order(4)
+    void driftIsRepaired() throws Exception {
+        ClusterRole role = admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get();
+        admin.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
+                .withRules(role.getRules().subList(0, 2)).build()).update();
+        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
+        awaitBindingGone();
+        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
+                .withNewMetadata().withName(ReservedResources.CLUSTER_ROLE_BINDING).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "view")
+                .addNewSubject().withKind("ServiceAccount").withName("apigw-ingress").withNamespace("kube-system")
+                .endSubject().build()).create();
+
+        JsonNode result = authorize(CLUSTER);
+
+        assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Authorized");
+        assertThat(admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getRules())
+                .isEqualTo(seed(ClusterRole.class).getRules());
+        assertThat(admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get()
+                .getRoleRef().getName()).isEqualTo(ReservedResources.CLUSTER_ROLE);
+        assertThat(tokenSecrets()).hasSize(1);
+    }
+
+    @Test
+    @Order(5)
+    void theRealTokenControllerFillsTheSecretTheWorkerCreatesOn124AndLater() {
+        // Kubernetes 1.24+ cannot be built here; this proves the real controller accepts the worker's Secret.
+        ServiceAccount sa = admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get();
+        Secret mine = admin.secrets().inNamespace("kube-system").resource(TokenSecrets.workerSecret(sa)).create();
+        try {
+            Secret filled = admin.secrets().inNamespace("kube-system").withName(mine.getMetadata().getName())
+                    .waitUntilCondition(s -> s != null && TokenSecrets.filled(s), 30, TimeUnit.SECONDS);
+            assertThat(TokenSecrets.belongsTo(filled, sa)).isTrue();
+        } finally {
+            admin.secrets().inNamespace("kube-system").withName(mine.getMetadata().getName()).delete();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void adminWithoutTheRightsToGrantThemIsDeniedAndNothingIsWritten() throws Exception {
+        deleteReservedResources();
+
+        JsonNode result = authorize(LIMITED);
+
+        assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Failed");
+        assertThat(result.get("code").asText()).isEqualTo("PERMISSION_DENIED");
+        assertThat(admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get()).isNull();
+        assertThat(admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get()).isNull();
+        assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()).isNull();
+    }
+
+    @Test
+    @Order(7)
+    void apiServerDownIsUnreachableAfterRetriesAndARetryWorksOnceItIsBack() throws Exception {
+        kube.stopApiServer();
+        JsonNode down;
+        try {
+            down = authorize(CLUSTER);
+        } finally {
+            kube.startApiServer();
+        }
+        assertThat(down.get("code").asText()).as(down.toString()).isEqualTo("API_SERVER_UNREACHABLE");
+        assertThat(down.get("retryable").asBoolean()).isTrue();
+        assertThat(down.get("attempts").asInt()).isEqualTo(3);
+
+        JsonNode retried = authorize(CLUSTER);
+        assertThat(retried.get("type").asText()).as(retried.toString()).isEqualTo("Authorized");
+        assertThat(tokenSecrets()).hasSize(1);
+    }
+
+    private static JsonNode authorize(String clusterId) throws Exception {
+        String id = "it-" + UUID.randomUUID();
+        kafka.sendRequest(id, clusterId);
+        List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(KafkaBroker.RESULTS,
+                rs -> rs.stream().anyMatch(r -> KafkaClients.text(r.value()).contains(id)), Duration.ofSeconds(120));
+        ConsumerRecord<byte[], byte[]> r = read.stream().filter(x -> KafkaClients.text(x.value()).contains(id))
+                .findFirst().orElseThrow(() -> new AssertionError("no result for " + id + "\n" + worker.log()));
+        ObjectNode body = (ObjectNode) JSON.readTree(r.value());
+        body.put("type", KafkaClients.header(r, "ce_type"));
+        return body;
+    }
+
+    private static List<Secret> tokenSecrets() {
+        return admin.secrets().inNamespace("kube-system").list().getItems().stream()
+                .filter(s -> s.getMetadata().getName().startsWith(ReservedResources.TOKEN_SECRET_PREFIX)).toList();
+    }
+
+    private static boolean can(KubernetesClient as, String verb, String group, String resource) {
+        SelfSubjectAccessReview review = as.authorization().v1().selfSubjectAccessReview()
+                .create(new SelfSubjectAccessReviewBuilder().withNewSpec().withNewResourceAttributes()
+                        .withVerb(verb).withGroup(group).withResource(resource).withNamespace("default")
+                        .endResourceAttributes().endSpec().build());
+        return review.getStatus().getAllowed();
+    }
+
+    private static <T extends HasMetadata> T seed(Class<T> kind) {
+        try (InputStream in = RealKubeIT.class.getResourceAsStream("/seed/apigw-ingress.yaml")) {
+            return admin.load(in).items().stream().filter(kind::isInstance).map(kind::cast).findFirst().orElseThrow();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteReservedResources() throws InterruptedException {
+        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
+        admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).delete();
+        admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").delete();
+        for (int i = 0; i < 100 && (admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress")
+                .get() != null || !tokenSecrets().isEmpty()); i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    private static void awaitBindingGone() throws InterruptedException {
+        for (int i = 0; i < 50 && admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING)
+                .get() != null; i++) {
+            Thread.sleep(100);
+        }
+    }
+
+    /** A ServiceAccount that may create the four kinds but does not hold the rights the seed role grants. */
+    private static String limitedAdminToken() throws InterruptedException {
+        admin.rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata().withName(LIMITED).endMetadata()
+                .addNewRule().withApiGroups("", "rbac.authorization.k8s.io")
+                .withResources("serviceaccounts", "secrets", "clusterroles", "clusterrolebindings")
+                .withVerbs("get", "list", "watch", "create", "update", "patch", "delete").endRule().build())
+                .serverSideApply();
+        admin.serviceAccounts().inNamespace("kube-system").resource(new ServiceAccountBuilder().withNewMetadata()
+                .withName(LIMITED).withNamespace("kube-system").endMetadata().build()).serverSideApply();
+        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata()
+                .withName(LIMITED).endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", LIMITED)
+                .addNewSubject().withKind("ServiceAccount").withName(LIMITED).withNamespace("kube-system").endSubject()
+                .build()).serverSideApply();
+        for (int i = 0; i < 300; i++) {
+            ServiceAccount sa = admin.serviceAccounts().inNamespace("kube-system").withName(LIMITED).get();
+            if (sa.getSecrets() != null && !sa.getSecrets().isEmpty()) {
+                Secret s = admin.secrets().inNamespace("kube-system").withName(sa.getSecrets().get(0).getName()).get();
+                if (s != null && s.getData() != null && s.getData().containsKey("token")) {
+                    return decode(s.getData().get("token"));
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("no token for " + LIMITED);
+    }
+
+    /** The worker's cluster directory: the admin context and one with the limited credential. */
+    private static Path directory(String limitedToken) throws Exception {
+        Path file = Files.createTempFile("directory", ".kubeconfig");
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: local
+                  cluster:
+                    server: %s
+                    certificate-authority: %s
+                users:
+                - name: admin
+                  user:
+                    token: %s
+                - name: limited
+                  user:
+                    token: %s
+                contexts:
+                - name: %s
+                  context: {cluster: local, user: admin}
+                - name: %s
+                  context: {cluster: local, user: limited}
+                """.formatted(kube.server(), kube.caFile(), kube.adminToken(), limitedToken, CLUSTER, LIMITED));
+        return file;
+    }
+
+    private static String decode(String b64) {
+        return new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
+    }
+}
