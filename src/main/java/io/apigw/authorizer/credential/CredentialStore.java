@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -72,6 +73,41 @@ public class CredentialStore {
             throw new AuthorizationException(FailureCode.INTERNAL,
                     "the credential could not be stored in the gateway's cluster (HTTP " + e.getCode() + ")",
                     e.getCode() == 0 || e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500);
+        }
+    }
+
+    /** The stored credential of a cluster, if there is one. */
+    public Optional<StoredCredential> load(String clusterId) {
+        Secret s = ownCluster("reading the stored credential",
+                () -> ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get());
+        if (s == null || s.getData() == null || s.getData().get("token") == null) {
+            return Optional.empty();
+        }
+        Base64.Decoder d = Base64.getDecoder();
+        return Optional.of(new StoredCredential(
+                new String(d.decode(s.getData().getOrDefault("server", "")), StandardCharsets.UTF_8),
+                new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
+                Token.of(d.decode(s.getData().get("token")))));
+    }
+
+    /** @return whether there was a credential to delete */
+    public boolean delete(String clusterId) {
+        return !ownCluster("deleting the stored credential",
+                () -> ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).delete()).isEmpty();
+    }
+
+    public String reference(String clusterId) {
+        return namespace + "/" + NAME_PREFIX + clusterId;
+    }
+
+    private <T> T ownCluster(String during, java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (KubernetesClientException e) {
+            LOG.warnf("credential store: %s failed with HTTP %d", during, e.getCode());
+            throw new AuthorizationException(FailureCode.INTERNAL,
+                    "the gateway's cluster did not answer while " + during + " (HTTP " + e.getCode() + ")",
+                    e.getCode() <= 0 || e.getCode() == 429 || e.getCode() >= 500);
         }
     }
 

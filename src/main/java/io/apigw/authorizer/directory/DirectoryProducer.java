@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 
+import com.tencentcloudapi.common.provider.DefaultCredentialsProvider;
+
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.directory.tke.TkeDirectory;
 
 /** Chooses the cluster directory named by {@code authorizer.directory.type}. */
 @ApplicationScoped
@@ -16,8 +19,7 @@ public class DirectoryProducer {
     ClusterDirectory directory(AuthorizerConfig config) {
         return switch (config.directory().type()) {
             case kubeconfig -> new KubeconfigDirectory(kubeconfigPath(config));
-            case tke -> throw new IllegalStateException(
-                    "authorizer.directory.type=tke is not available in this build; use kubeconfig");
+            case tke -> new TkeDirectory(config.directory().tke(), new DefaultCredentialsProvider());
         };
     }
 

@@ -8,14 +8,14 @@ import java.util.Map;
 import io.apigw.authorizer.grant.ResourceAction.Action;
 
 /**
- * Per-object actions of one request across all its attempts: an object created by an attempt that later failed
- * is still reported as {@code created} by the attempt that succeeds.
+ * Per-object actions of one request across all its attempts: an object created (or deleted) by an attempt that
+ * later failed is still reported as {@code created} ({@code deleted}) by the attempt that succeeds.
  */
 public final class ChangeLog {
 
     private final Map<String, ResourceAction> actions = new LinkedHashMap<>();
 
-    void record(ResourceAction a) {
+    public void record(ResourceAction a) {
         String key = a.kind() + "/" + a.name();
         ResourceAction earlier = actions.get(key);
         if (earlier == null || rank(a.action()) >= rank(earlier.action())) {
@@ -23,15 +23,21 @@ public final class ChangeLog {
         }
     }
 
-    List<ResourceAction> actions() {
+    boolean has(String kind) {
+        return actions.values().stream().anyMatch(a -> a.kind().equals(kind));
+    }
+
+    public List<ResourceAction> actions() {
         return new ArrayList<>(actions.values());
     }
 
     private static int rank(Action a) {
         return switch (a) {
-            case unchanged -> 0;
-            case updated -> 1;
-            case created -> 2;
+            case absent -> 0;
+            case unchanged -> 1;
+            case deleted -> 2;
+            case updated -> 3;
+            case created -> 4;
         };
     }
 }

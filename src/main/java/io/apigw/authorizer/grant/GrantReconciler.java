@@ -1,5 +1,6 @@
 package io.apigw.authorizer.grant;
 
+import static io.apigw.authorizer.grant.KubeErrors.call;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
 import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
@@ -7,7 +8,6 @@ import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
 import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
 
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -16,7 +16,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,8 +33,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.VersionInfo;
@@ -59,23 +56,19 @@ public class GrantReconciler {
     }
 
     public Grant reconcile(KubernetesClient client, ChangeLog log) {
-        VersionInfo version = call("reading the Kubernetes version", client::getKubernetesVersion);
-        ServiceAccount sa = call("reading ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
-                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get());
-        ClusterRole role = call("reading ClusterRole " + CLUSTER_ROLE,
-                () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get());
-        ClusterRoleBinding binding = call("reading ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
-                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get());
-        Optional<Secret> existingToken = sa == null ? Optional.empty()
-                : TokenSecrets.canonical(call("listing Secrets in " + NAMESPACE,
-                        () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa);
+        ObservedGrant observed = ObservedGrant.read(client);
+        ServiceAccount sa = observed.serviceAccount();
+        ClusterRole role = observed.role();
+        ClusterRoleBinding binding = observed.binding();
+        VersionInfo version = observed.version();
+        Optional<Secret> existingToken = observed.canonicalToken();
         requireNotTerminating(sa, role, binding);
 
         Action saAction = sa == null ? Action.created : Action.unchanged;
-        Action roleAction = role == null ? Action.created : rulesMatch(role) ? Action.unchanged : Action.updated;
-        boolean rebind = binding != null && !roleRefMatches(binding);
+        Action roleAction = role == null ? Action.created : observed.roleMatches() ? Action.unchanged : Action.updated;
+        boolean rebind = binding != null && !observed.roleRefMatches();
         Action bindingAction = binding == null ? Action.created
-                : rebind || !subjectsMatch(binding) ? Action.updated : Action.unchanged;
+                : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;
         boolean createToken = existingToken.isEmpty() && !autoCreatesTokenSecrets(version);
 
         Set<Permission> needed = new LinkedHashSet<>();
@@ -158,40 +151,6 @@ public class GrantReconciler {
         return m.lookingAt() ? Integer.parseInt(m.group()) : -1;
     }
 
-    /** Same rules, in any order: the order of rules and list entries carries no meaning in RBAC. */
-    static boolean rulesMatch(ClusterRole role) {
-        return role.getAggregationRule() == null && normalized(role.getRules()).equals(normalized(ReservedResources.RULES));
-    }
-
-    private static Set<List<Set<String>>> normalized(List<PolicyRule> rules) {
-        Set<List<Set<String>>> out = new HashSet<>();
-        if (rules != null) {
-            for (PolicyRule r : rules) {
-                out.add(List.of(set(r.getApiGroups()), set(r.getResources()), set(r.getVerbs()),
-                        set(r.getResourceNames()), set(r.getNonResourceURLs())));
-            }
-        }
-        return out;
-    }
-
-    private static Set<String> set(List<String> l) {
-        return l == null ? Set.of() : new HashSet<>(l);
-    }
-
-    static boolean roleRefMatches(ClusterRoleBinding b) {
-        return b.getRoleRef() != null && "ClusterRole".equals(b.getRoleRef().getKind())
-                && CLUSTER_ROLE.equals(b.getRoleRef().getName()) && RBAC_GROUP.equals(b.getRoleRef().getApiGroup());
-    }
-
-    static boolean subjectsMatch(ClusterRoleBinding b) {
-        if (b.getSubjects() == null || b.getSubjects().size() != 1) {
-            return false;
-        }
-        Subject s = b.getSubjects().get(0);
-        return "ServiceAccount".equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
-                && NAMESPACE.equals(s.getNamespace()) && (s.getApiGroup() == null || s.getApiGroup().isEmpty());
-    }
-
     private static void requireNotTerminating(HasMetadata... objects) {
         for (HasMetadata o : objects) {
             if (o != null && o.getMetadata().getDeletionTimestamp() != null) {
@@ -251,14 +210,6 @@ public class GrantReconciler {
             throw AuthorizationException.transientFailure(FailureCode.INTERNAL, "interrupted while waiting for the token");
         } finally {
             filled.cancel(true);
-        }
-    }
-
-    private static <T> T call(String during, Supplier<T> call) {
-        try {
-            return call.get();
-        } catch (KubernetesClientException e) {
-            throw KubeErrors.classify(e, during);
         }
     }
 }

@@ -50,6 +50,15 @@ public final class KubeErrors {
         };
     }
 
+    /** Runs one call to a target API server, sorting its failure into a contract code. */
+    public static <T> T call(String during, java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (KubernetesClientException e) {
+            throw classify(e, during);
+        }
+    }
+
     /** I/O failures that reach us unwrapped (watches, waits) are sorted the same way. */
     public static AuthorizationException classify(Throwable t, String during) {
         if (t instanceof AuthorizationException a) {

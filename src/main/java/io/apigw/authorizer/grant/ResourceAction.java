@@ -9,7 +9,9 @@ public record ResourceAction(String kind, String namespace, String name, Action 
     public enum Action {
         created,
         updated,
-        unchanged
+        unchanged,
+        deleted,
+        absent
     }
 
     public static ResourceAction clusterScoped(String kind, String name, Action action) {

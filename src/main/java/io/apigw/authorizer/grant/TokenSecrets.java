@@ -25,15 +25,20 @@ final class TokenSecrets {
     private TokenSecrets() {
     }
 
-    /** A token Secret of this service account (same uid, when the token controller has stamped one). */
-    static boolean belongsTo(Secret s, ServiceAccount sa) {
+    /** A reserved token Secret: the prefix, the type, and issued for the gateway's service account name. */
+    static boolean reserved(Secret s) {
         Map<String, String> ann = s.getMetadata().getAnnotations();
         return s.getMetadata().getName().startsWith(ReservedResources.TOKEN_SECRET_PREFIX)
                 && ReservedResources.TOKEN_SECRET_TYPE.equals(s.getType())
-                && s.getMetadata().getDeletionTimestamp() == null
-                && ann != null && ReservedResources.SERVICE_ACCOUNT.equals(ann.get(ReservedResources.SA_NAME_ANNOTATION))
-                && (ann.get(ReservedResources.SA_UID_ANNOTATION) == null
-                        || Objects.equals(ann.get(ReservedResources.SA_UID_ANNOTATION), sa.getMetadata().getUid()));
+                && ann != null && ReservedResources.SERVICE_ACCOUNT.equals(ann.get(ReservedResources.SA_NAME_ANNOTATION));
+    }
+
+    /** A token Secret of this service account (same uid, when the token controller has stamped one). */
+    static boolean belongsTo(Secret s, ServiceAccount sa) {
+        String uid = s.getMetadata().getAnnotations() == null ? null
+                : s.getMetadata().getAnnotations().get(ReservedResources.SA_UID_ANNOTATION);
+        return reserved(s) && s.getMetadata().getDeletionTimestamp() == null
+                && (uid == null || Objects.equals(uid, sa.getMetadata().getUid()));
     }
 
     /**

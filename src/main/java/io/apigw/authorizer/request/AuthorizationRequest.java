@@ -2,8 +2,9 @@ package io.apigw.authorizer.request;
 
 import java.util.Optional;
 
-/** A validated {@code ClusterAuthorizationRequested} (contract section 3). */
+/** A validated request (contract section 3): authorize, check or deauthorize one cluster. */
 public record AuthorizationRequest(
+        RequestType type,
         String requestId,
         String clusterId,
         Optional<String> region,

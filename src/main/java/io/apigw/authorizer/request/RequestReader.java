@@ -30,8 +30,6 @@ import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
 @ApplicationScoped
 public class RequestReader {
 
-    public static final String REQUEST_TYPE = "ClusterAuthorizationRequested";
-
     static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     static final Pattern CLUSTER_ID = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     static final Pattern REGION = Pattern.compile("[a-z]+(-[a-z0-9]+)+");
@@ -107,7 +105,7 @@ public class RequestReader {
         if (!ce.isEmpty()) {
             return readEnvelope(ce, body);
         }
-        return readData(body, null);
+        return readData(body, RequestType.AUTHORIZE, null);
     }
 
     private ReadResult readStructured(ObjectNode event) {
@@ -140,18 +138,18 @@ public class RequestReader {
         if (!"1.0".equals(ce.get("specversion"))) {
             return rejectWithIds("unsupported CloudEvents specversion " + sanitize(ce.get("specversion")), data, true);
         }
-        String type = ce.get("type");
-        if (!REQUEST_TYPE.equals(type)) {
-            return rejectWithIds("unknown event type " + sanitize(type), data, true);
+        Optional<RequestType> type = RequestType.of(ce.get("type"));
+        if (type.isEmpty()) {
+            return rejectWithIds("unknown event type " + sanitize(ce.get("type")), data, true);
         }
         String contentType = ce.get("datacontenttype");
         if (contentType != null && !contentType.toLowerCase().startsWith("application/json")) {
             return rejectWithIds("unsupported datacontenttype " + sanitize(contentType), data, true);
         }
-        return readData(data, ce.get("subject"));
+        return readData(data, type.get(), ce.get("subject"));
     }
 
-    private ReadResult readData(JsonNode data, String subject) {
+    private ReadResult readData(JsonNode data, RequestType type, String subject) {
         if (!data.isObject()) {
             return unreadable("event data is not a JSON object");
         }
@@ -188,7 +186,7 @@ public class RequestReader {
         if (problem != null) {
             return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
         }
-        return new ReadResult.Accepted(new AuthorizationRequest(requestId.get(), clusterId.get(), region, appId,
+        return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
                 requestedBy));
     }
 

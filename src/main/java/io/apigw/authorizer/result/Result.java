@@ -38,6 +38,28 @@ public sealed interface Result {
         }
     }
 
+    /** A check found the cluster not (fully) authorized (contract section 8). */
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "missing", "drifted",
+            "credentialValid" })
+    record NotAuthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
+            List<String> missing, List<String> drifted, boolean credentialValid) implements Result {
+
+        @Override
+        public String type() {
+            return "NotAuthorized";
+        }
+    }
+
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "resources" })
+    record Deauthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
+            List<ResourceAction> resources) implements Result {
+
+        @Override
+        public String type() {
+            return "Deauthorized";
+        }
+    }
+
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "retryable", "message" })
     record PrivateAccessDisabled(String requestId, String clusterId, String region, String completedAt, int attempts,
             boolean retryable, String message) implements Result {

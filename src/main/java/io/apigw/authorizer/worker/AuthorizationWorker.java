@@ -57,7 +57,7 @@ public class AuthorizationWorker {
         long started = System.nanoTime();
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {
-            Result result = authorizer.authorize(accepted.request());
+            Result result = authorizer.handle(accepted.request());
             results.publish(result);
             logOutcome(result, started);
             return;

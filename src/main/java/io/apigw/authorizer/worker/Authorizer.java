@@ -1,27 +1,39 @@
 package io.apigw.authorizer.worker;
 
+import java.util.List;
+
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.credential.CredentialStore;
+import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.directory.ClusterDirectory;
 import io.apigw.authorizer.directory.PrivateAccessDisabledException;
 import io.apigw.authorizer.grant.ChangeLog;
 import io.apigw.authorizer.grant.ClusterClients;
 import io.apigw.authorizer.grant.Grant;
+import io.apigw.authorizer.grant.GrantInspector;
 import io.apigw.authorizer.grant.GrantReconciler;
+import io.apigw.authorizer.grant.GrantRemover;
+import io.apigw.authorizer.grant.Inspection;
+import io.apigw.authorizer.grant.KubeErrors;
+import io.apigw.authorizer.grant.ReservedResources;
+import io.apigw.authorizer.grant.ResourceAction;
+import io.apigw.authorizer.grant.ResourceAction.Action;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
- * The whole authorization of one cluster: find it, put the reserved resources in place, keep the token, and say
- * how it went. Every step is idempotent, so a transient failure is answered by running the whole attempt again.
+ * The whole life of one cluster's authorization: authorize (find it, put the reserved resources in place, keep the
+ * token), check (read only), deauthorize. Every step is idempotent, so a transient failure is answered by running
+ * the whole attempt again.
  */
 @ApplicationScoped
 public class Authorizer {
@@ -31,38 +43,105 @@ public class Authorizer {
     private final ClusterDirectory directory;
     private final ClusterClients clients;
     private final GrantReconciler grants;
+    private final GrantInspector inspector;
+    private final GrantRemover remover;
     private final CredentialStore credentials;
     private final Backoff backoff;
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
-            CredentialStore credentials, AuthorizerConfig config) {
+            GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config) {
         this.directory = directory;
         this.clients = clients;
         this.grants = grants;
+        this.inspector = inspector;
+        this.remover = remover;
         this.credentials = credentials;
         this.backoff = Backoff.of(config.retry());
     }
 
-    public Result authorize(AuthorizationRequest request) {
-        String region = request.region().orElse(null);
+    /** One attempt at a request; {@code changes} carries per-object actions over from earlier attempts. */
+    private interface Attempt {
+        Result run(AuthorizationRequest request, int attempt, ChangeLog changes);
+    }
+
+    public Result handle(AuthorizationRequest request) {
+        return switch (request.type()) {
+            case AUTHORIZE -> withRetries(request, this::authorize);
+            case CHECK -> withRetries(request, this::check);
+            case DEAUTHORIZE -> withRetries(request, this::deauthorize);
+        };
+    }
+
+    private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
+        ClusterAccess access = directory.resolve(request);
+        Grant grant;
+        try (KubernetesClient client = clients.open(access)) {
+            grant = grants.reconcile(client, changes);
+        }
+        String credentialRef = credentials.save(request.clusterId(), access.server(), access.caPem(), grant.token(),
+                grant.tokenSecret());
+        return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
+                grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
+                grant.kubernetesVersion());
+    }
+
+    private Result check(AuthorizationRequest request, int attempt, ChangeLog changes) {
+        ClusterAccess access = directory.resolve(request);
+        Inspection found;
+        try (KubernetesClient client = clients.open(access)) {
+            found = inspector.inspect(client);
+        }
+        boolean credentialValid = credentials.load(request.clusterId()).map(this::authenticates).orElse(false);
+        if (found.complete() && credentialValid) {
+            List<ResourceAction> resources = List.of(
+                    ResourceAction.namespaced("ServiceAccount", ReservedResources.SERVICE_ACCOUNT, Action.unchanged),
+                    ResourceAction.clusterScoped("ClusterRole", ReservedResources.CLUSTER_ROLE, Action.unchanged),
+                    ResourceAction.clusterScoped("ClusterRoleBinding", ReservedResources.CLUSTER_ROLE_BINDING,
+                            Action.unchanged),
+                    ResourceAction.namespaced("Secret", found.tokenSecret(), Action.unchanged));
+            return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
+                    attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()),
+                    found.kubernetesVersion());
+        }
+        return new Result.NotAuthorized(request.requestId(), request.clusterId(), region(request), Result.now(),
+                attempt, found.missing(), found.drifted(), credentialValid);
+    }
+
+    /** Whether the stored token still works against the cluster, as the gateway would use it (a read). */
+    private boolean authenticates(StoredCredential credential) {
+        try (KubernetesClient asGateway = clients.openAs(credential)) {
+            asGateway.namespaces().list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+            return true;
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 401 || e.getCode() == 403) {
+                return false;
+            }
+            throw KubeErrors.classify(e, "trying the stored credential");
+        }
+    }
+
+    private Result deauthorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
+        ClusterAccess access = directory.resolve(request);
+        try (KubernetesClient client = clients.open(access)) {
+            remover.remove(client, changes);
+        }
+        String[] ref = credentials.reference(request.clusterId()).split("/", 2);
+        changes.record(new ResourceAction("Secret", ref[0], ref[1],
+                credentials.delete(request.clusterId()) ? Action.deleted : Action.absent));
+        return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
+                changes.actions());
+    }
+
+    private Result withRetries(AuthorizationRequest request, Attempt step) {
         ChangeLog changes = new ChangeLog();
         for (int attempt = 1;; attempt++) {
             try {
-                ClusterAccess access = directory.resolve(request);
-                Grant grant;
-                try (KubernetesClient client = clients.open(access)) {
-                    grant = grants.reconcile(client, changes);
-                }
-                String credentialRef = credentials.save(request.clusterId(), access.server(), access.caPem(),
-                        grant.token(), grant.tokenSecret());
-                return new Result.Authorized(request.requestId(), request.clusterId(), region, Result.now(), attempt,
-                        grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
-                        grant.kubernetesVersion());
+                return step.run(request, attempt, changes);
             } catch (PrivateAccessDisabledException e) {
                 LOG.debugf("request %s: private access of %s is off: %s", request.requestId(), request.clusterId(),
                         e.getMessage());
-                return new Result.PrivateAccessDisabled(request.requestId(), request.clusterId(), region, Result.now(),
-                        attempt, true, Result.PrivateAccessDisabled.MESSAGE);
+                return new Result.PrivateAccessDisabled(request.requestId(), request.clusterId(), region(request),
+                        Result.now(), attempt, true, Result.PrivateAccessDisabled.MESSAGE);
             } catch (AuthorizationException e) {
                 if (e.isTransient() && attempt < backoff.maxAttempts()) {
                     LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(), attempt,
@@ -70,16 +149,20 @@ public class Authorizer {
                     pause(attempt);
                     continue;
                 }
-                return new Result.Failed(request.requestId(), request.clusterId(), region, attempt, e.code(),
+                return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, e.code(),
                         e.getMessage());
             } catch (RuntimeException e) {
                 // Unknown exceptions may quote what they saw: log the type only, never the message.
-                LOG.errorf("request %s: unexpected %s while authorizing %s", request.requestId(),
-                        e.getClass().getName(), request.clusterId());
-                return new Result.Failed(request.requestId(), request.clusterId(), region, attempt,
+                LOG.errorf("request %s: unexpected %s while handling %s", request.requestId(), e.getClass().getName(),
+                        request.clusterId());
+                return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt,
                         FailureCode.INTERNAL, "unexpected internal error (" + e.getClass().getSimpleName() + ")");
             }
         }
+    }
+
+    private static String region(AuthorizationRequest request) {
+        return request.region().orElse(null);
     }
 
     private void pause(int attempt) {

@@ -46,7 +46,7 @@ class RequestReaderTest {
     @Test
     void binaryModeRequestIsAcceptedWithAllFieldsAndUnknownFieldsIgnored() {
         AuthorizationRequest r = accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"), bytes(VALID)));
-        assertThat(r).isEqualTo(new AuthorizationRequest("7f9c2ba4-e88f", "cls-7xq2m9ab", Optional.of("ap-guangzhou"),
+        assertThat(r).isEqualTo(new AuthorizationRequest(RequestType.AUTHORIZE, "7f9c2ba4-e88f", "cls-7xq2m9ab", Optional.of("ap-guangzhou"),
                 Optional.of("1250000000"), Optional.of("100000000002")));
     }
 
@@ -127,6 +127,16 @@ class RequestReaderTest {
         assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes(tooLong))).unreadable()).isTrue();
         String clusterTooLong = "{\"requestId\":\"r\",\"clusterId\":\"" + "c".repeat(64) + "\"}";
         assertThat(rejected(kubeconfigReader.read(new RecordHeaders(), bytes(clusterTooLong))).unreadable()).isTrue();
+    }
+
+    @Test
+    void checkAndDeauthorizeRequestsCarryTheirType() {
+        assertThat(accepted(kubeconfigReader.read(binary("ClusterAuthorizationCheckRequested"), bytes(VALID))).type())
+                .isEqualTo(RequestType.CHECK);
+        assertThat(accepted(kubeconfigReader.read(binary("ClusterDeauthorizationRequested"), bytes(VALID))).type())
+                .isEqualTo(RequestType.DEAUTHORIZE);
+        assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(VALID))).type())
+                .isEqualTo(RequestType.AUTHORIZE);
     }
 
     @Test

@@ -48,8 +48,13 @@ public final class Requests {
 
     /** Binary-mode CloudEvent. */
     public void sendBinary(String key, String data) {
+        sendBinary(key, data, "ClusterAuthorizationRequested");
+    }
+
+    /** Binary-mode CloudEvent of the given type (authorize, check or deauthorize). */
+    public void sendBinary(String key, String data, String type) {
         send(key, data.getBytes(StandardCharsets.UTF_8), List.of(
-                header("ce_specversion", "1.0"), header("ce_type", "ClusterAuthorizationRequested"),
+                header("ce_specversion", "1.0"), header("ce_type", type),
                 header("ce_id", "evt-" + OFFSETS.get()), header("ce_source", "/apigw/console"),
                 header("content-type", "application/json")));
     }

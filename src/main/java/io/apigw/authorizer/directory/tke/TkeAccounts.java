@@ -6,13 +6,13 @@ import java.util.stream.Collectors;
 
 import org.jboss.logging.Logger;
 
-import io.apigw.authorizer.config.AuthorizerConfig;
-import io.apigw.authorizer.result.AuthorizationException;
-import io.apigw.authorizer.result.FailureCode;
-
 import com.tencentcloudapi.common.Credential;
 import com.tencentcloudapi.common.exception.TencentCloudSDKException;
 import com.tencentcloudapi.common.provider.CredentialsProvider;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
 
 /**
  * Picks the account for a request by its {@code appId}: the tenant's own API keys when configured; otherwise, unless

@@ -6,10 +6,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.jboss.logging.Logger;
 
-import io.apigw.authorizer.config.AuthorizerConfig;
-import io.apigw.authorizer.result.AuthorizationException;
-import io.apigw.authorizer.result.FailureCode;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +14,10 @@ import com.tencentcloudapi.common.CommonClient;
 import com.tencentcloudapi.common.exception.TencentCloudSDKException;
 import com.tencentcloudapi.common.profile.ClientProfile;
 import com.tencentcloudapi.common.profile.HttpProfile;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
 
 /**
  * Calls of TKE API 3.0 (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each bounded by the configured timeouts.

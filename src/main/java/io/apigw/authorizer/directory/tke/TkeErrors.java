@@ -1,9 +1,9 @@
 package io.apigw.authorizer.directory.tke;
 
+import com.tencentcloudapi.common.exception.TencentCloudSDKException;
+
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
-
-import com.tencentcloudapi.common.exception.TencentCloudSDKException;
 
 /**
  * Sorts TKE API errors into contract codes. The request is always well-formed by the time it gets here (cluster id

@@ -1,0 +1,51 @@
+package io.apigw.authorizer.grant;
+
+import static io.apigw.authorizer.grant.KubeErrors.call;
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
+import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
+import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+
+import java.util.List;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+/**
+ * Takes the gateway's access away: deletes the four reserved resources by their reserved names (and the token
+ * Secrets issued for the gateway's service account), nothing else. The binding goes first, so the rights end at
+ * once; running it again reports {@code absent}.
+ */
+@ApplicationScoped
+public class GrantRemover {
+
+    public void remove(KubernetesClient client, ChangeLog log) {
+        log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING,
+                deleted(call("deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                        () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).delete()))));
+        log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE,
+                deleted(call("deleting ClusterRole " + CLUSTER_ROLE,
+                        () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).delete()))));
+        List<Secret> tokens = call("listing Secrets in " + NAMESPACE,
+                () -> client.secrets().inNamespace(NAMESPACE).list().getItems()).stream()
+                .filter(TokenSecrets::reserved).toList();
+        for (Secret token : tokens) {
+            String name = token.getMetadata().getName();
+            log.record(ResourceAction.namespaced("Secret", name, deleted(call("deleting token Secret " + name,
+                    () -> client.secrets().inNamespace(NAMESPACE).withName(name).delete()))));
+        }
+        if (tokens.isEmpty() && !log.has("Secret")) {
+            log.record(ResourceAction.namespaced("Secret", ReservedResources.TOKEN_SECRET_PREFIX + "*", Action.absent));
+        }
+        log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT,
+                deleted(call("deleting ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                        () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).delete()))));
+    }
+
+    private static Action deleted(List<?> details) {
+        return details == null || details.isEmpty() ? Action.absent : Action.deleted;
+    }
+}

@@ -1,0 +1,112 @@
+package io.apigw.authorizer.grant;
+
+import static io.apigw.authorizer.grant.KubeErrors.call;
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
+import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
+import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
+import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
+import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Subject;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.VersionInfo;
+
+/** The reserved resources as a cluster has them now (any may be null or empty), read without writing anything. */
+record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
+        List<Secret> tokenSecrets) {
+
+    static ObservedGrant read(KubernetesClient client) {
+        VersionInfo version = call("reading the Kubernetes version", client::getKubernetesVersion);
+        ServiceAccount sa = call("reading ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get());
+        ClusterRole role = call("reading ClusterRole " + CLUSTER_ROLE,
+                () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get());
+        ClusterRoleBinding binding = call("reading ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get());
+        List<Secret> tokens = sa == null ? List.of()
+                : call("listing Secrets in " + NAMESPACE, () -> client.secrets().inNamespace(NAMESPACE).list().getItems())
+                        .stream().filter(s -> TokenSecrets.belongsTo(s, sa)).toList();
+        return new ObservedGrant(version, sa, role, binding, tokens);
+    }
+
+    Optional<Secret> canonicalToken() {
+        return serviceAccount == null ? Optional.empty() : TokenSecrets.canonical(tokenSecrets, serviceAccount);
+    }
+
+    boolean roleMatches() {
+        return role != null && role.getAggregationRule() == null
+                && normalized(role.getRules()).equals(normalized(ReservedResources.RULES));
+    }
+
+    boolean roleRefMatches() {
+        return binding != null && binding.getRoleRef() != null && "ClusterRole".equals(binding.getRoleRef().getKind())
+                && CLUSTER_ROLE.equals(binding.getRoleRef().getName())
+                && RBAC_GROUP.equals(binding.getRoleRef().getApiGroup());
+    }
+
+    boolean subjectsMatch() {
+        if (binding == null || binding.getSubjects() == null || binding.getSubjects().size() != 1) {
+            return false;
+        }
+        Subject s = binding.getSubjects().get(0);
+        return "ServiceAccount".equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
+                && NAMESPACE.equals(s.getNamespace()) && (s.getApiGroup() == null || s.getApiGroup().isEmpty());
+    }
+
+    /** {@code kind/name} of each reserved resource that does not exist (the token: none filled). */
+    List<String> missing() {
+        List<String> missing = new ArrayList<>();
+        if (serviceAccount == null) {
+            missing.add("ServiceAccount/" + SERVICE_ACCOUNT);
+        }
+        if (role == null) {
+            missing.add("ClusterRole/" + CLUSTER_ROLE);
+        }
+        if (binding == null) {
+            missing.add("ClusterRoleBinding/" + CLUSTER_ROLE_BINDING);
+        }
+        if (canonicalToken().filter(TokenSecrets::filled).isEmpty()) {
+            missing.add("Secret/" + ReservedResources.TOKEN_SECRET_PREFIX + "*");
+        }
+        return missing;
+    }
+
+    /** {@code kind/name} of each reserved resource that exists but not as specified. */
+    List<String> drifted() {
+        List<String> drifted = new ArrayList<>();
+        if (role != null && !roleMatches()) {
+            drifted.add("ClusterRole/" + CLUSTER_ROLE);
+        }
+        if (binding != null && !(roleRefMatches() && subjectsMatch())) {
+            drifted.add("ClusterRoleBinding/" + CLUSTER_ROLE_BINDING);
+        }
+        return drifted;
+    }
+
+    /** Same rules, in any order: the order of rules and list entries carries no meaning in RBAC. */
+    private static Set<List<Set<String>>> normalized(List<PolicyRule> rules) {
+        Set<List<Set<String>>> out = new HashSet<>();
+        if (rules != null) {
+            for (PolicyRule r : rules) {
+                out.add(List.of(set(r.getApiGroups()), set(r.getResources()), set(r.getVerbs()),
+                        set(r.getResourceNames()), set(r.getNonResourceURLs())));
+            }
+        }
+        return out;
+    }
+
+    private static Set<String> set(List<String> l) {
+        return l == null ? Set.of() : new HashSet<>(l);
+    }
+}
