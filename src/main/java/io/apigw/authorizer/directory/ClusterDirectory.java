@@ -10,4 +10,9 @@ public interface ClusterDirectory {
      * @throws io.apigw.authorizer.result.AuthorizationException with {@code CLUSTER_NOT_FOUND} or another code
      */
     ClusterAccess resolve(AuthorizationRequest request);
+
+    /** Whether the directory can answer now (readiness); a remote directory is not called just to find out. */
+    default boolean ready() {
+        return true;
+    }
 }

@@ -93,8 +93,9 @@ public class KubeconfigDirectory implements ClusterDirectory {
         }
     }
 
-    /** Whether the file can be read and parsed now; used by the readiness check. */
-    public boolean readable() {
+    /** Whether the file can be read and parsed now. */
+    @Override
+    public boolean ready() {
         try {
             load();
             return true;

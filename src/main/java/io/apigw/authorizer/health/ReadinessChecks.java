@@ -9,7 +9,6 @@ import org.eclipse.microprofile.health.Readiness;
 
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.directory.ClusterDirectory;
-import io.apigw.authorizer.directory.KubeconfigDirectory;
 
 /**
  * Ready means results can be stored: the worker's own cluster answers for the credential namespace, and the
@@ -32,12 +31,6 @@ public class ReadinessChecks {
     @Readiness
     @ApplicationScoped
     HealthCheck clusterDirectory(ClusterDirectory directory) {
-        return () -> {
-            var builder = HealthCheckResponse.named("cluster-directory");
-            if (directory instanceof KubeconfigDirectory kubeconfig) {
-                return builder.status(kubeconfig.readable()).withData("kubeconfig", kubeconfig.path().toString()).build();
-            }
-            return builder.up().build();
-        };
+        return () -> HealthCheckResponse.named("cluster-directory").status(directory.ready()).build();
     }
 }

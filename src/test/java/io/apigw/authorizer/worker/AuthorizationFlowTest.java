@@ -350,6 +350,21 @@ class AuthorizationFlowTest {
         }
     }
 
+    @Test
+    void healthEndpointsReportTheCredentialStoreAndTheDirectory() {
+        io.restassured.RestAssured.get("/q/health/ready").then()
+                .body("checks.find { it.name == 'credential-store' }.status", org.hamcrest.Matchers.is("UP"))
+                .body("checks.find { it.name == 'cluster-directory' }.status", org.hamcrest.Matchers.is("UP"));
+        io.restassured.RestAssured.get("/q/health/live").then().statusCode(200);
+        io.restassured.RestAssured.get("/q/health/started").then().statusCode(200);
+    }
+
+    @Test
+    void aMissingKubeconfigMakesTheDirectoryNotReady() {
+        assertThat(new io.apigw.authorizer.directory.KubeconfigDirectory(java.nio.file.Path.of("/nonexistent/kubeconfig"))
+                .ready()).isFalse();
+    }
+
     private List<Secret> tokenSecrets() {
         return cluster.client.secrets().inNamespace("kube-system").list().getItems().stream()
                 .filter(s -> s.getMetadata().getName().startsWith("apigw-ingress-token-")).toList();
