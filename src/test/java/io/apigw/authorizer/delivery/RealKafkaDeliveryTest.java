@@ -113,6 +113,22 @@ class RealKafkaDeliveryTest {
     }
 
     @Test
+    void aDeauthorizationSentRightAfterAnAuthorizationIsAppliedAfterIt() {
+        TargetCluster c = slowCluster();
+        String authorize = "auth-" + UUID.randomUUID();
+        String deauthorize = "deauth-" + UUID.randomUUID();
+        kafka.sendRequest(KafkaBroker.REQUESTS, authorize, c.clusterId, "ClusterAuthorizationRequested");
+        kafka.sendRequest(KafkaBroker.REQUESTS, deauthorize, c.clusterId, "ClusterDeauthorizationRequested");
+
+        List<JsonNode> results = awaitResults(List.of(authorize, deauthorize), Duration.ofSeconds(60));
+
+        assertThat(results).extracting(r -> r.get("requestId").asText()).containsExactly(authorize, deauthorize);
+        assertThat(results.get(1).get("resources").findValuesAsText("action")).contains("deleted")
+                .doesNotContain("absent");
+        assertThat(c.client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()).isNull();
+    }
+
+    @Test
     void resultsAreKeyedByClusterWithDeterministicEventIds() throws Exception {
         String clusterId = TargetCluster.registerWithoutPrivateEndpoint();
         String id = "key-" + UUID.randomUUID();

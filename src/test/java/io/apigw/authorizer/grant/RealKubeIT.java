@@ -198,6 +198,50 @@ class RealKubeIT {
 
     @Test
     @Order(6)
+    void checkIsReadOnlyAndNoticesARevokedToken() throws Exception {
+        Map<String, String> before = resourceVersions();
+        JsonNode ok = authorize(CLUSTER, "ClusterAuthorizationCheckRequested");
+        assertThat(ok.get("type").asText()).as(ok.toString()).isEqualTo("Authorized");
+        assertThat(ok.get("alreadyAuthorized").asBoolean()).isTrue();
+        assertThat(resourceVersions()).as("a check changes nothing").isEqualTo(before);
+
+        // Deleting the token Secret revokes the token: the stored credential no longer authenticates.
+        admin.secrets().inNamespace("kube-system").withName(ok.get("tokenSecret").asText()).delete();
+        Thread.sleep(500);
+        JsonNode revoked = authorize(CLUSTER, "ClusterAuthorizationCheckRequested");
+        assertThat(revoked.get("type").asText()).as(revoked.toString()).isEqualTo("NotAuthorized");
+        assertThat(revoked.get("credentialValid").asBoolean()).isFalse();
+
+        JsonNode repaired = authorize(CLUSTER);
+        assertThat(repaired.get("type").asText()).as(repaired.toString()).isEqualTo("Authorized");
+        assertThat(authorize(CLUSTER, "ClusterAuthorizationCheckRequested").get("type").asText())
+                .isEqualTo("Authorized");
+    }
+
+    @Test
+    @Order(7)
+    void deauthorizeRemovesTheGrantAndTheTokenStopsWorking() throws Exception {
+        Secret credential = admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get();
+        JsonNode gone = authorize(CLUSTER, "ClusterDeauthorizationRequested");
+
+        assertThat(gone.get("type").asText()).as(gone.toString()).isEqualTo("Deauthorized");
+        assertThat(admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get()).isNull();
+        assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()).isNull();
+        assertThat(admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get()).isNull();
+        assertThat(admin.serviceAccounts().inNamespace("kube-system").withName(LIMITED).get()).isNotNull();
+        Config asGateway = new ConfigBuilder(Config.empty()).withMasterUrl(kube.server())
+                .withCaCertData(credential.getData().get("ca.crt"))
+                .withOauthToken(decode(credential.getData().get("token"))).build();
+        try (KubernetesClient gateway = new KubernetesClientBuilder().withConfig(asGateway).build()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> gateway.pods().inNamespace("default").list())
+                    .hasMessageContaining("401");
+        }
+        JsonNode again = authorize(CLUSTER, "ClusterDeauthorizationRequested");
+        assertThat(again.get("resources").findValuesAsText("action")).containsOnly("absent");
+    }
+
+    @Test
+    @Order(8)
     void adminWithoutTheRightsToGrantThemIsDeniedAndNothingIsWritten() throws Exception {
         deleteReservedResources();
 
@@ -211,7 +255,7 @@ class RealKubeIT {
     }
 
     @Test
-    @Order(7)
+    @Order(9)
     void apiServerDownIsUnreachableAfterRetriesAndARetryWorksOnceItIsBack() throws Exception {
         kube.stopApiServer();
         JsonNode down;
@@ -229,9 +273,24 @@ class RealKubeIT {
         assertThat(tokenSecrets()).hasSize(1);
     }
 
+    private static Map<String, String> resourceVersions() {
+        return Map.of("sa", admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()
+                .getMetadata().getResourceVersion(),
+                "role", admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
+                        .getResourceVersion(),
+                "binding", admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get()
+                        .getMetadata().getResourceVersion(),
+                "credential", admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get()
+                        .getMetadata().getResourceVersion());
+    }
+
     private static JsonNode authorize(String clusterId) throws Exception {
+        return authorize(clusterId, "ClusterAuthorizationRequested");
+    }
+
+    private static JsonNode authorize(String clusterId, String type) throws Exception {
         String id = "it-" + UUID.randomUUID();
-        kafka.sendRequest(id, clusterId);
+        kafka.sendRequest(KafkaBroker.REQUESTS, id, clusterId, type);
         List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(KafkaBroker.RESULTS,
                 rs -> rs.stream().anyMatch(r -> KafkaClients.text(r.value()).contains(id)), Duration.ofSeconds(120));
         ConsumerRecord<byte[], byte[]> r = read.stream().filter(x -> KafkaClients.text(x.value()).contains(id))

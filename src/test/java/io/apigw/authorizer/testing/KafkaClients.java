@@ -45,9 +45,13 @@ public final class KafkaClients implements AutoCloseable {
     }
 
     public void sendRequest(String topic, String requestId, String clusterId) {
+        sendRequest(topic, requestId, clusterId, "ClusterAuthorizationRequested");
+    }
+
+    public void sendRequest(String topic, String requestId, String clusterId, String type) {
         send(topic, clusterId, Requests.request(requestId, clusterId).getBytes(StandardCharsets.UTF_8),
                 List.of(Requests.header("ce_specversion", "1.0"),
-                        Requests.header("ce_type", "ClusterAuthorizationRequested"),
+                        Requests.header("ce_type", type),
                         Requests.header("ce_id", "evt-" + requestId), Requests.header("ce_source", "/test")));
     }
 
