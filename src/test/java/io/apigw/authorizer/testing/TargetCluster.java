@@ -13,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -27,8 +29,12 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.VersionInfo;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -38,6 +44,8 @@ import io.fabric8.mockwebserver.ServerResponse;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 
 /**
  * A target cluster for fast tests: a fabric8 mock API server (CRUD plus per-test expectations), listed in the test
@@ -56,6 +64,8 @@ public final class TargetCluster implements AutoCloseable {
 
     private static final Path KUBECONFIG = createKubeconfig();
     private static final Map<String, String> SERVERS = new LinkedHashMap<>();
+    /** {@code certificate-authority-data} (base64 PEM) of entries made by {@link #registerServer(String, String)}. */
+    private static final Map<String, String> CA_DATA = new HashMap<>();
     /** Every token any stand-in controller ever issued, so tests can prove none of them leaks. */
     public static final List<String> ISSUED_TOKENS = new CopyOnWriteArrayList<>();
 
@@ -71,24 +81,33 @@ public final class TargetCluster implements AutoCloseable {
 
     private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
             Duration roundTrip) {
+        this(clusterId, gitVersion, tokens, rights, roundTrip, null);
+    }
+
+    /** {@code tokenDelay == null}: the polling stand-in controller and a delay on every answer (the original mode). */
+    private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
+            Duration roundTrip, Duration tokenDelay) {
         this.clusterId = clusterId;
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         String[] parts = gitVersion.substring(1).split("\\.");
         this.server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new Delayed(new KubernetesMixedDispatcher(responses), roundTrip), false,
+                new Delayed(new KubernetesMixedDispatcher(responses), roundTrip, tokenDelay != null), false,
                 new VersionInfo.Builder().withMajor(parts[0]).withMinor(parts[1]).withGitVersion(gitVersion).build());
         server.init();
         // The mock has no authorizer: answer the worker's rights review as the real one would.
         server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
                 .andReturn(200, rights).always();
-        this.client = server.createClient();
+        this.client = tokenDelay == null ? server.createClient() : server.createClient(sharedHttpClients());
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("kube-system").endMetadata()
                 .build()).create();
         if (tokens == TokenController.NONE) {
             controller = null;
-        } else {
+        } else if (tokenDelay == null) {
             controller = Executors.newSingleThreadScheduledExecutor();
             controller.scheduleWithFixedDelay(() -> playTokenController(tokens), 20, 20, TimeUnit.MILLISECONDS);
+        } else {
+            controller = null;
+            startEventDrivenTokenController(tokens, tokenDelay);
         }
         register(clusterId, server.url("/").replaceAll("/$", ""));
     }
@@ -108,6 +127,19 @@ public final class TargetCluster implements AutoCloseable {
                 roundTrip);
     }
 
+    /**
+     * A cluster for load tests and benchmarks. Only requests made with the cluster's admin credential (the worker's, or
+     * kubectl's through {@link #kubeconfig()}) cross the simulated network: each of their answers takes
+     * {@code roundTrip}. The control plane's own calls (the stand-in token controller, this object's {@link #client})
+     * are local and not delayed. The stand-in token controller reacts to watch events, as the real one does, instead of
+     * polling, and fills each token Secret {@code tokenDelay} after it has seen it appear. Watches are not delayed.
+     */
+    public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
+            Duration roundTrip, Duration tokenDelay) {
+        return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights,
+                roundTrip, java.util.Objects.requireNonNull(tokenDelay, "tokenDelay"));
+    }
+
     /** Arrival times (nanoTime) of the worker's requests, to tell whether two authorizations overlapped. */
     public List<Long> workerArrivals() {
         return List.copyOf(arrivals);
@@ -118,19 +150,23 @@ public final class TargetCluster implements AutoCloseable {
     private final class Delayed extends Dispatcher {
         private final Dispatcher delegate;
         private final Duration roundTrip;
+        /** Delay only the answers to the admin credential (the worker, kubectl), not the control plane's own calls. */
+        private final boolean adminOnly;
 
-        Delayed(Dispatcher delegate, Duration roundTrip) {
+        Delayed(Dispatcher delegate, Duration roundTrip, boolean adminOnly) {
             this.delegate = delegate;
             this.roundTrip = roundTrip;
+            this.adminOnly = adminOnly;
         }
 
         @Override
         public MockResponse dispatch(RecordedRequest request) {
-            if (("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"))) {
+            boolean admin = ("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"));
+            if (admin) {
                 arrivals.add(System.nanoTime());
             }
             MockResponse response = delegate.dispatch(request);
-            return roundTrip.isZero() ? response : response.setBodyDelay(roundTrip);
+            return roundTrip.isZero() || (adminOnly && !admin) ? response : response.setBodyDelay(roundTrip);
         }
 
         @Override
@@ -150,6 +186,24 @@ public final class TargetCluster implements AutoCloseable {
     public static String registerUnreachable() {
         String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
         register(id, "https://127.0.0.1:" + FreePort.closed());
+        return id;
+    }
+
+    /** A kubeconfig entry for any API server URL (a fault-injecting socket, say), with the system's CAs. */
+    public static String registerServer(String server) {
+        return registerServer(server, null);
+    }
+
+    /**
+     * A kubeconfig entry for any API server URL whose {@code certificate-authority-data} is {@code caPem} (none when
+     * null). Like every entry, its admin credential is the token {@code admin-<clusterId>}.
+     */
+    public static synchronized String registerServer(String server, String caPem) {
+        String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
+        if (caPem != null) {
+            CA_DATA.put(id, b64(caPem));
+        }
+        register(id, server);
         return id;
     }
 
@@ -205,6 +259,120 @@ public final class TargetCluster implements AutoCloseable {
         }
     }
 
+    // --- the event-driven stand-in token controller (benchmark mode) ---------------------------------------------
+
+    /** One Vert.x for the control-plane clients of every benchmark-mode cluster (each mock server keeps its own). */
+    private static VertxHttpClientFactory sharedHttp;
+    /** Fills are due {@code tokenDelay} after a token Secret appears; one small timer pool serves every cluster. */
+    private static ScheduledExecutorService fillTimer;
+
+    private static synchronized VertxHttpClientFactory sharedHttpClients() {
+        if (sharedHttp == null) {
+            sharedHttp = new VertxHttpClientFactory(Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2)
+                    .setWorkerPoolSize(4)));
+        }
+        return sharedHttp;
+    }
+
+    private static synchronized ScheduledExecutorService fillTimer() {
+        if (fillTimer == null) {
+            fillTimer = Executors.newScheduledThreadPool(2, r -> {
+                Thread t = new Thread(r, "stand-in-token-controller");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return fillTimer;
+    }
+
+    private final List<SharedIndexInformer<?>> informers = new CopyOnWriteArrayList<>();
+    private final Set<String> fillsDue = ConcurrentHashMap.newKeySet();
+
+    private void startEventDrivenTokenController(TokenController mode, Duration tokenDelay) {
+        if (mode == TokenController.AUTO_CREATE) {
+            informers.add(client.serviceAccounts().inNamespace("kube-system").inform(new ResourceEventHandler<>() {
+                @Override
+                public void onAdd(ServiceAccount sa) {
+                    mintTokenSecret(sa);
+                }
+
+                @Override
+                public void onUpdate(ServiceAccount old, ServiceAccount sa) {
+                    mintTokenSecret(sa);
+                }
+
+                @Override
+                public void onDelete(ServiceAccount sa, boolean unknownFinalState) {
+                }
+            }));
+        }
+        informers.add(client.secrets().inNamespace("kube-system").inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Secret s) {
+                scheduleFill(s, tokenDelay);
+            }
+
+            @Override
+            public void onUpdate(Secret old, Secret s) {
+                scheduleFill(s, tokenDelay);
+            }
+
+            @Override
+            public void onDelete(Secret s, boolean unknownFinalState) {
+                fillsDue.remove(s.getMetadata().getName());
+            }
+        }));
+    }
+
+    private void mintTokenSecret(ServiceAccount sa) {
+        if (sa.getSecrets() != null && !sa.getSecrets().isEmpty()) {
+            return;
+        }
+        try {
+            String name = sa.getMetadata().getName() + "-token-" + UUID.randomUUID().toString().substring(0, 5);
+            client.secrets().inNamespace("kube-system").resource(new SecretBuilder().withNewMetadata()
+                    .withName(name).withNamespace("kube-system")
+                    .addToAnnotations("kubernetes.io/service-account.name", sa.getMetadata().getName())
+                    .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid())
+                    .endMetadata().withType("kubernetes.io/service-account-token").build()).create();
+            client.serviceAccounts().inNamespace("kube-system").withName(sa.getMetadata().getName())
+                    .edit(current -> new ServiceAccountBuilder(current)
+                            .withSecrets(new ObjectReferenceBuilder().withName(name).build()).build());
+        } catch (KubernetesClientException e) {
+            // The account changed or went away meanwhile: its next event brings it back here.
+        }
+    }
+
+    private void scheduleFill(Secret s, Duration tokenDelay) {
+        if (!"kubernetes.io/service-account-token".equals(s.getType())
+                || (s.getData() != null && s.getData().containsKey("token"))
+                || !fillsDue.add(s.getMetadata().getName())) {
+            return;
+        }
+        fillTimer().schedule(() -> fill(s.getMetadata().getName(), 0), tokenDelay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void fill(String name, int conflicts) {
+        try {
+            Secret s = client.secrets().inNamespace("kube-system").withName(name).get();
+            if (s == null || (s.getData() != null && s.getData().containsKey("token"))) {
+                fillsDue.remove(name);
+                return;
+            }
+            String token = "tok-" + UUID.randomUUID();
+            ISSUED_TOKENS.add(token);
+            client.secrets().inNamespace("kube-system").resource(new SecretBuilder(s)
+                    .addToData("token", b64(token)).addToData("ca.crt", b64("ca")).build()).update();
+            fillsDue.remove(name);
+        } catch (KubernetesClientException e) {
+            if (conflicts < 10) {
+                fillTimer().schedule(() -> fill(name, conflicts + 1), 5, TimeUnit.MILLISECONDS);
+            } else {
+                fillsDue.remove(name);
+            }
+        }
+    }
+
     private static String b64(String s) {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
@@ -213,7 +381,8 @@ public final class TargetCluster implements AutoCloseable {
         SERVERS.put(clusterId, server);
         StringBuilder y = new StringBuilder("apiVersion: v1\nkind: Config\nclusters:\n");
         SERVERS.forEach((id, url) -> y.append("- name: ").append(id).append("\n  cluster:\n    server: \"")
-                .append(url).append("\"\n"));
+                .append(url).append("\"\n")
+                .append(CA_DATA.containsKey(id) ? "    certificate-authority-data: " + CA_DATA.get(id) + "\n" : ""));
         y.append("contexts:\n");
         SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("\n  context:\n    cluster: ").append(id)
                 .append("\n    user: ").append(id).append("-admin\n"));
@@ -246,6 +415,7 @@ public final class TargetCluster implements AutoCloseable {
         if (controller != null) {
             controller.shutdownNow();
         }
+        informers.forEach(SharedIndexInformer::stop);
         client.close();
         server.destroy();
     }

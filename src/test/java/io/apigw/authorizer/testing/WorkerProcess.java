@@ -30,10 +30,19 @@ public final class WorkerProcess implements AutoCloseable {
     }
 
     public static WorkerProcess start(String name, Map<String, String> config) {
+        return start(name, config, List.of());
+    }
+
+    /**
+     * As {@link #start(String, Map)}, with extra JVM options placed after the defaults (so {@code -Xmx…} there wins),
+     * e.g. a flight recording or another heap size.
+     */
+    public static WorkerProcess start(String name, Map<String, String> config, List<String> jvmOptions) {
         String jar = System.getProperty("worker.jar", "target/quarkus-app/quarkus-run.jar");
         int port = FreePort.closed();
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
         command.add("-Xmx256m");
+        command.addAll(jvmOptions);
         command.add("-Dquarkus.http.port=" + port);
         config.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
@@ -87,6 +96,16 @@ public final class WorkerProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /** The operating-system process id, e.g. to read its CPU time and peak RSS from {@code /proc/<pid>/}. */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Where the worker's output goes. */
+    public Path logFile() {
+        return log;
     }
 
     private int waitFor(Duration within) {
