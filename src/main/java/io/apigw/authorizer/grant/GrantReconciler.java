@@ -24,6 +24,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.grant.AccessReview.Permission;
 import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -50,9 +51,11 @@ public class GrantReconciler {
     private static final Pattern DIGITS = Pattern.compile("\\d+");
 
     private final Duration tokenTimeout;
+    private final AuthorizerMetrics metrics;
 
-    public GrantReconciler(AuthorizerConfig config) {
+    public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics) {
         this.tokenTimeout = config.token().timeout();
+        this.metrics = metrics;
     }
 
     public Grant reconcile(KubernetesClient client, ChangeLog log) {
@@ -189,10 +192,13 @@ public class GrantReconciler {
 
     /** Watches kube-system's Secrets until the token controller has filled the canonical token Secret. */
     private Secret awaitToken(KubernetesClient client, ServiceAccount sa, boolean secretExpected) {
+        long started = System.nanoTime();
+        boolean issued = false;
         CompletableFuture<List<Secret>> filled = client.secrets().inNamespace(NAMESPACE)
                 .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
         try {
             List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            issued = true;
             return TokenSecrets.canonical(secrets, sa).orElseThrow();
         } catch (TimeoutException e) {
             boolean exists = TokenSecrets.canonical(call("listing Secrets in " + NAMESPACE,
@@ -210,6 +216,7 @@ public class GrantReconciler {
             throw AuthorizationException.transientFailure(FailureCode.INTERNAL, "interrupted while waiting for the token");
         } finally {
             filled.cancel(true);
+            metrics.tokenWait(Duration.ofNanos(System.nanoTime() - started), issued);
         }
     }
 }

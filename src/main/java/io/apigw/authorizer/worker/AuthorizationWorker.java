@@ -1,11 +1,16 @@
 package io.apigw.authorizer.worker;
 
+import java.time.Duration;
+import java.util.Locale;
+
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
+import org.jboss.logging.MDC;
 
+import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.request.ReadResult;
 import io.apigw.authorizer.request.RequestReader;
 import io.apigw.authorizer.result.DeadLetters;
@@ -29,9 +34,11 @@ public class AuthorizationWorker {
     private final ResultPublisher results;
     private final DeadLetters deadLetters;
     private final Drain drain;
+    private final AuthorizerMetrics metrics;
 
     public AuthorizationWorker(RequestReader reader, Authorizer authorizer, ResultPublisher results,
-            DeadLetters deadLetters, Drain drain) {
+            DeadLetters deadLetters, Drain drain, AuthorizerMetrics metrics) {
+        this.metrics = metrics;
         this.reader = reader;
         this.authorizer = authorizer;
         this.results = results;
@@ -58,8 +65,8 @@ public class AuthorizationWorker {
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {
             Result result = authorizer.handle(accepted.request());
-            results.publish(result);
-            logOutcome(result, started);
+            metrics.step("publish", () -> results.publish(result));
+            outcome(accepted.request().type().name().toLowerCase(Locale.ROOT), result, started);
             return;
         }
         ReadResult.Rejected rejected = (ReadResult.Rejected) read;
@@ -67,23 +74,41 @@ public class AuthorizationWorker {
                 rejected.requestId().orElse("-"), rejected.reason());
         if (rejected.unreadable()) {
             deadLetters.send(record, rejected.reason());
+            metrics.deadLetter();
         }
         if (rejected.answerable()) {
             Result result = new Result.Failed(rejected.requestId().get(), rejected.clusterId().get(),
                     rejected.region().orElse(null), 0, FailureCode.INVALID_REQUEST, rejected.reason());
             results.publish(result);
-            logOutcome(result, started);
+            outcome("invalid", result, started);
         }
     }
 
-    private static void logOutcome(Result result, long started) {
-        long ms = (System.nanoTime() - started) / 1_000_000;
-        if (result instanceof Result.Failed f) {
-            LOG.infof("requestId=%s clusterId=%s outcome=%s code=%s attempts=%d durationMs=%d message=%s",
-                    f.requestId(), f.clusterId(), f.type(), f.code(), f.attempts(), ms, f.message());
-        } else {
-            LOG.infof("requestId=%s clusterId=%s outcome=%s durationMs=%d", result.requestId(), result.clusterId(),
-                    result.type(), ms);
+    /** One structured line per answered request (also as MDC fields for JSON logs), and its metrics. */
+    private void outcome(String type, Result result, long started) {
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        String code = result instanceof Result.Failed f ? f.code().name() : "none";
+        metrics.outcome(type, result.type(), code, took);
+        MDC.put("requestId", result.requestId());
+        MDC.put("clusterId", result.clusterId());
+        MDC.put("outcome", result.type());
+        MDC.put("code", code);
+        MDC.put("durationMs", Long.toString(took.toMillis()));
+        try {
+            if (result instanceof Result.Failed f) {
+                LOG.infof("requestId=%s clusterId=%s type=%s outcome=%s code=%s attempts=%d durationMs=%d message=%s",
+                        f.requestId(), f.clusterId(), type, f.type(), f.code(), f.attempts(), took.toMillis(),
+                        f.message());
+            } else {
+                LOG.infof("requestId=%s clusterId=%s type=%s outcome=%s durationMs=%d", result.requestId(),
+                        result.clusterId(), type, result.type(), took.toMillis());
+            }
+        } finally {
+            MDC.remove("requestId");
+            MDC.remove("clusterId");
+            MDC.remove("outcome");
+            MDC.remove("code");
+            MDC.remove("durationMs");
         }
     }
 }

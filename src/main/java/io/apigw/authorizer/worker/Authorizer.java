@@ -23,6 +23,7 @@ import io.apigw.authorizer.grant.KubeErrors;
 import io.apigw.authorizer.grant.ReservedResources;
 import io.apigw.authorizer.grant.ResourceAction;
 import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
@@ -47,9 +48,12 @@ public class Authorizer {
     private final GrantRemover remover;
     private final CredentialStore credentials;
     private final Backoff backoff;
+    private final AuthorizerMetrics metrics;
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
-            GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config) {
+            GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config,
+            AuthorizerMetrics metrics) {
+        this.metrics = metrics;
         this.directory = directory;
         this.clients = clients;
         this.grants = grants;
@@ -73,13 +77,14 @@ public class Authorizer {
     }
 
     private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
-        ClusterAccess access = directory.resolve(request);
-        Grant grant;
-        try (KubernetesClient client = clients.open(access)) {
-            grant = grants.reconcile(client, changes);
-        }
-        String credentialRef = credentials.save(request.clusterId(), access.server(), access.caPem(), grant.token(),
-                grant.tokenSecret());
+        ClusterAccess access = metrics.step("directory", () -> directory.resolve(request));
+        Grant grant = metrics.step("grant", () -> {
+            try (KubernetesClient client = clients.open(access)) {
+                return grants.reconcile(client, changes);
+            }
+        });
+        String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(), access.server(),
+                access.caPem(), grant.token(), grant.tokenSecret()));
         return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
                 grant.kubernetesVersion());
@@ -144,6 +149,7 @@ public class Authorizer {
                         Result.now(), attempt, true, Result.PrivateAccessDisabled.MESSAGE);
             } catch (AuthorizationException e) {
                 if (e.isTransient() && attempt < backoff.maxAttempts()) {
+                    metrics.retry(e.code().name());
                     LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(), attempt,
                             request.clusterId(), e.code(), e.getMessage());
                     pause(attempt);

@@ -26,8 +26,10 @@ public class Drain {
     private int inFlight;
     private boolean draining;
 
-    public Drain(AuthorizerConfig config) {
+    public Drain(AuthorizerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
         this.grace = config.shutdownGrace();
+        io.micrometer.core.instrument.Gauge.builder("authorizer.inflight", this, Drain::inFlight)
+                .description("Requests being handled right now").register(registry);
     }
 
     synchronized boolean enter() {

@@ -129,6 +129,24 @@ class RealKafkaDeliveryTest {
     }
 
     @Test
+    void theTraceOfARequestContinuesOnItsResult() {
+        String clusterId = TargetCluster.registerWithoutPrivateEndpoint();
+        String id = "trace-" + UUID.randomUUID();
+        String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        kafka.send(KafkaBroker.REQUESTS, clusterId, Requests.request(id, clusterId).getBytes(StandardCharsets.UTF_8),
+                List.of(Requests.header("ce_specversion", "1.0"),
+                        Requests.header("ce_type", "ClusterAuthorizationRequested"), Requests.header("ce_id", id),
+                        Requests.header("ce_source", "/test"),
+                        Requests.header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")));
+
+        ConsumerRecord<byte[], byte[]> result = kafka.readUntil(KafkaBroker.RESULTS,
+                rs -> rs.stream().anyMatch(x -> text(x.value()).contains(id)), Duration.ofSeconds(30)).stream()
+                .filter(x -> text(x.value()).contains(id)).findFirst().orElseThrow();
+
+        assertThat(header(result, "traceparent")).as("traceparent of the result").startsWith("00-" + traceId + "-");
+    }
+
+    @Test
     void resultsAreKeyedByClusterWithDeterministicEventIds() throws Exception {
         String clusterId = TargetCluster.registerWithoutPrivateEndpoint();
         String id = "key-" + UUID.randomUUID();

@@ -230,8 +230,8 @@ class KustomizeOverlaysTest {
         if (env.containsKey("AUTHORIZER_CONCURRENCY")) {
             assertThat(Integer.parseInt(env.get("AUTHORIZER_CONCURRENCY"))).isPositive();
         }
-        if (env.containsKey("QUARKUS_LOG_CONSOLE_JSON")) {
-            assertThat(env.get("QUARKUS_LOG_CONSOLE_JSON")).isIn("true", "false");
+        if (env.containsKey("QUARKUS_LOG_CONSOLE_JSON_ENABLED")) {
+            assertThat(env.get("QUARKUS_LOG_CONSOLE_JSON_ENABLED")).isIn("true", "false");
         }
     }
 
@@ -433,7 +433,7 @@ class KustomizeOverlaysTest {
     void prodShipsNoSecretAndLogsJson() {
         Kustomize.Rendered prod = Kustomize.render("k8s/overlays/prod");
         assertThat(prod.ofKind("Secret")).isEmpty();
-        assertThat(containerEnv(prod)).containsEntry("QUARKUS_LOG_CONSOLE_JSON", "true");
+        assertThat(containerEnv(prod)).containsEntry("QUARKUS_LOG_CONSOLE_JSON_ENABLED", "true");
     }
 
     @Test

@@ -12,8 +12,11 @@ public class RealKafka implements QuarkusTestResourceLifecycleManager {
     @Override
     public Map<String, String> start() {
         broker = KafkaBroker.start(FreePort.closed(), 4);
+        // Tracing on, exporting nowhere: the trace context must still flow from request to result.
         return Map.of("kafka.bootstrap.servers", broker.bootstrapServers(),
-                "authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+                "authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString(),
+                "quarkus.otel.sdk.disabled", "false",
+                "quarkus.otel.traces.exporter", "none");
     }
 
     @Override

@@ -360,6 +360,23 @@ class AuthorizationFlowTest {
     }
 
     @Test
+    void metricsCountOutcomesAndTimeEachStep() {
+        cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY);
+        authorize(cluster.clusterId);
+        authorize("cls-nosuch");
+
+        String metrics = io.restassured.RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(metrics)
+                .containsPattern("authorizer_requests_total\\{[^}]*code=\"none\"[^}]*outcome=\"Authorized\"[^}]*type=\"authorize\"[^}]*} [1-9]")
+                .containsPattern("authorizer_requests_total\\{[^}]*code=\"CLUSTER_NOT_FOUND\"[^}]*outcome=\"Failed\"[^}]*} [1-9]")
+                .contains("authorizer_request_duration_seconds_bucket")
+                .containsPattern("authorizer_step_duration_seconds_count\\{[^}]*step=\"grant\"[^}]*} [1-9]")
+                .containsPattern("authorizer_step_duration_seconds_count\\{[^}]*step=\"publish\"[^}]*} [1-9]")
+                .containsPattern("authorizer_token_wait_seconds_count\\{[^}]*issued=\"true\"[^}]*} [1-9]")
+                .contains("authorizer_inflight");
+    }
+
+    @Test
     void aMissingKubeconfigMakesTheDirectoryNotReady() {
         assertThat(new io.apigw.authorizer.directory.KubeconfigDirectory(java.nio.file.Path.of("/nonexistent/kubeconfig"))
                 .ready()).isFalse();
