@@ -40,7 +40,13 @@ public final class LocalKube implements AutoCloseable {
             }
             Assumptions.abort(why);
         }
-        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "apigw-local-kube-it");
+        Path dir;
+        try {
+            // A control plane of its own per test class: never one another test run is using.
+            dir = Files.createTempDirectory("apigw-local-kube-it");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
         run("start", dir);
         return new LocalKube(dir, readEnv(dir.resolve("env")));
     }

@@ -1,0 +1,129 @@
+package io.apigw.authorizer.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import io.apigw.authorizer.testing.LocalKube;
+
+/**
+ * The manifests against a real API server: every built-in kind of each overlay passes server-side validation and
+ * admission, and the worker's own RBAC grants nothing beyond the Secrets of its namespace.
+ */
+class ManifestsRealKubeIT {
+
+    private static final String WORKER = "system:serviceaccount:apigw-system:apigw-tke-authorizer";
+    /** Kinds of other operators (Strimzi, KEDA), and policy/v1 which Kubernetes 1.20 does not serve yet (1.21+). */
+    private static final List<String> NOT_BUILT_IN_HERE = List.of("KafkaTopic", "ScaledObject", "PodDisruptionBudget");
+
+    static LocalKube kube;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kube = LocalKube.start();
+        // The namespace and the worker's identity and RBAC, for real; the rest is only dry-run.
+        kubectl(List.of("apply", "-f", "-"), builtIn(render("k8s/base"), List.of("Namespace", "ServiceAccount",
+                "Role", "RoleBinding")));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (kube != null) {
+            kube.close();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "k8s/overlays/dev", "k8s/overlays/prod" })
+    void everyBuiltInKindOfTheOverlayPassesServerSideDryRun(String overlay) throws Exception {
+        String docs = builtIn(render(overlay), null);
+        String out = kubectl(List.of("apply", "--dry-run=server", "-f", "-"), docs);
+        assertThat(out).contains("deployment.apps/apigw-tke-authorizer").contains("(server dry run)");
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "create, secrets, apigw-system, yes",
+            "update, secrets, apigw-system, yes",
+            "delete, secrets, apigw-system, yes",
+            "get, secrets, kube-system, no",
+            "list, secrets, default, no",
+            "create, clusterroles, '', no",
+            "create, clusterrolebindings, '', no",
+            "list, pods, apigw-system, no",
+            "create, serviceaccounts, kube-system, no",
+            "get, configmaps, apigw-system, no" })
+    void theWorkersOwnRbacGrantsOnlyItsNamespacesSecrets(String verb, String resource, String namespace,
+            String expected) throws Exception {
+        List<String> args = new ArrayList<>(List.of("auth", "can-i", verb, resource, "--as=" + WORKER));
+        args.add(namespace.isEmpty() ? "--all-namespaces" : "--namespace=" + namespace);
+        assertThat(kubectlAnswer(args)).isEqualTo(expected);
+    }
+
+    @Test
+    void theWorkerMayNotDoAnythingClusterWide() throws Exception {
+        assertThat(kubectlAnswer(List.of("auth", "can-i", "*", "*", "--all-namespaces", "--as=" + WORKER)))
+                .isEqualTo("no");
+    }
+
+    private static String render(String dir) throws Exception {
+        return run(List.of("kubectl", "kustomize", dir), null, true);
+    }
+
+    /** Keeps the documents of built-in kinds (or only the listed ones). */
+    private static String builtIn(String rendered, List<String> only) {
+        StringBuilder out = new StringBuilder();
+        for (String doc : rendered.split("(?m)^---\\s*$")) {
+            String kind = doc.lines().filter(l -> l.startsWith("kind: ")).map(l -> l.substring(6).trim()).findFirst()
+                    .orElse("");
+            if (!kind.isEmpty() && !NOT_BUILT_IN_HERE.contains(kind) && (only == null || only.contains(kind))) {
+                out.append("---\n").append(doc.strip()).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private static String kubectl(List<String> args, String stdin) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("kubectl", "--kubeconfig", kube.kubeconfig().toString()));
+        cmd.addAll(args);
+        return run(cmd, stdin, true);
+    }
+
+    /** {@code kubectl auth can-i} answers yes (exit 0) or no (exit 1). */
+    private static String kubectlAnswer(List<String> args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("kubectl", "--kubeconfig", kube.kubeconfig().toString()));
+        cmd.addAll(args);
+        return run(cmd, null, false).trim();
+    }
+
+    private static String run(List<String> cmd, String stdin, boolean mustSucceed) throws Exception {
+        Path out = Files.createTempFile("kubectl", ".out");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        if (!p.waitFor(2, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new IOException("timed out: " + cmd);
+        }
+        String text = Files.readString(out);
+        if (mustSucceed && p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed:\n" + text);
+        }
+        return text;
+    }
+}
