@@ -97,9 +97,9 @@ public class GrantReconciler {
 
         // The role before the binding (RBAC checks the binder against the role), the account before its token.
         switch (roleAction) {
-            case created -> call("creating ClusterRole " + CLUSTER_ROLE,
+            case created -> call(client, "creating ClusterRole " + CLUSTER_ROLE,
                     () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
-            case updated -> call("repairing ClusterRole " + CLUSTER_ROLE,
+            case updated -> call(client, "repairing ClusterRole " + CLUSTER_ROLE,
                     () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
                             .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
             case unchanged -> {
@@ -107,7 +107,7 @@ public class GrantReconciler {
         }
         log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
         if (sa == null) {
-            sa = call("creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+            sa = call(client, "creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
                     () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
                             .create());
         }
@@ -115,16 +115,16 @@ public class GrantReconciler {
         if (rebind) {
             // roleRef is immutable: the binding must be deleted and made again.
             String uid = binding.getMetadata().getUid();
-            call("deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
+            call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
                     () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
                             .lockResourceVersion(binding.getMetadata().getResourceVersion()).delete());
             awaitGone(client, uid);
         }
         if (binding == null || rebind) {
-            call("creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+            call(client, "creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
                     () -> client.rbac().clusterRoleBindings().resource(ReservedResources.clusterRoleBinding()).create());
         } else if (bindingAction == Action.updated) {
-            call("repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+            call(client, "repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
                     () -> client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder(binding)
                             .withSubjects(ReservedResources.SUBJECT).build()).update());
         }
@@ -181,7 +181,7 @@ public class GrantReconciler {
             if (e.getCode() != 409) {
                 throw KubeErrors.classify(e, "creating token Secret " + wanted.getMetadata().getName());
             }
-            Secret found = call("reading token Secret " + wanted.getMetadata().getName(),
+            Secret found = call(client, "reading token Secret " + wanted.getMetadata().getName(),
                     () -> client.secrets().inNamespace(NAMESPACE).withName(wanted.getMetadata().getName()).get());
             if (found != null && !TokenSecrets.belongsTo(found, sa)) {
                 throw AuthorizationException.transientFailure(FailureCode.CONFLICT, "Secret " + NAMESPACE + "/"
@@ -201,7 +201,7 @@ public class GrantReconciler {
             issued = true;
             return TokenSecrets.canonical(secrets, sa).orElseThrow();
         } catch (TimeoutException e) {
-            boolean exists = TokenSecrets.canonical(call("listing Secrets in " + NAMESPACE,
+            boolean exists = TokenSecrets.canonical(call(client, "listing Secrets in " + NAMESPACE,
                     () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa).isPresent();
             String what = exists || secretExpected
                     ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"

@@ -24,24 +24,24 @@ public class GrantRemover {
 
     public void remove(KubernetesClient client, ChangeLog log) {
         log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING,
-                deleted(call("deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                deleted(call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
                         () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).delete()))));
         log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE,
-                deleted(call("deleting ClusterRole " + CLUSTER_ROLE,
+                deleted(call(client, "deleting ClusterRole " + CLUSTER_ROLE,
                         () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).delete()))));
-        List<Secret> tokens = call("listing Secrets in " + NAMESPACE,
+        List<Secret> tokens = call(client, "listing Secrets in " + NAMESPACE,
                 () -> client.secrets().inNamespace(NAMESPACE).list().getItems()).stream()
                 .filter(TokenSecrets::reserved).toList();
         for (Secret token : tokens) {
             String name = token.getMetadata().getName();
-            log.record(ResourceAction.namespaced("Secret", name, deleted(call("deleting token Secret " + name,
+            log.record(ResourceAction.namespaced("Secret", name, deleted(call(client, "deleting token Secret " + name,
                     () -> client.secrets().inNamespace(NAMESPACE).withName(name).delete()))));
         }
         if (tokens.isEmpty() && !log.has("Secret")) {
             log.record(ResourceAction.namespaced("Secret", ReservedResources.TOKEN_SECRET_PREFIX + "*", Action.absent));
         }
         log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT,
-                deleted(call("deleting ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                deleted(call(client, "deleting ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
                         () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).delete()))));
     }
 

@@ -2,18 +2,28 @@ package io.apigw.authorizer.grant;
 
 import java.io.IOException;
 import java.security.cert.CertificateException;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 import javax.net.ssl.SSLException;
 
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /** Sorts a failed call to a target API server into a contract code, and says whether retrying may help. */
 public final class KubeErrors {
 
     private static final int MAX_SERVER_MESSAGE = 300;
+    private static final Pattern BEARER = Pattern.compile("(?i)bearer\\s+\\S+");
+    private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
 
     private KubeErrors() {
     }
@@ -40,8 +50,8 @@ public final class KubeErrors {
                     "forbidden while " + during + server);
             case 409 -> AuthorizationException.transientFailure(FailureCode.CONFLICT,
                     "conflicting concurrent change while " + during + server);
-            case 429, 502, 503, 504 -> AuthorizationException.transientFailure(FailureCode.API_SERVER_UNREACHABLE,
-                    "the API server answered " + status + " while " + during);
+            case 429, 502, 503, 504 -> new AuthorizationException(FailureCode.API_SERVER_UNREACHABLE,
+                    "the API server answered " + status + " while " + during, true, retryAfter(e));
             default -> status >= 500
                     ? AuthorizationException.transientFailure(FailureCode.INTERNAL,
                             "the API server answered " + status + " while " + during + server)
@@ -50,13 +60,83 @@ public final class KubeErrors {
         };
     }
 
-    /** Runs one call to a target API server, sorting its failure into a contract code. */
-    public static <T> T call(String during, java.util.function.Supplier<T> call) {
+    /**
+     * Runs one call to a target API server, bounded as a whole by the client's request timeout (fabric8 bounds only
+     * the wait for the response headers; a server that stalls or trickles its body would hold the worker), and sorts
+     * its failure into a contract code.
+     */
+    public static <T> T call(KubernetesClient client, String during, Supplier<T> call) {
+        int limit = client.getConfiguration().getRequestTimeout();
+        if (limit <= 0) {
+            return classified(during, call);
+        }
+        Deadline deadline = new Deadline(Thread.currentThread());
+        ScheduledFuture<?> timer = DEADLINES.schedule(deadline::expire, limit + DEADLINE_SLACK_MS, TimeUnit.MILLISECONDS);
+        try {
+            return classified(during, call);
+        } catch (AuthorizationException e) {
+            if (deadline.expired()) {
+                throw AuthorizationException.transientFailure(FailureCode.API_SERVER_UNREACHABLE,
+                        "the cluster's private API server endpoint timed out while " + during);
+            }
+            throw e;
+        } finally {
+            timer.cancel(false);
+            deadline.close();
+        }
+    }
+
+    private static <T> T classified(String during, Supplier<T> call) {
         try {
             return call.get();
         } catch (KubernetesClientException e) {
             throw classify(e, during);
         }
+    }
+
+    private static final long DEADLINE_SLACK_MS = 500;
+    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kube-call-deadlines");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Interrupts the calling thread if the call outlives its limit (fabric8 then gives up waiting). */
+    private static final class Deadline {
+        private final Thread caller;
+        private boolean done;
+        private boolean expired;
+
+        Deadline(Thread caller) {
+            this.caller = caller;
+        }
+
+        synchronized void expire() {
+            if (!done) {
+                expired = true;
+                caller.interrupt();
+            }
+        }
+
+        synchronized boolean expired() {
+            return expired;
+        }
+
+        /** After this, no interrupt can arrive; one that did is cleared so it cannot hit later work. */
+        synchronized void close() {
+            done = true;
+            if (expired) {
+                Thread.interrupted();
+            }
+        }
+    }
+
+    private static Duration retryAfter(KubernetesClientException e) {
+        if (e.getStatus() == null || e.getStatus().getDetails() == null
+                || e.getStatus().getDetails().getRetryAfterSeconds() == null) {
+            return null;
+        }
+        return Duration.ofSeconds(Math.max(0, e.getStatus().getDetails().getRetryAfterSeconds()));
     }
 
     /** I/O failures that reach us unwrapped (watches, waits) are sorted the same way. */
@@ -81,7 +161,9 @@ public final class KubeErrors {
         if (e.getStatus() == null || e.getStatus().getMessage() == null) {
             return "";
         }
-        String m = e.getStatus().getMessage().replaceAll("\\s+", " ");
+        // A server may quote the request back; the admin credential must not travel on in our message.
+        String m = BEARER.matcher(JWT.matcher(e.getStatus().getMessage()).replaceAll("[redacted]"))
+                .replaceAll("Bearer [redacted]").replaceAll("\\s+", " ");
         return ": " + (m.length() > MAX_SERVER_MESSAGE ? m.substring(0, MAX_SERVER_MESSAGE) + "…" : m);
     }
 

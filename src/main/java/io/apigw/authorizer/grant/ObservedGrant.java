@@ -27,15 +27,15 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         List<Secret> tokenSecrets) {
 
     static ObservedGrant read(KubernetesClient client) {
-        VersionInfo version = call("reading the Kubernetes version", client::getKubernetesVersion);
-        ServiceAccount sa = call("reading ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+        VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
+        ServiceAccount sa = call(client, "reading ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get());
-        ClusterRole role = call("reading ClusterRole " + CLUSTER_ROLE,
+        ClusterRole role = call(client, "reading ClusterRole " + CLUSTER_ROLE,
                 () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get());
-        ClusterRoleBinding binding = call("reading ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+        ClusterRoleBinding binding = call(client, "reading ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
                 () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get());
         List<Secret> tokens = sa == null ? List.of()
-                : call("listing Secrets in " + NAMESPACE, () -> client.secrets().inNamespace(NAMESPACE).list().getItems())
+                : call(client, "listing Secrets in " + NAMESPACE, () -> client.secrets().inNamespace(NAMESPACE).list().getItems())
                         .stream().filter(s -> TokenSecrets.belongsTo(s, sa)).toList();
         return new ObservedGrant(version, sa, role, binding, tokens);
     }

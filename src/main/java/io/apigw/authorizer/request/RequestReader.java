@@ -95,7 +95,7 @@ public class RequestReader {
         if (body == null || !body.isObject()) {
             return unreadable("value is not a JSON object");
         }
-        boolean structured = contentType != null && contentType.toLowerCase().startsWith(STRUCTURED);
+        boolean structured = contentType != null && contentType.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
         if (structured && !ce.isEmpty()) {
             return unreadable("record mixes structured mode with ce_ headers");
         }
@@ -143,7 +143,7 @@ public class RequestReader {
             return rejectWithIds("unknown event type " + sanitize(ce.get("type")), data, true);
         }
         String contentType = ce.get("datacontenttype");
-        if (contentType != null && !contentType.toLowerCase().startsWith("application/json")) {
+        if (contentType != null && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             return rejectWithIds("unsupported datacontenttype " + sanitize(contentType), data, true);
         }
         return readData(data, type.get(), ce.get("subject"));

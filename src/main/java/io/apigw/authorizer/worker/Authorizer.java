@@ -1,5 +1,6 @@
 package io.apigw.authorizer.worker;
 
+import java.time.Duration;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -29,7 +30,6 @@ import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
  * The whole life of one cluster's authorization: authorize (find it, put the reserved resources in place, keep the
@@ -40,6 +40,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 public class Authorizer {
 
     private static final Logger LOG = Logger.getLogger(Authorizer.class);
+    /** A server's Retry-After is honoured up to this, so one request cannot hold its cluster's queue for long. */
+    private static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(30);
 
     private final ClusterDirectory directory;
     private final ClusterClients clients;
@@ -115,13 +117,14 @@ public class Authorizer {
     /** Whether the stored token still works against the cluster, as the gateway would use it (a read). */
     private boolean authenticates(StoredCredential credential) {
         try (KubernetesClient asGateway = clients.openAs(credential)) {
-            asGateway.namespaces().list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+            KubeErrors.call(asGateway, "trying the stored credential", () -> asGateway.namespaces()
+                    .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build()));
             return true;
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 401 || e.getCode() == 403) {
+        } catch (AuthorizationException e) {
+            if (e.code() == FailureCode.PERMISSION_DENIED) {
                 return false;
             }
-            throw KubeErrors.classify(e, "trying the stored credential");
+            throw e;
         }
     }
 
@@ -152,7 +155,7 @@ public class Authorizer {
                     metrics.retry(e.code().name());
                     LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(), attempt,
                             request.clusterId(), e.code(), e.getMessage());
-                    pause(attempt);
+                    pause(attempt, e.retryAfter().orElse(Duration.ZERO));
                     continue;
                 }
                 return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, e.code(),
@@ -171,9 +174,14 @@ public class Authorizer {
         return request.region().orElse(null);
     }
 
-    private void pause(int attempt) {
+    /** The backoff, or longer if the server asked for it (429/503 Retry-After), up to a bound. */
+    private void pause(int attempt, Duration serverAsked) {
+        Duration wait = backoff.after(attempt);
+        if (serverAsked.compareTo(wait) > 0) {
+            wait = serverAsked.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : serverAsked;
+        }
         try {
-            Thread.sleep(backoff.after(attempt).toMillis());
+            Thread.sleep(wait.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             // Shutting down: leave the record uncommitted so it is redelivered, rather than publish a false failure.

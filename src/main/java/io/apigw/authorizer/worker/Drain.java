@@ -29,7 +29,7 @@ public class Drain {
     public Drain(AuthorizerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
         this.grace = config.shutdownGrace();
         io.micrometer.core.instrument.Gauge.builder("authorizer.inflight", this, Drain::inFlight)
-                .description("Requests being handled right now").register(registry);
+                .description("Requests being handled right now").strongReference(true).register(registry);
     }
 
     synchronized boolean enter() {

@@ -166,6 +166,24 @@ class WorkerProcessIT {
     }
 
     @Test
+    void theWorkerRecoversFromABrokerRestartWithoutRestartingItself() throws Exception {
+        WorkerProcess w = worker("broker-restart");
+        List<String> before = sendToSlowClusters(2);
+        assertThat(results(before, before.size(), Duration.ofSeconds(60))).hasSize(2);
+
+        kafka.close();
+        broker.stop();
+        Thread.sleep(5_000);
+        broker.restart();
+        kafka = new KafkaClients(broker.bootstrapServers());
+
+        List<String> after = sendToSlowClusters(4);
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> answered = results(after, after.size(), Duration.ofSeconds(120));
+        assertThat(answered.keySet()).containsExactlyInAnyOrderElementsOf(after);
+        assertThat(w.isAlive()).isTrue();
+    }
+
+    @Test
     void twoWorkersSharePartitionsAndOneTakesOverWhenTheOtherDies() {
         WorkerProcess a = worker("share-a");
         WorkerProcess b = worker("share-b");

@@ -19,9 +19,11 @@ public final class KafkaBroker implements AutoCloseable {
     public static final String DEAD_LETTERS = "apigw.tke-authorization.requests.dlq";
 
     private final EmbeddedKafkaBroker broker;
+    private final Path logs;
 
-    private KafkaBroker(EmbeddedKafkaBroker broker) {
+    private KafkaBroker(EmbeddedKafkaBroker broker, Path logs) {
         this.broker = broker;
+        this.logs = logs;
     }
 
     public static KafkaBroker start(int port, int requestPartitions) {
@@ -30,15 +32,16 @@ public final class KafkaBroker implements AutoCloseable {
             EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker()
                     .withNodeId(0)
                     .withKafkaPort(port)
+                    .withControllerPort(FreePort.closed())
                     .withKafkaHost("127.0.0.1")
-                    .withDeleteLogDirsOnClose(true)
+                    .withDeleteLogDirsOnClose(false)
                     .withAdditionalProperties(p -> {
                         p.put("log.dirs", logs.toString());
                         p.put("group.initial.rebalance.delay.ms", "0");
                         p.put("offsets.topic.num.partitions", "4");
                     })
                     .start();
-            KafkaBroker kafka = new KafkaBroker(broker);
+            KafkaBroker kafka = new KafkaBroker(broker, logs);
             kafka.createTopics(requestPartitions);
             return kafka;
         } catch (Exception e) {
@@ -67,8 +70,23 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
+    /** Stops the broker as a crash or maintenance would, keeping its data. */
+    public void stop() {
+        broker.close();
+    }
+
+    /** Starts it again on the same port with the same data. */
+    public void restart() {
+        broker.start();
+    }
+
     @Override
     public void close() {
         broker.close();
+        try (var files = Files.walk(logs)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (java.io.IOException e) {
+            // a temporary folder: nothing to do
+        }
     }
 }
