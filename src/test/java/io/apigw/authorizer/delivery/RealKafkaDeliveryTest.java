@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -98,18 +100,23 @@ class RealKafkaDeliveryTest {
 
         // One cluster, five requests in a row: handled one at a time, answered in the order sent.
         TargetCluster one = fleet.get(0);
-        int before = one.workerArrivals().size();
+        int before = one.workerVersionReads().size();
         List<String> inOrder = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             String id = "seq-" + i + "-" + UUID.randomUUID();
             inOrder.add(id);
             kafka.sendRequest(id, one.clusterId);
         }
-        List<String> answered = awaitResults(inOrder, Duration.ofSeconds(60)).stream()
-                .map(r -> r.get("requestId").asText()).toList();
-        assertThat(answered).containsExactlyElementsOf(inOrder);
-        List<Long> arrivals = one.workerArrivals().subList(before, one.workerArrivals().size());
-        assertThat(maxOverlap(arrivals)).as("requests of one cluster in flight at once").isEqualTo(1);
+        List<JsonNode> sequence = awaitResults(inOrder, Duration.ofSeconds(60));
+        assertThat(sequence).extracting(r -> r.get("requestId").asText()).containsExactlyElementsOf(inOrder);
+        // Each authorization starts (reads /version) only after the previous one completed.
+        List<Instant> starts = one.workerVersionReads().subList(before, one.workerVersionReads().size());
+        assertThat(starts).hasSize(5);
+        for (int i = 1; i < 5; i++) {
+            Instant previousDone = Instant.parse(sequence.get(i - 1).get("completedAt").asText());
+            assertThat(starts.get(i)).as("start of request %d vs completion of request %d", i, i - 1)
+                    .isAfterOrEqualTo(previousDone.truncatedTo(ChronoUnit.MILLIS));
+        }
     }
 
     @Test
@@ -225,19 +232,5 @@ class RealKafkaDeliveryTest {
     /** From a cluster's first request to its last answer. */
     private static long busyNanos(List<Long> arrivals) {
         return arrivals.isEmpty() ? 0 : Collections.max(arrivals) - Collections.min(arrivals) + RTT.toNanos();
-    }
-
-    /** Each request is in flight from its arrival for one round trip; the most that overlap at any moment. */
-    private static int maxOverlap(List<Long> arrivals) {
-        List<Long> sorted = arrivals.stream().sorted().toList();
-        int max = 0;
-        for (int i = 0; i < sorted.size(); i++) {
-            int overlapping = 1;
-            for (int j = i + 1; j < sorted.size() && sorted.get(j) < sorted.get(i) + RTT.toNanos() * 9 / 10; j++) {
-                overlapping++;
-            }
-            max = Math.max(max, overlapping);
-        }
-        return max;
     }
 }

@@ -97,7 +97,7 @@ public final class TargetCluster implements AutoCloseable {
         // The mock has no authorizer: answer the worker's rights review as the real one would.
         server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
                 .andReturn(200, rights).always();
-        this.client = tokenDelay == null ? server.createClient() : server.createClient(sharedHttpClients());
+        this.client = tokenDelay == null ? server.createClient() : controlPlaneClient();
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("kube-system").endMetadata()
                 .build()).create();
         if (tokens == TokenController.NONE) {
@@ -128,11 +128,11 @@ public final class TargetCluster implements AutoCloseable {
     }
 
     /**
-     * A cluster for load tests and benchmarks. Only requests made with the cluster's admin credential (the worker's, or
-     * kubectl's through {@link #kubeconfig()}) cross the simulated network: each of their answers takes
-     * {@code roundTrip}. The control plane's own calls (the stand-in token controller, this object's {@link #client})
-     * are local and not delayed. The stand-in token controller reacts to watch events, as the real one does, instead of
-     * polling, and fills each token Secret {@code tokenDelay} after it has seen it appear. Watches are not delayed.
+     * A cluster for load tests and benchmarks. Every request from outside (the worker, kubectl through
+     * {@link #kubeconfig()}) crosses the simulated network: each answer takes {@code roundTrip}. The control plane's own
+     * calls (the stand-in token controller, this object's {@link #client}) are local and not delayed. The stand-in
+     * token controller reacts to watch events, as the real one does, instead of polling, and fills each token Secret
+     * {@code tokenDelay} after it has seen it appear. Watches are not delayed.
      */
     public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
             Duration roundTrip, Duration tokenDelay) {
@@ -147,26 +147,54 @@ public final class TargetCluster implements AutoCloseable {
 
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
 
+    /** One request the worker made: when it arrived (nanoTime), its method and its path with the query. */
+    public record WorkerRequest(long nanos, String method, String path) {
+    }
+
+    private final List<WorkerRequest> workerRequests = new CopyOnWriteArrayList<>();
+
+    /** Every request made with the cluster's admin credential, in arrival order (e.g. to count sequential calls). */
+    public List<WorkerRequest> workerRequests() {
+        return List.copyOf(workerRequests);
+    }
+    private final List<java.time.Instant> versionReads = new CopyOnWriteArrayList<>();
+
+    /** When the worker asked for /version: the first read of each of its attempts. */
+    public List<java.time.Instant> workerVersionReads() {
+        return List.copyOf(versionReads);
+    }
+
     private final class Delayed extends Dispatcher {
         private final Dispatcher delegate;
         private final Duration roundTrip;
-        /** Delay only the answers to the admin credential (the worker, kubectl), not the control plane's own calls. */
-        private final boolean adminOnly;
+        /** Leave the control plane's own calls undelayed (they do not cross the network). */
+        private final boolean exemptControlPlane;
 
-        Delayed(Dispatcher delegate, Duration roundTrip, boolean adminOnly) {
+        Delayed(Dispatcher delegate, Duration roundTrip, boolean exemptControlPlane) {
             this.delegate = delegate;
             this.roundTrip = roundTrip;
-            this.adminOnly = adminOnly;
+            this.exemptControlPlane = exemptControlPlane;
         }
 
         @Override
         public MockResponse dispatch(RecordedRequest request) {
-            boolean admin = ("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"));
-            if (admin) {
+            if (("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"))) {
                 arrivals.add(System.nanoTime());
+                workerRequests.add(new WorkerRequest(System.nanoTime(), request.getMethod(), request.getPath()));
+                if ("/version".equals(request.getPath())) {
+                    versionReads.add(java.time.Instant.now());
+                }
             }
             MockResponse response = delegate.dispatch(request);
-            return roundTrip.isZero() || (adminOnly && !admin) ? response : response.setBodyDelay(roundTrip);
+            boolean local = exemptControlPlane && request.getHeader(CONTROL_PLANE_HEADER) != null;
+            if (exemptControlPlane && !local && response.getWebSocketListener() == null && response.code() >= 400
+                    && (response.getBody() == null || response.getBody().size() == 0)) {
+                // The mock answers errors such as a 404 with an empty body, and sends those at once, delay or not; a
+                // real API server sends a Status, which takes the round trip like any answer.
+                response.setHeader("Content-Type", "application/json").setBody("{\"kind\":\"Status\",\"apiVersion\":"
+                        + "\"v1\",\"metadata\":{},\"status\":\"Failure\",\"code\":" + response.code() + "}");
+            }
+            return roundTrip.isZero() || local ? response : response.setBodyDelay(roundTrip);
         }
 
         @Override
@@ -260,6 +288,18 @@ public final class TargetCluster implements AutoCloseable {
     }
 
     // --- the event-driven stand-in token controller (benchmark mode) ---------------------------------------------
+
+    /** Marks the requests of the control plane's own client (benchmark mode). */
+    private static final String CONTROL_PLANE_HEADER = "X-Stand-In-Control-Plane";
+
+    /** The control plane's own client: a shared Vert.x, and a header that exempts its calls from the delay. */
+    private NamespacedKubernetesClient controlPlaneClient() {
+        io.fabric8.kubernetes.client.Config config = new io.fabric8.kubernetes.client.ConfigBuilder(
+                io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(server.url("/")).withTrustCerts(true)
+                .withNamespace("default").withCustomHeaders(Map.of(CONTROL_PLANE_HEADER, "true")).build();
+        return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config)
+                .withHttpClientFactory(sharedHttpClients()).build().adapt(NamespacedKubernetesClient.class);
+    }
 
     /** One Vert.x for the control-plane clients of every benchmark-mode cluster (each mock server keeps its own). */
     private static VertxHttpClientFactory sharedHttp;
