@@ -1,5 +1,8 @@
 package io.apigw.authorizer.grant;
 
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
@@ -26,6 +29,7 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.internal.SSLUtils;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.vertx.core.Vertx;
 
@@ -39,9 +43,18 @@ public class ClusterClients {
     private final VertxHttpClientFactory httpClients;
     private final AuthorizerConfig.Kube limits;
 
-    public ClusterClients(Vertx vertx, AuthorizerConfig config) {
+    /** One Jackson mapper for all target clients: a mapper per client rebuilt its (de)serializers every request. */
+    private final KubernetesSerialization serialization;
+    private final ExecutorService tasks = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "kube-client-tasks");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public ClusterClients(Vertx vertx, AuthorizerConfig config, KubernetesSerialization serialization) {
         this.httpClients = new VertxHttpClientFactory(vertx);
         this.limits = config.kube();
+        this.serialization = serialization;
     }
 
     public KubernetesClient open(ClusterAccess access) {
@@ -64,7 +77,7 @@ public class ClusterClients {
         config.setRequestRetryBackoffLimit(0);
         config.setWatchReconnectLimit(0);
         KubernetesClientBuilder builder = new KubernetesClientBuilder().withConfig(config)
-                .withHttpClientFactory(httpClients);
+                .withHttpClientFactory(httpClients).withKubernetesSerialization(serialization).withTaskExecutor(tasks);
         if (!caPem.isBlank()) {
             // fabric8 adds the cluster CA to the JVM's default trust store; a cluster's API server must present a
             // certificate of its own CA and of nothing else.

@@ -51,11 +51,13 @@ public class Authorizer {
     private final CredentialStore credentials;
     private final Backoff backoff;
     private final AuthorizerMetrics metrics;
+    private final Drain drain;
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
             GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config,
-            AuthorizerMetrics metrics) {
+            AuthorizerMetrics metrics, Drain drain) {
         this.metrics = metrics;
+        this.drain = drain;
         this.directory = directory;
         this.clients = clients;
         this.grants = grants;
@@ -161,6 +163,10 @@ public class Authorizer {
                 return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, e.code(),
                         e.getMessage());
             } catch (RuntimeException e) {
+                if (drain.draining()) {
+                    // Stopping pulls things from under the attempt: no false INTERNAL, redeliver it instead.
+                    throw e;
+                }
                 // Unknown exceptions may quote what they saw: log the type only, never the message.
                 LOG.errorf("request %s: unexpected %s while handling %s", request.requestId(), e.getClass().getName(),
                         request.clusterId());

@@ -45,6 +45,10 @@ public class Drain {
         notifyAll();
     }
 
+    synchronized boolean draining() {
+        return draining;
+    }
+
     public synchronized int inFlight() {
         return inFlight;
     }

