@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Fleet benchmark (issue 7), run on demand; not part of `mvn verify`. See BENCHMARKS.md.
+#
+#   scripts/bench.sh                                   # the issue's defaults: N=200 M=2000 R=25ms T=100ms
+#   scripts/bench.sh n=50 m=500 rtt-ms=10              # any knob as key=value (or env BENCH_N, BENCH_M, ...)
+#   scripts/bench.sh variants='c256:authorizer.concurrency=256;c256-xmx128:authorizer.concurrency=256,-Xmx128m'
+#   BENCH_JFR=target-bench/jfr scripts/bench.sh        # JFR recordings of the default worker's paced and burst phases
+#   BENCH_PROTOTYPE=1 scripts/bench.sh                 # also the prototype of the recommended fix (see BENCHMARKS.md)
+#
+# Builds the worker and the test classes into its own build directory (default target-bench, or BENCH_BUILD_DIR)
+# when anything under src/ or pom.xml is newer than the packaged jar, computes the test classpath the way
+# scripts/lib/classpath.sh does, and runs io.apigw.authorizer.bench.FleetBenchmark. Everything listens on 127.0.0.1.
+# The output is also written to <build dir>/bench-<time>.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir="${BENCH_BUILD_DIR:-$PWD/target-bench}"
+mvn_=(mvn -q -B "-Dbuild.dir=$build_dir")
+jar="$build_dir/quarkus-app/quarkus-run.jar"
+
+if [ ! -f "$jar" ] || [ ! -d "$build_dir/test-classes/io/apigw/authorizer/bench" ] || [ -n "${REBUILD:-}" ] \
+    || [ -n "$(find src pom.xml -newer "$jar" -type f -print -quit)" ]; then
+  echo "building the worker and the benchmark into $build_dir (mvn package -DskipTests)..." >&2
+  "${mvn_[@]}" package -DskipTests >&2
+fi
+
+# BENCH_PROTOTYPE=1: also measure the recommended ClusterClients fix (src/test/java/io/apigw/authorizer/bench/
+# prototype/ClusterClients.java.txt), built in a scratch copy of the tree outside the repository; src/main is untouched.
+if [ -n "${BENCH_PROTOTYPE:-}" ]; then
+  proto_dir="${BENCH_PROTOTYPE_DIR:-/tmp/apigw-bench-prototype}"
+  echo "building the prototype in $proto_dir..." >&2
+  mkdir -p "$proto_dir"
+  rsync -a --delete --exclude 'target*' --exclude '.git' ./ "$proto_dir/"
+  cp src/test/java/io/apigw/authorizer/bench/prototype/ClusterClients.java.txt \
+    "$proto_dir/src/main/java/io/apigw/authorizer/grant/ClusterClients.java"
+  (cd "$proto_dir" && mvn -q -B "-Dbuild.dir=$proto_dir/target" package -DskipTests >&2)
+  proto_jar="$proto_dir/target/quarkus-app/quarkus-run.jar"
+  extra="prototype:worker.jar=$proto_jar"
+  extra="$extra;prototype-serialization-only:worker.jar=$proto_jar,proto.clients.nocache=true"
+  extra="$extra;prototype-lean:worker.jar=$proto_jar,-Xmx96m,-XX:+UseSerialGC,-XX:TieredStopAtLevel=1"
+  export BENCH_VARIANTS="${BENCH_VARIANTS:+$BENCH_VARIANTS;}$extra"
+fi
+
+cp_file="$build_dir/test-classpath.txt"
+if [ ! -s "$cp_file" ] || [ pom.xml -nt "$cp_file" ]; then
+  "${mvn_[@]}" dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >&2
+fi
+
+if [ -n "${BENCH_JFR:-}" ]; then
+  mkdir -p "$BENCH_JFR"
+  export BENCH_JFR="$(cd "$BENCH_JFR" && pwd)"
+fi
+
+log="$build_dir/bench-$(date +%Y%m%d-%H%M%S).log"
+echo "output: $log" >&2
+{
+  echo "== source: $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+    "(uncommitted changes under src/main: $(git status --short -- src/main pom.xml 2>/dev/null | wc -l) files)"
+  echo "   machine: $(nproc) cores; $(free -h | awk '/^Mem:/ {print $2 " RAM, " $7 " available"}');" \
+    "$(java -version 2>&1 | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
+} | tee "$log"
+java -Xmx4g -Xss512k \
+  -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -Dworker.jar="$jar" \
+  -cp "$build_dir/test-classes:$(cat "$cp_file")" \
+  io.apigw.authorizer.bench.FleetBenchmark "$@" 2>&1 | tee -a "$log"
+exit "${PIPESTATUS[0]}"

@@ -1,0 +1,743 @@
+package io.apigw.authorizer.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import io.apigw.authorizer.bench.Fleet.Kind;
+import io.apigw.authorizer.bench.Fleet.Member;
+import io.apigw.authorizer.bench.Params.Variant;
+import io.apigw.authorizer.testing.FreePort;
+import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.TargetCluster;
+import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+
+/**
+ * Fleet benchmark (issue 7): the packaged worker, as its own process, authorizing a simulated fleet of N clusters
+ * (fabric8 mock API servers with round-trip time R and a token controller that fills the token T after the Secret
+ * appears) from a real Kafka broker. Side by side: the same worker with {@code authorizer.concurrency=1}, and a plain
+ * loop of {@code kubectl apply -f <seed>} per cluster. Run with {@code scripts/bench.sh}; see BENCHMARKS.md.
+ */
+public final class FleetBenchmark {
+
+    private static final String CREDENTIAL_NAMESPACE = "apigw-system";
+    private static final double TARGET_THROUGHPUT = 400;
+    private static final double TARGET_P99_MS = 1000;
+    private static final double TARGET_RSS_MIB = 256;
+    private static final double TARGET_RATIO = 50;
+    private static final double TARGET_BOUND_FACTOR = 1.5;
+
+    /** What a request is expected to come back as, and how it did. */
+    enum Outcome {
+        FRESH, ALREADY, PRIVATE, FAILED,
+        /** Not an outcome: the key of the percentiles over all requests of a phase. */
+        ALL
+    }
+
+    record Percentiles(int count, double p50, double p95, double p99, double max) {
+        static Percentiles of(List<Double> ms) {
+            if (ms.isEmpty()) {
+                return new Percentiles(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+            }
+            double[] a = ms.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            return new Percentiles(a.length, rank(a, 50), rank(a, 95), rank(a, 99), a[a.length - 1]);
+        }
+
+        private static double rank(double[] sorted, double pct) {
+            int i = (int) Math.ceil(pct / 100 * sorted.length) - 1;
+            return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+        }
+    }
+
+    record Phase(String variant, String phase, int sent, int answered, double seconds, double throughput,
+            Map<Outcome, Percentiles> latency, Map<String, Integer> wrong, double workerCpu, double harnessCpu,
+            double otherCpu, double peakRss, double rss, int threads, String load, String cpuByThread,
+            String harnessCpuByThread, double jitCpu) {
+        /** Worker CPU per answered request, without the JIT compiler threads (a steady-state estimate). */
+        double msPerAuthNoJit() {
+            return 1000 * (workerCpu - jitCpu) / Math.max(1, answered);
+        }
+    }
+
+    private final Params p;
+    private final ExecutorService pool;
+    private KafkaBroker broker;
+    private KubernetesMockServer own;
+    private NamespacedKubernetesClient ownClient;
+    private Fleet fleet;
+    private final List<Phase> phases = new ArrayList<>();
+    private String kubectlSummary = "not run";
+    private double kubectlRate = Double.NaN;
+    private double kubectlAgainRate = Double.NaN;
+
+    private FleetBenchmark(Params p) {
+        this.p = p;
+        this.pool = Fleet.pool(p.harnessThreads());
+    }
+
+    public static void main(String[] args) throws Exception {
+        Params p = Params.parse(args);
+        int code;
+        FleetBenchmark b = new FleetBenchmark(p);
+        try {
+            code = b.run();
+        } finally {
+            b.close();
+        }
+        System.out.flush();
+        // Mock servers and Kafka leave non-daemon threads behind.
+        Runtime.getRuntime().halt(code);
+    }
+
+    private int run() throws Exception {
+        long t0 = System.nanoTime();
+        // Never leave a worker process behind, whatever stops this one.
+        Runtime.getRuntime().addShutdownHook(new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly)));
+        header();
+        broker = KafkaBroker.start(FreePort.closed(), p.partitions());
+        own = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), false);
+        own.init();
+        ownClient = own.createClient();
+        long f0 = System.nanoTime();
+        fleet = Fleet.start(p, pool);
+        say("fleet: %d clusters (%s) started in %.1f s; broker at %s; kubeconfig %s", fleet.members.size(),
+                mix(fleet.members), secs(f0), broker.bootstrapServers(), TargetCluster.kubeconfig());
+
+        int m = p.requests();
+        runVariant(p.baseline(), fleet.members, m, true, !p.jfrDir().isBlank());
+        if (!p.skipC1()) {
+            int c1Clusters = Math.max(1, p.clusters() / p.c1Divisor());
+            int c1Requests = Math.max(1, m / p.c1Divisor());
+            say("concurrency=1 runs a 1/%d-size workload (%d clusters, %d requests, same mix and requests per cluster)"
+                    + " to bound its duration", p.c1Divisor(), c1Clusters, c1Requests);
+            // The default run's settings, with one worker at a time.
+            Map<String, String> c1 = new LinkedHashMap<>(p.baseline().config());
+            c1.put("authorizer.concurrency", "1");
+            runVariant(new Variant("concurrency=1", c1, p.baseline().jvmOptions()), fleet.prefix(c1Clusters),
+                    c1Requests, false, false);
+        }
+        for (Variant v : p.extraVariants()) {
+            runVariant(v, fleet.members, m, true, false);
+        }
+        if (!p.skipKubectl()) {
+            kubectlBaseline();
+        }
+        summary();
+        say("total benchmark time %.0f s", secs(t0));
+        return 0;
+    }
+
+    // --- one worker configuration -----------------------------------------------------------------------------------
+
+    private void runVariant(Variant v, List<Member> workload, int m, boolean paced, boolean jfr) throws Exception {
+        String sfx = v.name().replaceAll("[^A-Za-z0-9]+", "-").toLowerCase(Locale.ROOT) + "-"
+                + UUID.randomUUID().toString().substring(0, 6);
+        String requests = "req-" + sfx;
+        String results = "res-" + sfx;
+        broker.createTopics(requests, results, "dlq-" + sfx, p.partitions());
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+        config.put("quarkus.kubernetes-client.api-server-url", own.url("/"));
+        config.put("quarkus.kubernetes-client.token", "own-cluster-token");
+        config.put("mp.messaging.incoming.authorization-requests.topic", requests);
+        config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + sfx);
+        config.put("mp.messaging.outgoing.authorization-results.topic", results);
+        config.put("mp.messaging.outgoing.authorization-dead-letters.topic", "dlq-" + sfx);
+        config.putAll(v.config());
+        say("");
+        say("== worker [%s]: %s", v.name(), v.describe());
+        long s0 = System.nanoTime();
+        String defaultJar = System.getProperty("worker.jar");
+        String jar = config.remove("worker.jar");
+        if (jar != null) {
+            System.setProperty("worker.jar", jar);
+            say("   worker jar %s", jar);
+        }
+        try (WorkerProcess worker = WorkerProcess.start(sfx, config, v.jvmOptions())) {
+            worker.awaitReady(Duration.ofSeconds(180));
+            long pid = worker.pid();
+            say("   pid %d ready in %.1f s (cpu %.1f s, rss %.0f MiB), log %s", pid, secs(s0),
+                    ProcStats.cpuSeconds(pid), ProcStats.rssMiB(pid), worker.logFile());
+            try (Load load = new Load(broker.bootstrapServers(), requests, results)) {
+                warmUp(v, workload, load, paced ? p.warmup() : Math.max(10, p.warmup() / p.c1Divisor() * 2));
+                if (paced) {
+                    phase(v, "paced " + p.pacedRate() + "/s", workload, m, p.pacedRate(), load, worker,
+                            jfr ? "paced" : null);
+                }
+                phase(v, "burst", workload, m, 0, load, worker, jfr ? "burst" : null);
+                if (paced) {
+                    // Unloaded, last (the JIT has seen the most by then): how long one authorization takes when
+                    // nothing queues, to compare with the critical path.
+                    int light = Math.max(1, p.pacedRate() / 10);
+                    phase(v, "light " + light + "/s", workload, Math.max(1, m / 10), light, load, worker, null);
+                }
+            }
+            if (defaultJar != null) {
+                System.setProperty("worker.jar", defaultJar);
+            }
+            say("   worker threads: %s", ProcStats.threadNames(pid, 8));
+            int exit = worker.terminate(Duration.ofSeconds(90));
+            say("   worker stopped (exit %d); peak RSS over its life %.0f MiB", exit, phases.get(phases.size() - 1)
+                    .peakRss());
+        }
+    }
+
+    /**
+     * Authorizes the warm clusters (fresh authorizations, so every code path is compiled) and asks about the private
+     * ones; then repeats already-authorized requests over the fleet's warm clusters until {@code warmup} requests
+     * in all have warmed the JIT.
+     */
+    private void warmUp(Variant v, List<Member> workload, Load load, int warmup) throws Exception {
+        List<Member> mocks = workload.stream().filter(x -> x.cluster() != null).toList();
+        fleet.reset(mocks, ownClient, CREDENTIAL_NAMESPACE, pool);
+        List<Member> warm = workload.stream().filter(x -> x.kind() != Kind.FRESH).toList();
+        List<Load.Request> first = Load.requests("warm-" + v.name().hashCode() + "-a", warm, warm.size());
+        long w0 = System.nanoTime();
+        load.send(first, 0);
+        int missing = load.await(first, Duration.ofSeconds(300));
+        int extra = Math.max(0, warmup - first.size());
+        List<Member> anyWarm = new ArrayList<>(warm);
+        fleet.members.stream().filter(x -> x.kind() != Kind.FRESH && !warm.contains(x)).forEach(anyWarm::add);
+        List<Load.Request> more = Load.requests("warm-" + v.name().hashCode() + "-b", anyWarm, extra);
+        load.send(more, 0);
+        missing += load.await(more, Duration.ofSeconds(300));
+        long failed = first.stream().map(r -> load.result(r.requestId()))
+                .filter(r -> r != null && r.type().equals("Failed")).count();
+        say("   warm-up: %d requests (%d warm clusters authorized, %d private) in %.1f s; missing %d, failed %d",
+                first.size() + more.size(), warm.stream().filter(x -> x.kind() == Kind.WARM).count(),
+                warm.stream().filter(x -> x.kind() == Kind.PRIVATE).count(), secs(w0), missing, failed);
+    }
+
+    private void phase(Variant v, String name, List<Member> workload, int m, double rate, Load load,
+            WorkerProcess worker, String jfrName) throws Exception {
+        fleet.reset(workload.stream().filter(x -> x.kind() == Kind.FRESH).toList(), ownClient, CREDENTIAL_NAMESPACE,
+                pool);
+        List<Load.Request> reqs = Load.requests(name.replaceAll("\\W", "") + "-" + v.name().hashCode(), workload, m);
+        Map<String, Kind> kinds = workload.stream().collect(Collectors.toMap(Member::clusterId, Member::kind));
+        Map<String, Outcome> expected = new HashMap<>();
+        Map<String, Boolean> seen = new HashMap<>();
+        for (Load.Request r : reqs) {
+            Kind k = kinds.get(r.clusterId());
+            boolean first = seen.put(r.clusterId(), true) == null;
+            expected.put(r.requestId(), k == Kind.PRIVATE ? Outcome.PRIVATE
+                    : k == Kind.FRESH && first ? Outcome.FRESH : Outcome.ALREADY);
+        }
+        long pid = worker.pid();
+        if (jfrName != null) {
+            jcmd(pid, "JFR.start", "name=" + jfrName, "settings=profile",
+                    "filename=" + Path.of(p.jfrDir()).toAbsolutePath().resolve(v.name().replaceAll("\\W", "_") + "-"
+                            + jfrName + ".jfr"));
+        }
+        Map<String, Integer> wireBefore = new HashMap<>();
+        workload.stream().filter(x -> x.cluster() != null)
+                .forEach(x -> wireBefore.put(x.clusterId(), x.cluster().workerRequests().size()));
+        String loadBefore = ProcStats.loadAverage();
+        Map<String, Double> threads0 = ProcStats.cpuByThread(pid);
+        Map<String, Double> harness0 = ProcStats.cpuByThread(ProcessHandle.current().pid());
+        double cpu0 = ProcStats.cpuSeconds(pid);
+        double h0 = ProcStats.cpuSeconds(ProcessHandle.current().pid());
+        double all0 = ProcStats.machineBusySeconds();
+        long start = System.nanoTime();
+        load.send(reqs, rate);
+        Duration timeout = Duration.ofSeconds(Math.max(180, (long) (rate > 0 ? 2 * m / rate : 0) + 120));
+        int missing = load.await(reqs, timeout);
+        double cpu1 = ProcStats.cpuSeconds(pid);
+        Map<String, Double> threads1 = ProcStats.cpuByThread(pid);
+        String byThread = ProcStats.topThreads(threads0, threads1, 10);
+        // Compiler threads come and go (-XX:+UseDynamicNumberOfCompilerThreads): count what the live ones added.
+        double jit = threads1.entrySet().stream().filter(e -> e.getKey().contains("CompilerThre"))
+                .mapToDouble(e -> Math.max(0, e.getValue() - threads0.getOrDefault(e.getKey(), 0.0))).sum();
+        String harnessByThread = ProcStats.topThreads(harness0,
+                ProcStats.cpuByThread(ProcessHandle.current().pid()), 8);
+        double h1 = ProcStats.cpuSeconds(ProcessHandle.current().pid());
+        double all1 = ProcStats.machineBusySeconds();
+        if (jfrName != null) {
+            jcmd(pid, "JFR.stop", "name=" + jfrName);
+        }
+        Map<Outcome, List<Double>> lat = new EnumMap<>(Outcome.class);
+        List<Double> all = new ArrayList<>();
+        Map<String, Integer> wrong = new TreeMap<>();
+        long firstSend = Long.MAX_VALUE;
+        long lastReceive = start;
+        for (Load.Request r : reqs) {
+            Long sent = load.sentAt(r.requestId());
+            Load.Received got = load.result(r.requestId());
+            if (sent != null) {
+                firstSend = Math.min(firstSend, sent);
+            }
+            Outcome want = expected.get(r.requestId());
+            if (got == null || sent == null) {
+                wrong.merge("missing (expected " + want + ")", 1, Integer::sum);
+                continue;
+            }
+            lastReceive = Math.max(lastReceive, got.atNanos());
+            Outcome is = switch (got.type()) {
+                case "Authorized" -> got.alreadyAuthorized() ? Outcome.ALREADY : Outcome.FRESH;
+                case "PrivateAccessDisabled" -> Outcome.PRIVATE;
+                default -> Outcome.FAILED;
+            };
+            if (is != want) {
+                wrong.merge(want + " -> " + (is == Outcome.FAILED ? "Failed/" + got.code() : is.toString()), 1,
+                        Integer::sum);
+            }
+            double ms = (got.atNanos() - sent) / 1e6;
+            lat.computeIfAbsent(want, x -> new ArrayList<>()).add(ms);
+            all.add(ms);
+        }
+        int answered = reqs.size() - missing;
+        double seconds = (lastReceive - firstSend) / 1e9;
+        Map<Outcome, Percentiles> pct = new EnumMap<>(Outcome.class);
+        lat.forEach((k, l) -> pct.put(k, Percentiles.of(l)));
+        pct.put(Outcome.ALL, Percentiles.of(all));
+        double workerCpu = cpu1 - cpu0;
+        double harnessCpu = h1 - h0;
+        Phase ph = new Phase(v.name(), name, reqs.size(), answered, seconds, answered / seconds, pct, wrong,
+                workerCpu, harnessCpu, (all1 - all0) - workerCpu - harnessCpu, ProcStats.peakRssMiB(pid),
+                ProcStats.rssMiB(pid), ProcStats.threads(pid), loadBefore + " -> " + ProcStats.loadAverage(), byThread,
+                harnessByThread, jit);
+        phases.add(ph);
+        print(ph);
+        if (name.startsWith("light")) {
+            wire(workload, wireBefore, expected, reqs);
+            insideWorker(worker, expected, reqs);
+        }
+    }
+
+    /**
+     * The sequential round trips as the mock servers saw them: each authorization's requests, grouped into waves
+     * (a request that arrives more than R/2 after the previous one waited for an answer). Only meaningful unloaded.
+     */
+    private void wire(List<Member> workload, Map<String, Integer> before, Map<String, Outcome> expected,
+            List<Load.Request> reqs) {
+        Map<String, Outcome> byCluster = new HashMap<>();
+        for (Load.Request r : reqs) {
+            byCluster.putIfAbsent(r.clusterId(), expected.get(r.requestId()));
+        }
+        long gap = p.roundTrip().toNanos() / 2;
+        for (Outcome o : List.of(Outcome.FRESH, Outcome.ALREADY)) {
+            Map<String, Integer> shapes = new TreeMap<>();
+            for (Member x : workload) {
+                if (x.cluster() == null || byCluster.get(x.clusterId()) != o) {
+                    continue;
+                }
+                List<TargetCluster.WorkerRequest> all = x.cluster().workerRequests();
+                List<TargetCluster.WorkerRequest> mine = all.subList(before.getOrDefault(x.clusterId(), 0), all.size());
+                List<List<String>> waves = new ArrayList<>();
+                long last = Long.MIN_VALUE;
+                for (TargetCluster.WorkerRequest w : mine) {
+                    if (waves.isEmpty() || w.nanos() - last > gap) {
+                        waves.add(new ArrayList<>());
+                    }
+                    waves.get(waves.size() - 1).add(label(w));
+                    last = w.nanos();
+                }
+                String shape = waves.size() + " waves: " + waves.stream().map(wv -> wv.stream().sorted()
+                        .collect(Collectors.joining(", ", "[", "]"))).collect(Collectors.joining(" -> "));
+                shapes.merge(shape, 1, Integer::sum);
+                shapeWaves.put(shape, waves);
+            }
+            shapes.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(2)
+                    .forEach(e -> {
+                        say("      on the wire, %s (%d clusters): %s", o.toString().toLowerCase(Locale.ROOT),
+                                e.getValue(), e.getKey());
+                        wireShapes.putIfAbsent(o, shapeWaves.get(e.getKey()));
+                    });
+        }
+    }
+
+    /** The worker's own durationMs per request (record received to result on the broker), from its log. */
+    private void insideWorker(WorkerProcess worker, Map<String, Outcome> expected, List<Load.Request> reqs) {
+        Map<String, Double> byId = new HashMap<>();
+        Pattern line = Pattern.compile("requestId=(\\S+) .*durationMs=(\\d+)");
+        try {
+            for (String l : Files.readAllLines(worker.logFile())) {
+                Matcher mm = line.matcher(l);
+                if (mm.find()) {
+                    byId.put(mm.group(1), Double.parseDouble(mm.group(2)));
+                }
+            }
+        } catch (IOException e) {
+            return;
+        }
+        Map<Outcome, List<Double>> d = new EnumMap<>(Outcome.class);
+        for (Load.Request r : reqs) {
+            Double ms = byId.get(r.requestId());
+            if (ms != null) {
+                d.computeIfAbsent(expected.get(r.requestId()), x -> new ArrayList<>()).add(ms);
+            }
+        }
+        d.forEach((o, l) -> {
+            Percentiles q = Percentiles.of(l);
+            say("      inside the worker (its durationMs) %-8s n=%-4d p50 %6.1f  p95 %6.1f ms", o.toString()
+                    .toLowerCase(Locale.ROOT), q.count(), q.p50(), q.p95());
+        });
+    }
+
+    private final Map<Outcome, List<List<String>>> wireShapes = new EnumMap<>(Outcome.class);
+    private final Map<String, List<List<String>>> shapeWaves = new HashMap<>();
+
+    /** "GET serviceaccounts", "LIST secrets", "WATCH secrets", "POST selfsubjectrulesreviews", "GET version". */
+    static String label(TargetCluster.WorkerRequest w) {
+        String path = w.path();
+        boolean watch = path.contains("watch=true");
+        int q = path.indexOf('?');
+        String[] seg = (q < 0 ? path : path.substring(0, q)).replaceAll("^/|/$", "").split("/");
+        // /api/v1/[namespaces/NS/]RES[/NAME] or /apis/GROUP/VERSION/[namespaces/NS/]RES[/NAME] or /version
+        int i = seg[0].equals("api") ? 2 : seg[0].equals("apis") ? 3 : 0;
+        if (i == 0 || seg.length <= i) {
+            return w.method() + " " + String.join("/", seg);
+        }
+        if (seg[i].equals("namespaces") && seg.length > i + 2) {
+            i += 2;
+        }
+        boolean named = seg.length > i + 1;
+        String verb = watch ? "WATCH" : w.method().equals("GET") && !named ? "LIST" : w.method();
+        return verb + " " + seg[i];
+    }
+
+    private void print(Phase ph) {
+        say("   -- %s: %d requests, %d answered in %.2f s => %.1f authorizations/s", ph.phase(), ph.sent(),
+                ph.answered(), ph.seconds(), ph.throughput());
+        for (Outcome o : Outcome.values()) {
+            Percentiles q = ph.latency().get(o);
+            if (q != null) {
+                say("      latency %-8s n=%-5d p50 %7.1f  p95 %7.1f  p99 %7.1f  max %7.1f ms",
+                        o.toString().toLowerCase(Locale.ROOT), q.count(), q.p50(),
+                        q.p95(), q.p99(), q.max());
+            }
+        }
+        if (!ph.wrong().isEmpty()) {
+            say("      unexpected outcomes: %s", ph.wrong());
+        }
+        say("      worker cpu %.1f s (%.2f ms/authorization, %.0f%% of one core); harness+broker+mocks cpu %.1f s;"
+                + " other processes %.1f s; load %s", ph.workerCpu(), 1000 * ph.workerCpu() / Math.max(1, ph.answered()),
+                100 * ph.workerCpu() / ph.seconds(), ph.harnessCpu(), ph.otherCpu(), ph.load());
+        say("      worker cpu by thread: %s", ph.cpuByThread());
+        say("      worker cpu without the JIT compiler threads: %.2f ms/authorization", ph.msPerAuthNoJit());
+        say("      harness cpu by thread: %s", ph.harnessCpuByThread());
+        say("      worker peak RSS (VmHWM) %.0f MiB, RSS now %.0f MiB, %d threads", ph.peakRss(), ph.rss(),
+                ph.threads());
+    }
+
+    // --- kubectl baseline -------------------------------------------------------------------------------------------
+
+    private void kubectlBaseline() throws Exception {
+        List<Member> targets = fleet.members.stream().filter(x -> x.kind() == Kind.FRESH).limit(p.kubectlClusters())
+                .toList();
+        say("");
+        say("== baseline: a plain loop of `kubectl apply -f <seed>`, one cluster after another (%d fresh clusters,"
+                + " then the same clusters again)", targets.size());
+        fleet.reset(targets, ownClient, CREDENTIAL_NAMESPACE, pool);
+        targets.forEach(x -> Fleet.serveDiscovery(x.cluster()));
+        Path dir = Files.createTempDirectory("bench-kubectl");
+        Path seed = dir.resolve("seed.yaml");
+        Files.writeString(seed, seedYaml());
+        String kubectl = System.getenv().getOrDefault("KUBECTL", "/usr/bin/kubectl");
+        say("   seed manifest %s (%d lines), kubectl %s, discovery cache %s/cache (fresh per run)", seed,
+                Files.readAllLines(seed).size(), kubectl, dir);
+        KubectlPass fresh = kubectlPass("fresh apply", kubectl, seed, dir.resolve("cache"), targets);
+        long complete = targets.stream().filter(x -> x.cluster().client.rbac().clusterRoleBindings()
+                .withName("apigw-ingress-clusterrole-binding").get() != null
+                && x.cluster().client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get() != null
+                && x.cluster().client.rbac().clusterRoles().withName("apigw-ingress-clusterrole").get() != null).count();
+        say("   all three objects present after the fresh pass: %d/%d clusters", complete, targets.size());
+        KubectlPass again = kubectlPass("re-apply (already applied)", kubectl, seed, dir.resolve("cache"), targets);
+        kubectlRate = fresh.rate();
+        kubectlAgainRate = again.rate();
+        kubectlSummary = fresh.summary() + "; re-apply " + again.summary();
+    }
+
+    record KubectlPass(int clusters, double seconds, Percentiles perCluster, double cpu, int failures) {
+        double rate() {
+            return clusters / seconds;
+        }
+
+        String summary() {
+            return String.format(Locale.ROOT, "%.2f clusters/s (p50 %.0f ms/cluster, cpu %.0f ms/cluster, %d failed)",
+                    rate(), perCluster.p50(), 1000 * cpu / clusters, failures);
+        }
+    }
+
+    private KubectlPass kubectlPass(String name, String kubectl, Path seed, Path cache, List<Member> targets)
+            throws Exception {
+        double c0 = childCpuSeconds();
+        long t0 = System.nanoTime();
+        List<Double> ms = new ArrayList<>();
+        int failures = 0;
+        String firstFailure = null;
+        String lastOutput = "";
+        for (Member x : targets) {
+            long s = System.nanoTime();
+            ProcResult r = exec(List.of(kubectl, "--kubeconfig", TargetCluster.kubeconfig().toString(), "--context",
+                    x.clusterId(), "--cache-dir", cache.toString(), "apply", "--validate=false", "-f",
+                    seed.toString()), Duration.ofSeconds(60));
+            ms.add((System.nanoTime() - s) / 1e6);
+            lastOutput = r.output();
+            if (r.exit() != 0) {
+                failures++;
+                if (firstFailure == null) {
+                    firstFailure = r.output();
+                }
+            }
+        }
+        KubectlPass pass = new KubectlPass(targets.size(), secs(t0), Percentiles.of(ms), childCpuSeconds() - c0,
+                failures);
+        say("   %-27s %d clusters in %.1f s => %s", name + ":", targets.size(), pass.seconds(), pass.summary());
+        say("%s", indent(firstFailure != null ? "first failure: " + firstFailure : "last output: " + lastOutput));
+        return pass;
+    }
+
+    /** The seed's YAML: the ```yaml block of the shared seed document, else the copy under test resources. */
+    private static String seedYaml() throws IOException {
+        Path doc = Path.of(System.getenv().getOrDefault("BENCH_SEED_DOC", "/work/shared/seed/000_df1fa3b14cc976cc.txt"));
+        if (Files.isReadable(doc)) {
+            Matcher mm = Pattern.compile("```yaml\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(doc));
+            if (mm.find()) {
+                return mm.group(1);
+            }
+        }
+        try (InputStream in = FleetBenchmark.class.getResourceAsStream("/seed/apigw-ingress.yaml")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    record ProcResult(int exit, String output) {
+    }
+
+    private static ProcResult exec(List<String> cmd, Duration within) throws IOException, InterruptedException {
+        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = proc.getInputStream().readAllBytes();
+        if (!proc.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+            proc.destroyForcibly();
+            return new ProcResult(-1, "timed out");
+        }
+        return new ProcResult(proc.exitValue(), new String(out, StandardCharsets.UTF_8).trim());
+    }
+
+    private static void jcmd(long pid, String... args) {
+        try {
+            List<String> cmd = new ArrayList<>(List.of("jcmd", Long.toString(pid)));
+            cmd.addAll(Arrays.asList(args));
+            ProcResult r = exec(cmd, Duration.ofSeconds(60));
+            say("   jcmd %s: %s", String.join(" ", args), r.output().lines().skip(1).collect(Collectors.joining(" ")));
+        } catch (Exception e) {
+            say("   jcmd failed: %s", e);
+        }
+    }
+
+    /** cutime + cstime of this JVM: CPU of the children it has waited for (kubectl). */
+    private static double childCpuSeconds() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[13]) + Long.parseLong(f[14])) / 100.0;
+        } catch (IOException e) {
+            return Double.NaN;
+        }
+    }
+
+    // --- report -----------------------------------------------------------------------------------------------------
+
+    /**
+     * The critical path per kind of request, from the waves of sequential requests the default worker made on the
+     * wire (unloaded phase): every wave costs R; a fresh authorization also waits T from the moment the token Secret
+     * exists (the worker's POST of it, or, before 1.24, its POST of the ServiceAccount). The mock answers after R and
+     * does not delay watches.
+     */
+    record Bound(String path, String formula, double ms, String ideal, double idealMs) {
+    }
+
+    List<Bound> bounds() {
+        double r = p.roundTrip().toMillis();
+        double t = p.tokenDelay().toMillis();
+        List<Bound> b = new ArrayList<>();
+        List<List<String>> fresh = wireShapes.get(Outcome.FRESH);
+        if (fresh == null) {
+            b.add(new Bound("fresh", "n/a (no unloaded phase)", Double.NaN, "", Double.NaN));
+        } else {
+            String tokenFrom = p.autoCreatedTokens() ? "POST serviceaccounts" : "POST secrets";
+            int k = -1;
+            int delayed = 0;
+            for (int i = 0; i < fresh.size(); i++) {
+                if (fresh.get(i).contains(tokenFrom) && k < 0) {
+                    k = i;
+                }
+                if (!fresh.get(i).stream().allMatch(x -> x.startsWith("WATCH"))) {
+                    delayed++;
+                }
+            }
+            double ms = Math.max(k * r + t, delayed * r);
+            // Fewest possible: reads and the rights review at once; then the account (and role); then its token.
+            String ideal = p.autoCreatedTokens() ? "1R+T" : "2R+T";
+            b.add(new Bound("fresh", String.format(Locale.ROOT, "max(%dR+T, %dR)", k, delayed), ms, ideal,
+                    (p.autoCreatedTokens() ? 1 : 2) * r + t));
+        }
+        List<List<String>> already = wireShapes.get(Outcome.ALREADY);
+        if (already == null) {
+            b.add(new Bound("already", "n/a", Double.NaN, "1R", r));
+        } else {
+            b.add(new Bound("already", already.size() + "R", already.size() * r, "1R", r));
+        }
+        // The directory says no before any call.
+        b.add(new Bound("private", "0", 0, "0", 0));
+        return b;
+    }
+
+    private void summary() {
+        say("");
+        say("== critical path (R=%d ms, T=%d ms, %s): sequential round trips the default worker made on the wire",
+                p.roundTrip().toMillis(), p.tokenDelay().toMillis(), p.autoCreatedTokens()
+                        ? "token Secret auto-created (< 1.24)" : "worker creates the token Secret (1.24+)");
+        Phase main = find("default", "light");
+        Phase mainBurst = find("default", "burst");
+        for (Bound b : bounds()) {
+            Outcome o = Outcome.valueOf(b.path().toUpperCase(Locale.ROOT));
+            Percentiles q = main == null ? null : main.latency().get(o);
+            say("   %-8s as coded %-14s = %5.0f ms | measured p50 (unloaded) %7.1f ms = %5.2fx | with parallel calls %s = %.0f ms",
+                    b.path(), b.formula(), b.ms(), q == null ? Double.NaN : q.p50(),
+                    q == null || b.ms() == 0 ? Double.NaN : q.p50() / b.ms(), b.ideal(), b.idealMs());
+        }
+        say("");
+        say("== results");
+        say("| run | phase | requests | throughput (auth/s) | p50 ms | p95 ms | p99 ms | worker CPU s | CPU ms/auth |"
+                + " CPU ms/auth w/o JIT | peak RSS MiB |");
+        say("|---|---|---|---|---|---|---|---|---|---|---|");
+        for (Phase ph : phases) {
+            Percentiles q = ph.latency().get(Outcome.ALL);
+            say("| %s | %s | %d/%d | %.1f | %.0f | %.0f | %.0f | %.1f | %.2f | %.2f | %.0f |", ph.variant(), ph.phase(),
+                    ph.answered(), ph.sent(), ph.throughput(), q.p50(), q.p95(), q.p99(), ph.workerCpu(),
+                    1000 * ph.workerCpu() / Math.max(1, ph.answered()), ph.msPerAuthNoJit(), ph.peakRss());
+        }
+        say("| kubectl apply loop | sequential, %d clusters | %s |", Math.min(p.kubectlClusters(),
+                fleet.members.stream().filter(x -> x.kind() == Kind.FRESH).count()), kubectlSummary);
+        Phase c1 = find("concurrency=1", "burst");
+        say("");
+        say("== ratios and targets");
+        if (mainBurst != null && c1 != null) {
+            say("   default / concurrency=1 throughput: %.1fx (target >= %.0fx)", mainBurst.throughput() / c1.throughput(),
+                    TARGET_RATIO);
+        }
+        if (mainBurst != null && !Double.isNaN(kubectlRate)) {
+            say("   default / kubectl loop throughput:  %.1fx (fresh apply), %.1fx (re-apply)",
+                    mainBurst.throughput() / kubectlRate, mainBurst.throughput() / kubectlAgainRate);
+        }
+        if (c1 != null && !Double.isNaN(kubectlRate)) {
+            say("   concurrency=1 / kubectl loop:       %.1fx (fresh apply), %.1fx (re-apply)",
+                    c1.throughput() / kubectlRate, c1.throughput() / kubectlAgainRate);
+        }
+        for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
+            Phase paced = find(v, "paced");
+            Phase burst = find(v, "burst");
+            Phase unloaded = find(v, "light");
+            if (paced == null || burst == null || unloaded == null) {
+                continue;
+            }
+            Percentiles q = paced.latency().get(Outcome.ALL);
+            Percentiles fresh = unloaded.latency().get(Outcome.FRESH);
+            Percentiles already = unloaded.latency().get(Outcome.ALREADY);
+            List<Bound> bs = bounds();
+            say("   [%s] extrapolation, not a measurement: 2 cores for the worker alone at its burst CPU without JIT"
+                    + " (%.2f ms/authorization) would carry about %.0f authorizations/s", v, burst.msPerAuthNoJit(),
+                    2000 / burst.msPerAuthNoJit());
+            say("   [%s] throughput %.0f/s %s | p99 at %d/s %.0f ms %s | peak RSS %.0f MiB %s | unloaded p50 fresh %.2fx"
+                    + " bound %s | unloaded p50 already %.2fx bound %s",
+                    v, burst.throughput(), ok(burst.throughput() >= TARGET_THROUGHPUT), p.pacedRate(), q.p99(),
+                    ok(q.p99() <= TARGET_P99_MS), Math.max(paced.peakRss(), burst.peakRss()),
+                    ok(Math.max(paced.peakRss(), burst.peakRss()) <= TARGET_RSS_MIB),
+                    fresh == null ? Double.NaN : fresh.p50() / bs.get(0).ms(),
+                    ok(fresh != null && fresh.p50() <= TARGET_BOUND_FACTOR * bs.get(0).ms()),
+                    already == null ? Double.NaN : already.p50() / bs.get(1).ms(),
+                    ok(already != null && already.p50() <= TARGET_BOUND_FACTOR * bs.get(1).ms()));
+        }
+    }
+
+    private static String ok(boolean b) {
+        return b ? "(ok)" : "(MISSED)";
+    }
+
+    private Phase find(String variant, String phasePrefix) {
+        return phases.stream().filter(x -> x.variant().equals(variant) && x.phase().startsWith(phasePrefix))
+                .findFirst().orElse(null);
+    }
+
+    private void header() throws Exception {
+        say("== apigw-tke-authorizer fleet benchmark");
+        say("   N=%d clusters (%d%% fresh, %d%% private off, rest authorized in warm-up), M=%d requests, R=%d ms, "
+                + "T=%d ms, Kubernetes %s, paced rate %d/s, %d request partitions",
+                p.clusters(), p.freshPct(), p.privatePct(), p.requests(), p.roundTrip().toMillis(),
+                p.tokenDelay().toMillis(), p.kubeVersion(), p.pacedRate(), p.partitions());
+        say("   worker jar %s", System.getProperty("worker.jar", "target/quarkus-app/quarkus-run.jar"));
+        say("   machine: nproc=%d, %s, java %s (%s), load %s", Runtime.getRuntime().availableProcessors(),
+                memTotal(), System.getProperty("java.version"), System.getProperty("java.vm.name"),
+                ProcStats.loadAverage());
+    }
+
+    private static String memTotal() {
+        try {
+            return Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal"))
+                    .findFirst().map(l -> "MemTotal " + Long.parseLong(l.replaceAll("\\D", "")) / 1024 / 1024 + " GiB")
+                    .orElse("?");
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    private static String mix(List<Member> ms) {
+        return ms.stream().collect(Collectors.groupingBy(Member::kind, TreeMap::new, Collectors.counting())).toString();
+    }
+
+    private static String indent(String s) {
+        return s.lines().limit(12).map(l -> "      | " + l).collect(Collectors.joining("\n"));
+    }
+
+    private static double secs(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    static void say(String fmt, Object... args) {
+        System.out.println(args.length == 0 ? fmt : String.format(Locale.ROOT, fmt, args));
+        System.out.flush();
+    }
+
+    private void close() {
+        if (fleet != null) {
+            fleet.close();
+        }
+        if (ownClient != null) {
+            ownClient.close();
+        }
+        if (own != null) {
+            own.destroy();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+        pool.shutdownNow();
+    }
+}
