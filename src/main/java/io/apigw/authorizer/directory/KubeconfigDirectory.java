@@ -39,10 +39,6 @@ public class KubeconfigDirectory implements ClusterDirectory {
         this.path = path;
     }
 
-    public Path path() {
-        return path;
-    }
-
     @Override
     public ClusterAccess resolve(AuthorizationRequest request) {
         io.fabric8.kubernetes.api.model.Config kubeconfig = load();

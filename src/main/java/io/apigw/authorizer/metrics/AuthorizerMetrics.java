@@ -64,7 +64,4 @@ public class AuthorizerMetrics {
         });
     }
 
-    public MeterRegistry registry() {
-        return registry;
-    }
 }
