@@ -257,17 +257,21 @@ public final class TargetCluster implements AutoCloseable {
                 .toList();
     }
 
+    /** The empty token Secret a pre-1.24 token controller creates for a service account (filled afterwards). */
+    private static Secret autoTokenSecret(ServiceAccount sa, String name) {
+        return new SecretBuilder().withNewMetadata().withName(name).withNamespace("kube-system")
+                .addToAnnotations("kubernetes.io/service-account.name", sa.getMetadata().getName())
+                .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid())
+                .endMetadata().withType("kubernetes.io/service-account-token").build();
+    }
+
     private void playTokenController(TokenController mode) {
         try {
             if (mode == TokenController.AUTO_CREATE) {
                 for (ServiceAccount sa : client.serviceAccounts().inNamespace("kube-system").list().getItems()) {
                     if (sa.getSecrets() == null || sa.getSecrets().isEmpty()) {
                         String name = sa.getMetadata().getName() + "-token-" + UUID.randomUUID().toString().substring(0, 5);
-                        client.secrets().inNamespace("kube-system").resource(new SecretBuilder().withNewMetadata()
-                                .withName(name).withNamespace("kube-system")
-                                .addToAnnotations("kubernetes.io/service-account.name", sa.getMetadata().getName())
-                                .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid())
-                                .endMetadata().withType("kubernetes.io/service-account-token").build()).create();
+                        client.secrets().inNamespace("kube-system").resource(autoTokenSecret(sa, name)).create();
                         client.serviceAccounts().inNamespace("kube-system").resource(new ServiceAccountBuilder(sa)
                                 .withSecrets(new ObjectReferenceBuilder().withName(name).build()).build()).update();
                     }
@@ -370,11 +374,7 @@ public final class TargetCluster implements AutoCloseable {
         }
         try {
             String name = sa.getMetadata().getName() + "-token-" + UUID.randomUUID().toString().substring(0, 5);
-            client.secrets().inNamespace("kube-system").resource(new SecretBuilder().withNewMetadata()
-                    .withName(name).withNamespace("kube-system")
-                    .addToAnnotations("kubernetes.io/service-account.name", sa.getMetadata().getName())
-                    .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid())
-                    .endMetadata().withType("kubernetes.io/service-account-token").build()).create();
+            client.secrets().inNamespace("kube-system").resource(autoTokenSecret(sa, name)).create();
             client.serviceAccounts().inNamespace("kube-system").withName(sa.getMetadata().getName())
                     .edit(current -> new ServiceAccountBuilder(current)
                             .withSecrets(new ObjectReferenceBuilder().withName(name).build()).build());
