@@ -57,7 +57,7 @@ echo "output: $log" >&2
   echo "== source: $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "(uncommitted changes under src/main: $(git status --short -- src/main pom.xml 2>/dev/null | wc -l) files)"
   echo "   machine: $(nproc) cores; $(free -h | awk '/^Mem:/ {print $2 " RAM, " $7 " available"}');" \
-    "$(java -version 2>&1 | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
+    "$(java -version 2>&1 | sed -n 1p); load $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$log"
 java -Xmx4g -Xss512k \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \

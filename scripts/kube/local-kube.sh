@@ -238,10 +238,10 @@ cmd_build() {
   ( cd "${work}" && apt-get source -qq kubernetes ) >"${buildlog}" 2>&1 || {
     tail -n 30 "${buildlog}" >&2; die "apt-get source kubernetes failed (log: ${buildlog})"; }
   local src
-  src=$(find "${work}" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n1)
+  src=$(find "${work}" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | sed -n 1p)
   [[ -n "${src}" && -f "${src}/Makefile" && -d "${src}/vendor" ]] || die "unexpected source layout in ${work}"
   local kver
-  kver=$(sed -nE "s/.*'tag: (v[0-9][^ ,']*).*/\1/p" "${src}/hack/lib/version.sh" | head -n1)
+  kver=$(sed -nE "s/.*'tag: (v[0-9][^ ,']*).*/\1/p" "${src}/hack/lib/version.sh" | sed -n 1p)
   log "build: source $(basename "${src}") (Kubernetes ${kver:-unknown}), Go ${gover}"
 
   # Build like debian/rules does, but only the two binaries we need:
