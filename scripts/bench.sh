@@ -5,7 +5,7 @@
 #   scripts/bench.sh n=50 m=500 rtt-ms=10              # any knob as key=value (or env BENCH_N, BENCH_M, ...)
 #   scripts/bench.sh variants='c256:authorizer.concurrency=256;c256-xmx128:authorizer.concurrency=256,-Xmx128m'
 #   BENCH_JFR=target-bench/jfr scripts/bench.sh        # JFR recordings of the default worker's paced and burst phases
-#   BENCH_PROTOTYPE=1 scripts/bench.sh                 # also the prototype of the recommended fix (see BENCHMARKS.md)
+#   BENCH_DEFAULT=-Xmx256m scripts/bench.sh           # other JVM options for the default worker (default: as deployed)
 #
 # Builds the worker and the test classes into its own build directory (default target-bench, or BENCH_BUILD_DIR)
 # when anything under src/ or pom.xml is newer than the packaged jar, computes the test classpath the way
@@ -24,22 +24,9 @@ if [ ! -f "$jar" ] || [ ! -d "$build_dir/test-classes/io/apigw/authorizer/bench"
   "${mvn_[@]}" package -DskipTests >&2
 fi
 
-# BENCH_PROTOTYPE=1: also measure the recommended ClusterClients fix (src/test/java/io/apigw/authorizer/bench/
-# prototype/ClusterClients.java.txt), built in a scratch copy of the tree outside the repository; src/main is untouched.
-if [ -n "${BENCH_PROTOTYPE:-}" ]; then
-  proto_dir="${BENCH_PROTOTYPE_DIR:-/tmp/apigw-bench-prototype}"
-  echo "building the prototype in $proto_dir..." >&2
-  mkdir -p "$proto_dir"
-  rsync -a --delete --exclude 'target*' --exclude '.git' ./ "$proto_dir/"
-  cp src/test/java/io/apigw/authorizer/bench/prototype/ClusterClients.java.txt \
-    "$proto_dir/src/main/java/io/apigw/authorizer/grant/ClusterClients.java"
-  (cd "$proto_dir" && mvn -q -B "-Dbuild.dir=$proto_dir/target" package -DskipTests >&2)
-  proto_jar="$proto_dir/target/quarkus-app/quarkus-run.jar"
-  extra="prototype:worker.jar=$proto_jar"
-  extra="$extra;prototype-serialization-only:worker.jar=$proto_jar,proto.clients.nocache=true"
-  extra="$extra;prototype-lean:worker.jar=$proto_jar,-Xmx96m,-XX:+UseSerialGC,-XX:TieredStopAtLevel=1"
-  export BENCH_VARIANTS="${BENCH_VARIANTS:+$BENCH_VARIANTS;}$extra"
-fi
+# The default worker runs with the JVM options it is deployed with: the image's JAVA_OPTS_APPEND
+# (src/main/docker/Dockerfile.jvm) and a heap of JAVA_MAX_MEM_RATIO=20% of the 512Mi limit (k8s/base/deployment.yaml).
+export BENCH_DEFAULT="${BENCH_DEFAULT:--Xmx102m,-XX:+UseSerialGC,-XX:TieredStopAtLevel=1}"
 
 cp_file="$build_dir/test-classpath.txt"
 if [ ! -s "$cp_file" ] || [ pom.xml -nt "$cp_file" ]; then

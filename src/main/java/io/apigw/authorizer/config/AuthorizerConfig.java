@@ -105,6 +105,17 @@ public interface AuthorizerConfig {
 
         @WithDefault("10s")
         Duration requestTimeout();
+
+        /**
+         * Clients (connection pool, TLS context) kept for reuse, one per API server and credential; the least
+         * recently used beyond this are closed. Keep it above {@code authorizer.concurrency}.
+         */
+        @WithDefault("256")
+        int clientCacheSize();
+
+        /** A kept client unused for this long is closed, and its credential dropped from memory. */
+        @WithDefault("10m")
+        Duration clientIdleTimeout();
     }
 
     interface Token {

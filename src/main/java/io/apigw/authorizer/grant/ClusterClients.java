@@ -7,6 +7,7 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
@@ -19,7 +20,15 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.result.AuthorizationException;
@@ -31,17 +40,28 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.internal.SSLUtils;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Vertx;
 
 /**
- * Opens a client to a target cluster with every call bounded, on the application's shared Vert.x (no event loop
- * per cluster). The client's own retries are off: the worker retries whole attempts and counts them.
+ * Clients to target clusters, kept for reuse: one per cluster and credential, so its connection pool, TLS context and
+ * Jackson caches serve every later request for that cluster (a client per request cost half the worker's CPU, see
+ * BENCHMARKS.md). All run on the application's Vert.x and share one serialization and task executor. Every call is
+ * bounded and the client's own retries are off: the worker retries whole attempts and counts them.
+ *
+ * <p>
+ * A caller holds a {@link Lease} for the length of one attempt. A client that leaves the cache (least recently used
+ * beyond {@code authorizer.kube.client-cache-size}, or idle past {@code client-idle-timeout}) is closed once its last
+ * lease is returned; a changed credential or CA is a different client, so rotation needs no invalidation.
  */
 @ApplicationScoped
 public class ClusterClients {
 
     private final VertxHttpClientFactory httpClients;
     private final AuthorizerConfig.Kube limits;
+    private final int maxClients;
+    private final long idleNanos;
 
     /** One Jackson mapper for all target clients: a mapper per client rebuilt its (de)serializers every request. */
     private final KubernetesSerialization serialization;
@@ -51,27 +71,150 @@ public class ClusterClients {
         return t;
     });
 
-    public ClusterClients(Vertx vertx, AuthorizerConfig config, KubernetesSerialization serialization) {
+    /** Access-ordered, so the eldest entries are the least recently used; guarded by itself. */
+    private final Map<String, Kept> kept = new LinkedHashMap<>(64, 0.75f, true);
+
+    public ClusterClients(Vertx vertx, AuthorizerConfig config, KubernetesSerialization serialization,
+            MeterRegistry registry) {
         this.httpClients = new VertxHttpClientFactory(vertx);
         this.limits = config.kube();
+        this.maxClients = Math.max(1, limits.clientCacheSize());
+        this.idleNanos = limits.clientIdleTimeout().toNanos();
         this.serialization = serialization;
+        Gauge.builder("authorizer.kube.clients", this, ClusterClients::size)
+                .description("Clients to target clusters kept for reuse").register(registry);
     }
 
-    public KubernetesClient open(ClusterAccess access) {
-        return open(access.clientConfig(), access.caPem());
+    /** The admin connection to a cluster, as the directory resolved it. */
+    public Lease open(ClusterAccess access) {
+        return lease("admin", access.clusterId(), access.clientConfig(), access.caPem());
     }
 
     /** A client that acts as the gateway would, with the stored credential. */
-    public KubernetesClient openAs(StoredCredential credential) {
+    public Lease openAs(String clusterId, StoredCredential credential) {
         ConfigBuilder config = new ConfigBuilder(Config.empty()).withMasterUrl(credential.server())
                 .withOauthToken(credential.token().reveal());
         if (!credential.caPem().isBlank()) {
             config.withCaCertData(Base64.getEncoder().encodeToString(credential.caPem().getBytes(StandardCharsets.UTF_8)));
         }
-        return open(config.build(), credential.caPem());
+        return lease("gateway", clusterId, config.build(), credential.caPem());
     }
 
-    private KubernetesClient open(Config config, String caPem) {
+    /** One attempt's use of a kept client; closing it returns the client (it stays open for the next attempt). */
+    public final class Lease implements AutoCloseable {
+        private final Kept kept;
+        private boolean returned;
+
+        private Lease(Kept kept) {
+            this.kept = kept;
+        }
+
+        public KubernetesClient client() {
+            return kept.client;
+        }
+
+        @Override
+        public void close() {
+            if (!returned) {
+                returned = true;
+                release(kept);
+            }
+        }
+    }
+
+    private static final class Kept {
+        final KubernetesClient client;
+        int leases;
+        long lastUsed;
+        boolean retired;
+
+        Kept(KubernetesClient client) {
+            this.client = client;
+        }
+    }
+
+    private Lease lease(String role, String clusterId, Config config, String caPem) {
+        String key = key(role, clusterId, config, caPem);
+        synchronized (kept) {
+            Kept found = kept.get(key);
+            if (found != null) {
+                return take(found);
+            }
+        }
+        // Built outside the lock: a TLS context takes a while, and other clusters' requests must not wait for it.
+        Kept fresh = new Kept(build(config, caPem));
+        List<Kept> toClose = new ArrayList<>();
+        Lease lease;
+        synchronized (kept) {
+            Kept raced = kept.get(key);
+            if (raced != null) {
+                toClose.add(fresh);
+                lease = take(raced);
+            } else {
+                kept.put(key, fresh);
+                lease = take(fresh);
+                retireExcess(toClose);
+            }
+        }
+        toClose.forEach(k -> k.client.close());
+        return lease;
+    }
+
+    /** Under the lock. */
+    private Lease take(Kept k) {
+        k.leases++;
+        k.lastUsed = System.nanoTime();
+        return new Lease(k);
+    }
+
+    /** Under the lock: drops the least recently used beyond the bound and the idle, eldest first. */
+    private void retireExcess(List<Kept> toClose) {
+        long now = System.nanoTime();
+        Iterator<Kept> eldest = kept.values().iterator();
+        while (eldest.hasNext()) {
+            Kept k = eldest.next();
+            if (kept.size() <= maxClients && now - k.lastUsed <= idleNanos) {
+                return;
+            }
+            eldest.remove();
+            k.retired = true;
+            if (k.leases == 0) {
+                toClose.add(k);
+            }
+        }
+    }
+
+    private void release(Kept k) {
+        List<Kept> toClose = new ArrayList<>();
+        synchronized (kept) {
+            k.leases--;
+            k.lastUsed = System.nanoTime();
+            if (k.retired && k.leases == 0) {
+                toClose.add(k);
+            }
+            retireExcess(toClose);
+        }
+        toClose.forEach(c -> c.client.close());
+    }
+
+    private int size() {
+        synchronized (kept) {
+            return kept.size();
+        }
+    }
+
+    @PreDestroy
+    void closeAll() {
+        List<Kept> all;
+        synchronized (kept) {
+            all = new ArrayList<>(kept.values());
+            kept.clear();
+        }
+        all.forEach(k -> k.client.close());
+        tasks.shutdownNow();
+    }
+
+    private KubernetesClient build(Config config, String caPem) {
         config.setConnectionTimeout((int) limits.connectTimeout().toMillis());
         config.setRequestTimeout((int) limits.requestTimeout().toMillis());
         config.setRequestRetryBackoffLimit(0);
@@ -86,6 +229,25 @@ public class ClusterClients {
             builder.withHttpClientBuilderConsumer(b -> b.sslContext(clientCertificate, pinned));
         }
         return builder.build();
+    }
+
+    /** A digest, so the map holds no credential; the cluster id keeps two contexts on one server apart. */
+    private static String key(String role, String clusterId, Config c, String caPem) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            // A kubeconfig's token arrives as the "auto" token; exec and auth-provider users refresh their own.
+            for (String part : new String[] { role, clusterId, c.getMasterUrl(), c.getOauthToken(),
+                    c.getAutoOAuthToken(), caPem, c.getCaCertData(), c.getCaCertFile(),
+                    String.valueOf(c.getTrustCerts()), c.getClientCertData(), c.getClientKeyData(),
+                    c.getClientCertFile(), c.getClientKeyFile(), c.getClientKeyPassphrase(), c.getUsername(),
+                    c.getPassword(), String.valueOf(c.getAuthProvider()), c.getImpersonateUsername() }) {
+                digest.update(Objects.toString(part, "").getBytes(StandardCharsets.UTF_8));
+                digest.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
     }
 
     private static TrustManager[] trustOnly(String caPem) {

@@ -9,8 +9,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 @ApplicationScoped
 public class GrantInspector {
 
+    private final ParallelReads reads;
+
+    public GrantInspector(ParallelReads reads) {
+        this.reads = reads;
+    }
+
     public Inspection inspect(KubernetesClient client) {
-        ObservedGrant observed = ObservedGrant.read(client);
+        ObservedGrant observed = ObservedGrant.read(client, reads);
         String tokenSecret = observed.canonicalToken().filter(TokenSecrets::filled).map(Secret::getMetadata)
                 .map(m -> m.getName()).orElse(null);
         return new Inspection(observed.missing(), observed.drifted(), tokenSecret,

@@ -52,14 +52,16 @@ public class GrantReconciler {
 
     private final Duration tokenTimeout;
     private final AuthorizerMetrics metrics;
+    private final ParallelReads reads;
 
-    public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics) {
+    public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics, ParallelReads reads) {
         this.tokenTimeout = config.token().timeout();
         this.metrics = metrics;
+        this.reads = reads;
     }
 
     public Grant reconcile(KubernetesClient client, ChangeLog log) {
-        ObservedGrant observed = ObservedGrant.read(client);
+        ObservedGrant observed = ObservedGrant.read(client, reads);
         ServiceAccount sa = observed.serviceAccount();
         ClusterRole role = observed.role();
         ClusterRoleBinding binding = observed.binding();

@@ -14,9 +14,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.function.Supplier;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -31,32 +28,25 @@ import io.fabric8.kubernetes.client.VersionInfo;
 record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
         List<Secret> tokenSecrets) {
 
-    /** The five reads are independent: made at once, they cost one round trip instead of five. */
-    static ObservedGrant read(KubernetesClient client) {
-        CompletableFuture<VersionInfo> version = async(() -> call(client, "reading the Kubernetes version",
-                client::getKubernetesVersion));
-        CompletableFuture<ServiceAccount> sa = async(() -> call(client, "reading ServiceAccount " + NAMESPACE + "/"
-                + SERVICE_ACCOUNT, () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
-        CompletableFuture<ClusterRole> role = async(() -> call(client, "reading ClusterRole " + CLUSTER_ROLE,
+    /**
+     * The five reads are independent: made at once, they cost one round trip instead of five. Four go to the pool,
+     * the version is read on the caller's thread meanwhile.
+     */
+    static ObservedGrant read(KubernetesClient client, ParallelReads reads) {
+        CompletableFuture<ServiceAccount> sa = reads.submit(() -> call(client, "reading ServiceAccount " + NAMESPACE
+                + "/" + SERVICE_ACCOUNT, () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
+                        .get()));
+        CompletableFuture<ClusterRole> role = reads.submit(() -> call(client, "reading ClusterRole " + CLUSTER_ROLE,
                 () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get()));
-        CompletableFuture<ClusterRoleBinding> binding = async(() -> call(client, "reading ClusterRoleBinding "
+        CompletableFuture<ClusterRoleBinding> binding = reads.submit(() -> call(client, "reading ClusterRoleBinding "
                 + CLUSTER_ROLE_BINDING, () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
-        CompletableFuture<List<Secret>> secrets = async(() -> call(client, "listing Secrets in " + NAMESPACE,
+        CompletableFuture<List<Secret>> secrets = reads.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
                 () -> client.secrets().inNamespace(NAMESPACE).list().getItems()));
+        VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
         ServiceAccount account = join(sa);
         List<Secret> tokens = account == null ? List.of()
                 : join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
-        return new ObservedGrant(join(version), account, join(role), join(binding), tokens);
-    }
-
-    private static final ExecutorService READS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "kube-reads");
-        t.setDaemon(true);
-        return t;
-    });
-
-    private static <T> CompletableFuture<T> async(Supplier<T> read) {
-        return CompletableFuture.supplyAsync(read, READS);
+        return new ObservedGrant(version, account, join(role), join(binding), tokens);
     }
 
     /** The first failure wins; every read is bounded by its own deadline, so this never waits forever. */

@@ -83,8 +83,8 @@ public class Authorizer {
     private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = metrics.step("directory", () -> directory.resolve(request));
         Grant grant = metrics.step("grant", () -> {
-            try (KubernetesClient client = clients.open(access)) {
-                return grants.reconcile(client, changes);
+            try (ClusterClients.Lease admin = clients.open(access)) {
+                return grants.reconcile(admin.client(), changes);
             }
         });
         String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(), access.server(),
@@ -97,10 +97,11 @@ public class Authorizer {
     private Result check(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = directory.resolve(request);
         Inspection found;
-        try (KubernetesClient client = clients.open(access)) {
-            found = inspector.inspect(client);
+        try (ClusterClients.Lease admin = clients.open(access)) {
+            found = inspector.inspect(admin.client());
         }
-        boolean credentialValid = credentials.load(request.clusterId()).map(this::authenticates).orElse(false);
+        boolean credentialValid = credentials.load(request.clusterId())
+                .map(stored -> authenticates(request.clusterId(), stored)).orElse(false);
         if (found.complete() && credentialValid) {
             List<ResourceAction> resources = List.of(
                     ResourceAction.namespaced("ServiceAccount", ReservedResources.SERVICE_ACCOUNT, Action.unchanged),
@@ -117,8 +118,9 @@ public class Authorizer {
     }
 
     /** Whether the stored token still works against the cluster, as the gateway would use it (a read). */
-    private boolean authenticates(StoredCredential credential) {
-        try (KubernetesClient asGateway = clients.openAs(credential)) {
+    private boolean authenticates(String clusterId, StoredCredential credential) {
+        try (ClusterClients.Lease gateway = clients.openAs(clusterId, credential)) {
+            KubernetesClient asGateway = gateway.client();
             KubeErrors.call(asGateway, "trying the stored credential", () -> asGateway.namespaces()
                     .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build()));
             return true;
@@ -132,8 +134,8 @@ public class Authorizer {
 
     private Result deauthorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = directory.resolve(request);
-        try (KubernetesClient client = clients.open(access)) {
-            remover.remove(client, changes);
+        try (ClusterClients.Lease admin = clients.open(access)) {
+            remover.remove(admin.client(), changes);
         }
         String[] ref = credentials.reference(request.clusterId()).split("/", 2);
         changes.record(new ResourceAction("Secret", ref[0], ref[1],

@@ -65,7 +65,7 @@ record Params(int clusters, int requests, Duration roundTrip, Duration tokenDela
         }
         Lookup l = new Lookup(given);
         List<Variant> extras = new ArrayList<>();
-        // Extra variants from the argument and from BENCH_VARIANTS (the script adds the prototype's there) add up.
+        // Extra variants from the argument and from BENCH_VARIANTS add up.
         String variants = given.getOrDefault("variants", "") + ";" + System.getenv().getOrDefault("BENCH_VARIANTS", "");
         for (String v : variants.split(";")) {
             if (!v.isBlank()) {

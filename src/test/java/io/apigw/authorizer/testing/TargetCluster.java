@@ -66,6 +66,7 @@ public final class TargetCluster implements AutoCloseable {
     private static final Map<String, String> SERVERS = new LinkedHashMap<>();
     /** {@code certificate-authority-data} (base64 PEM) of entries made by {@link #registerServer(String, String)}. */
     private static final Map<String, String> CA_DATA = new HashMap<>();
+    private static final Map<String, String> ADMIN_TOKENS = new HashMap<>();
     /** Every token any stand-in controller ever issued, so tests can prove none of them leaks. */
     public static final List<String> ISSUED_TOKENS = new CopyOnWriteArrayList<>();
 
@@ -233,6 +234,18 @@ public final class TargetCluster implements AutoCloseable {
         }
         register(id, server);
         return id;
+    }
+
+    /** Points an entry at another CA, as when ops correct or rotate it in the directory. */
+    public static synchronized void changeCa(String clusterId, String caPem) {
+        CA_DATA.put(clusterId, b64(caPem));
+        register(clusterId, SERVERS.get(clusterId));
+    }
+
+    /** Gives an entry another admin token, as when the cluster's admin credential is rotated in the directory. */
+    public static synchronized void rotateAdminToken(String clusterId, String token) {
+        ADMIN_TOKENS.put(clusterId, token);
+        register(clusterId, SERVERS.get(clusterId));
     }
 
     public static Path kubeconfig() {
@@ -427,8 +440,8 @@ public final class TargetCluster implements AutoCloseable {
         SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("\n  context:\n    cluster: ").append(id)
                 .append("\n    user: ").append(id).append("-admin\n"));
         y.append("users:\n");
-        SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("-admin\n  user:\n    token: admin-")
-                .append(id).append("\n"));
+        SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("-admin\n  user:\n    token: ")
+                .append(ADMIN_TOKENS.getOrDefault(id, "admin-" + id)).append("\n"));
         try {
             Path tmp = Files.createTempFile(KUBECONFIG.getParent(), "kubeconfig", ".tmp");
             Files.writeString(tmp, y);

@@ -162,6 +162,21 @@ class AuthorizationFlowTest {
     }
 
     @Test
+    void aRotatedAdminCredentialIsUsedFromTheNextRequestOn() throws Exception {
+        cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY);
+        authorize(cluster.clusterId);
+        cluster.takeRequests();
+
+        TargetCluster.rotateAdminToken(cluster.clusterId, "admin-" + cluster.clusterId + "-rotated");
+        JsonNode again = authorize(cluster.clusterId).body();
+
+        assertThat(again.get("alreadyAuthorized").asBoolean()).isTrue();
+        List<String> used = cluster.takeRequests().stream().map(r -> r.getHeader("Authorization"))
+                .filter(h -> h != null && h.startsWith("Bearer admin-")).toList();
+        assertThat(used).isNotEmpty().allMatch(("Bearer admin-" + cluster.clusterId + "-rotated")::equals);
+    }
+
+    @Test
     void driftIsRepairedWithoutReplacingTheServiceAccount() {
         cluster = TargetCluster.start("v1.20.2", TokenController.AUTO_CREATE);
         authorize(cluster.clusterId);

@@ -1,0 +1,139 @@
+package io.apigw.authorizer.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.directory.ClusterAccess;
+import io.fabric8.kubernetes.api.model.NamespaceList;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.vertx.core.Vertx;
+
+/**
+ * Clients to target clusters are kept and reused, but never across credentials or CAs, never beyond the configured
+ * number, and never closed under a request that still uses them.
+ */
+class ClusterClientsTest {
+
+    private final Vertx vertx = Vertx.vertx();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final KubernetesMockServer server = new KubernetesMockServer(false);
+    private ClusterClients clients;
+
+    @AfterEach
+    void tearDown() {
+        if (clients != null) {
+            clients.closeAll();
+        }
+        server.destroy();
+        vertx.close();
+    }
+
+    private ClusterClients clients(Map<String, String> settings) {
+        AuthorizerConfig config = new SmallRyeConfigBuilder().withMapping(AuthorizerConfig.class)
+                .withConverter(Duration.class, 100, new DurationConverter()) // Quarkus's "10s" form
+                .withDefaultValue("authorizer.concurrency", "4").withDefaultValues(settings).build()
+                .getConfigMapping(AuthorizerConfig.class);
+        clients = new ClusterClients(vertx, config, new KubernetesSerialization(), meters);
+        return clients;
+    }
+
+    private ClusterAccess access(String clusterId, String token) {
+        Config config = new ConfigBuilder(Config.empty()).withMasterUrl(server.url("/")).withOauthToken(token).build();
+        return new ClusterAccess(clusterId, server.url("/"), "", config);
+    }
+
+    private double kept() {
+        return meters.get("authorizer.kube.clients").gauge().value();
+    }
+
+    @Test
+    void aClusterKeepsOneClientAcrossRequestsAndItStaysOpenBetweenThem() {
+        server.init();
+        server.expect().get().withPath("/api/v1/namespaces").andReturn(200, new NamespaceList()).always();
+        ClusterClients clients = clients(Map.of());
+        KubernetesClient first;
+        try (ClusterClients.Lease lease = clients.open(access("cls-a", "admin-a"))) {
+            first = lease.client();
+            first.namespaces().list();
+        }
+        try (ClusterClients.Lease lease = clients.open(access("cls-a", "admin-a"))) {
+            assertThat(lease.client()).isSameAs(first);
+            assertThat(lease.client().getHttpClient().isClosed()).isFalse();
+            lease.client().namespaces().list();
+        }
+        assertThat(kept()).isEqualTo(1.0);
+    }
+
+    @Test
+    void anotherCredentialOrClusterGetsAnotherClient() {
+        ClusterClients clients = clients(Map.of());
+        try (ClusterClients.Lease a = clients.open(access("cls-a", "admin-a"));
+                ClusterClients.Lease rotated = clients.open(access("cls-a", "admin-a-rotated"));
+                ClusterClients.Lease b = clients.open(access("cls-b", "admin-a"))) {
+            assertThat(rotated.client()).isNotSameAs(a.client());
+            assertThat(rotated.client().getConfiguration().getOauthToken()).isEqualTo("admin-a-rotated");
+            assertThat(b.client()).isNotSameAs(a.client()).isNotSameAs(rotated.client());
+        }
+        assertThat(kept()).isEqualTo(3.0);
+    }
+
+    @Test
+    void theLeastRecentlyUsedBeyondTheBoundIsClosed() {
+        ClusterClients clients = clients(Map.of("authorizer.kube.client-cache-size", "2"));
+        KubernetesClient a = leaseAndReturn(clients, "cls-a");
+        KubernetesClient b = leaseAndReturn(clients, "cls-b");
+        leaseAndReturn(clients, "cls-a"); // b is now the least recently used
+        KubernetesClient c = leaseAndReturn(clients, "cls-c");
+
+        assertThat(b.getHttpClient().isClosed()).isTrue();
+        assertThat(a.getHttpClient().isClosed()).isFalse();
+        assertThat(c.getHttpClient().isClosed()).isFalse();
+        assertThat(kept()).isEqualTo(2.0);
+        assertThat(leaseAndReturn(clients, "cls-b")).as("b comes back as a new client").isNotSameAs(b);
+    }
+
+    @Test
+    void aClientInUseIsClosedOnlyWhenItsRequestReturnsIt() {
+        ClusterClients clients = clients(Map.of("authorizer.kube.client-cache-size", "1"));
+        ClusterClients.Lease inUse = clients.open(access("cls-a", "admin-a"));
+        KubernetesClient b = leaseAndReturn(clients, "cls-b"); // pushes cls-a out while it is leased
+
+        assertThat(inUse.client().getHttpClient().isClosed()).isFalse();
+        inUse.close();
+        assertThat(inUse.client().getHttpClient().isClosed()).isTrue();
+        assertThat(b.getHttpClient().isClosed()).isFalse();
+        inUse.close(); // a second return changes nothing
+        assertThat(b.getHttpClient().isClosed()).isFalse();
+        assertThat(kept()).isEqualTo(1.0);
+    }
+
+    @Test
+    void anIdleClientIsClosedAndForgotten() throws InterruptedException {
+        ClusterClients clients = clients(Map.of("authorizer.kube.client-idle-timeout", "50ms"));
+        KubernetesClient idle = leaseAndReturn(clients, "cls-a");
+        Thread.sleep(120);
+        leaseAndReturn(clients, "cls-b");
+
+        assertThat(idle.getHttpClient().isClosed()).isTrue();
+        assertThat(kept()).isEqualTo(1.0);
+    }
+
+    private KubernetesClient leaseAndReturn(ClusterClients clients, String clusterId) {
+        try (ClusterClients.Lease lease = clients.open(access(clusterId, "admin-" + clusterId))) {
+            return lease.client();
+        }
+    }
+}
