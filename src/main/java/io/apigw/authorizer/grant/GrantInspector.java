@@ -9,14 +9,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 @ApplicationScoped
 public class GrantInspector {
 
-    private final ParallelReads reads;
+    private final ParallelCalls calls;
 
-    public GrantInspector(ParallelReads reads) {
-        this.reads = reads;
+    public GrantInspector(ParallelCalls calls) {
+        this.calls = calls;
     }
 
     public Inspection inspect(KubernetesClient client) {
-        ObservedGrant observed = ObservedGrant.read(client, reads);
+        ObservedGrant observed = ObservedGrant.read(client, calls);
         String tokenSecret = observed.canonicalToken().filter(TokenSecrets::filled).map(Secret::getMetadata)
                 .map(m -> m.getName()).orElse(null);
         return new Inspection(observed.missing(), observed.drifted(), tokenSecret,

@@ -52,16 +52,16 @@ public class GrantReconciler {
 
     private final Duration tokenTimeout;
     private final AuthorizerMetrics metrics;
-    private final ParallelReads reads;
+    private final ParallelCalls calls;
 
-    public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics, ParallelReads reads) {
+    public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics, ParallelCalls calls) {
         this.tokenTimeout = config.token().timeout();
         this.metrics = metrics;
-        this.reads = reads;
+        this.calls = calls;
     }
 
     public Grant reconcile(KubernetesClient client, ChangeLog log) {
-        ObservedGrant observed = ObservedGrant.read(client, reads);
+        ObservedGrant observed = ObservedGrant.read(client, calls);
         ServiceAccount sa = observed.serviceAccount();
         ClusterRole role = observed.role();
         ClusterRoleBinding binding = observed.binding();
@@ -97,47 +97,48 @@ public class GrantReconciler {
         }
         AccessReview.require(client, needed, roleAction != Action.unchanged, bindingAction != Action.unchanged);
 
-        // The role before the binding (RBAC checks the binder against the role), the account before its token.
-        switch (roleAction) {
-            case created -> call(client, "creating ClusterRole " + CLUSTER_ROLE,
-                    () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
-            case updated -> call(client, "repairing ClusterRole " + CLUSTER_ROLE,
-                    () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
-                            .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
-            case unchanged -> {
-            }
+        // Two waves of writes: the role and the account do not depend on each other; the binding needs the role
+        // (RBAC checks the binder against it) and a token Secret the account's uid. The calls of a wave run at once,
+        // and what took effect is recorded before a failure ends the attempt.
+        ServiceAccount account = sa;
+        if (roleAction != Action.unchanged || saAction != Action.unchanged) {
+            ServiceAccount found = sa;
+            ParallelCalls.Outcome<ServiceAccount> accounts = calls.both(() -> writeRole(client, roleAction, role),
+                    () -> found != null ? found : createServiceAccount(client));
+            recordIfDone(log, accounts.there(), ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
+            recordIfDone(log, accounts.here(), ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
+            account = accounts.orThrow();
+        } else {
+            log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
+            log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
         }
-        log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
-        if (sa == null) {
-            sa = call(client, "creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
-                    () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
-                            .create());
-        }
-        log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
-        if (rebind) {
-            // roleRef is immutable: the binding must be deleted and made again.
-            String uid = binding.getMetadata().getUid();
-            call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
-                    () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
-                            .lockResourceVersion(binding.getMetadata().getResourceVersion()).delete());
-            awaitGone(client, uid);
-        }
-        if (binding == null || rebind) {
-            call(client, "creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
-                    () -> client.rbac().clusterRoleBindings().resource(ReservedResources.clusterRoleBinding()).create());
-        } else if (bindingAction == Action.updated) {
-            call(client, "repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
-                    () -> client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder(binding)
-                            .withSubjects(ReservedResources.SUBJECT).build()).update());
-        }
-        log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+        ServiceAccount owner = account;
 
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
-        if (tokenSecret == null) {
-            if (createToken) {
-                createWorkerSecret(client, sa);
+        // The watch for the token starts before the last writes, so it is in place when the token arrives.
+        TokenWait token = tokenSecret == null ? new TokenWait(client, owner) : null;
+        try {
+            if (bindingAction != Action.unchanged || createToken) {
+                ParallelCalls.Outcome<Void> bound = calls.both(
+                        () -> writeBinding(client, binding, bindingAction, rebind), () -> {
+                            if (createToken) {
+                                createWorkerSecret(client, owner);
+                            }
+                            return null;
+                        });
+                recordIfDone(log, bound.there(),
+                        ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+                bound.orThrow();
+            } else {
+                log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
             }
-            tokenSecret = awaitToken(client, sa, existingToken.isPresent() || createToken);
+            if (token != null) {
+                tokenSecret = token.await(existingToken.isPresent() || createToken);
+            }
+        } finally {
+            if (token != null) {
+                token.stop();
+            }
         }
         log.record(ResourceAction.namespaced("Secret", tokenSecret.getMetadata().getName(),
                 existingToken.isPresent() ? Action.unchanged : Action.created));
@@ -192,31 +193,89 @@ public class GrantReconciler {
         }
     }
 
-    /** Watches kube-system's Secrets until the token controller has filled the canonical token Secret. */
-    private Secret awaitToken(KubernetesClient client, ServiceAccount sa, boolean secretExpected) {
-        long started = System.nanoTime();
-        boolean issued = false;
-        CompletableFuture<List<Secret>> filled = client.secrets().inNamespace(NAMESPACE)
-                .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
-        try {
-            List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            issued = true;
-            return TokenSecrets.canonical(secrets, sa).orElseThrow();
-        } catch (TimeoutException e) {
-            boolean exists = TokenSecrets.canonical(call(client, "listing Secrets in " + NAMESPACE,
-                    () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa).isPresent();
-            String what = exists || secretExpected
-                    ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"
-                    : "no token Secret was created for " + NAMESPACE + "/" + SERVICE_ACCOUNT;
-            throw AuthorizationException.permanent(FailureCode.TOKEN_NOT_ISSUED, what + " within "
-                    + tokenTimeout.toSeconds() + "s: the cluster's token controller (kube-controller-manager) is "
-                    + (exists ? "slow or not running" : "not running or not creating tokens"));
-        } catch (ExecutionException e) {
-            throw KubeErrors.classify(e.getCause(), "waiting for the token");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw AuthorizationException.transientFailure(FailureCode.INTERNAL, "interrupted while waiting for the token");
-        } finally {
+    private static void writeRole(KubernetesClient client, Action action, ClusterRole role) {
+        switch (action) {
+            case created -> call(client, "creating ClusterRole " + CLUSTER_ROLE,
+                    () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
+            case updated -> call(client, "repairing ClusterRole " + CLUSTER_ROLE,
+                    () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
+                            .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
+            default -> {
+            }
+        }
+    }
+
+    private static ServiceAccount createServiceAccount(KubernetesClient client) {
+        return call(client, "creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
+                        .create());
+    }
+
+    private void writeBinding(KubernetesClient client, ClusterRoleBinding binding, Action action, boolean rebind) {
+        if (rebind) {
+            // roleRef is immutable: the binding must be deleted and made again.
+            String uid = binding.getMetadata().getUid();
+            call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
+                    () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
+                            .lockResourceVersion(binding.getMetadata().getResourceVersion()).delete());
+            awaitGone(client, uid);
+        }
+        if (binding == null || rebind) {
+            call(client, "creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                    () -> client.rbac().clusterRoleBindings().resource(ReservedResources.clusterRoleBinding()).create());
+        } else if (action == Action.updated) {
+            call(client, "repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+                    () -> client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder(binding)
+                            .withSubjects(ReservedResources.SUBJECT).build()).update());
+        }
+    }
+
+    private static void recordIfDone(ChangeLog log, RuntimeException failed, ResourceAction action) {
+        if (failed == null) {
+            log.record(action);
+        }
+    }
+
+    /** A watch of kube-system's Secrets that ends when the token controller has filled the canonical token Secret. */
+    private final class TokenWait {
+        private final KubernetesClient client;
+        private final ServiceAccount sa;
+        private final long started = System.nanoTime();
+        private final CompletableFuture<List<Secret>> filled;
+        private boolean issued;
+
+        TokenWait(KubernetesClient client, ServiceAccount sa) {
+            this.client = client;
+            this.sa = sa;
+            this.filled = client.secrets().inNamespace(NAMESPACE)
+                    .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
+        }
+
+        Secret await(boolean secretExpected) {
+            try {
+                List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                issued = true;
+                return TokenSecrets.canonical(secrets, sa).orElseThrow();
+            } catch (TimeoutException e) {
+                boolean exists = TokenSecrets.canonical(call(client, "listing Secrets in " + NAMESPACE,
+                        () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa).isPresent();
+                String what = exists || secretExpected
+                        ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"
+                        : "no token Secret was created for " + NAMESPACE + "/" + SERVICE_ACCOUNT;
+                throw AuthorizationException.permanent(FailureCode.TOKEN_NOT_ISSUED, what + " within "
+                        + tokenTimeout.toSeconds() + "s: the cluster's token controller (kube-controller-manager) is "
+                        + (exists ? "slow or not running" : "not running or not creating tokens"));
+            } catch (ExecutionException e) {
+                throw KubeErrors.classify(e.getCause(), "waiting for the token");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                        "interrupted while waiting for the token");
+            }
+        }
+
+        /** Ends the watch (the informer stops with its future) and records how long the token took. */
+        void stop() {
             filled.cancel(true);
             metrics.tokenWait(Duration.ofNanos(System.nanoTime() - started), issued);
         }

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -32,30 +31,21 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
      * The five reads are independent: made at once, they cost one round trip instead of five. Four go to the pool,
      * the version is read on the caller's thread meanwhile.
      */
-    static ObservedGrant read(KubernetesClient client, ParallelReads reads) {
-        CompletableFuture<ServiceAccount> sa = reads.submit(() -> call(client, "reading ServiceAccount " + NAMESPACE
+    static ObservedGrant read(KubernetesClient client, ParallelCalls calls) {
+        CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, "reading ServiceAccount " + NAMESPACE
                 + "/" + SERVICE_ACCOUNT, () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
                         .get()));
-        CompletableFuture<ClusterRole> role = reads.submit(() -> call(client, "reading ClusterRole " + CLUSTER_ROLE,
+        CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, "reading ClusterRole " + CLUSTER_ROLE,
                 () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get()));
-        CompletableFuture<ClusterRoleBinding> binding = reads.submit(() -> call(client, "reading ClusterRoleBinding "
+        CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> call(client, "reading ClusterRoleBinding "
                 + CLUSTER_ROLE_BINDING, () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
-        CompletableFuture<List<Secret>> secrets = reads.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
+        CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
                 () -> client.secrets().inNamespace(NAMESPACE).list().getItems()));
         VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
-        ServiceAccount account = join(sa);
+        ServiceAccount account = ParallelCalls.join(sa);
         List<Secret> tokens = account == null ? List.of()
-                : join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
-        return new ObservedGrant(version, account, join(role), join(binding), tokens);
-    }
-
-    /** The first failure wins; every read is bounded by its own deadline, so this never waits forever. */
-    private static <T> T join(CompletableFuture<T> read) {
-        try {
-            return read.join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
+                : ParallelCalls.join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
+        return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens);
     }
 
     Optional<Secret> canonicalToken() {

@@ -2,7 +2,6 @@ package io.apigw.authorizer.grant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
@@ -10,15 +9,14 @@ import org.junit.jupiter.api.Test;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.directory.ClusterAccess;
+import io.apigw.authorizer.testing.Configs;
 import io.fabric8.kubernetes.api.model.NamespaceList;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import io.quarkus.runtime.configuration.DurationConverter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.smallrye.config.SmallRyeConfigBuilder;
 import io.vertx.core.Vertx;
 
 /**
@@ -42,10 +40,7 @@ class ClusterClientsTest {
     }
 
     private ClusterClients clients(Map<String, String> settings) {
-        AuthorizerConfig config = new SmallRyeConfigBuilder().withMapping(AuthorizerConfig.class)
-                .withConverter(Duration.class, 100, new DurationConverter()) // Quarkus's "10s" form
-                .withDefaultValue("authorizer.concurrency", "4").withDefaultValues(settings).build()
-                .getConfigMapping(AuthorizerConfig.class);
+        AuthorizerConfig config = Configs.authorizer(settings);
         clients = new ClusterClients(vertx, config, new KubernetesSerialization(), meters);
         return clients;
     }

@@ -111,6 +111,10 @@ class FaultsTest {
 
         assertThat(result.header("ce_type")).isEqualTo("Authorized");
         assertThat(result.body().get("attempts").asInt()).isEqualTo(2);
+        // The account was created by the failed attempt (it is written alongside the role): still reported created.
+        assertThat(java.util.stream.StreamSupport.stream(result.body().get("resources").spliterator(), false)
+                .map(r -> r.get("kind").asText() + "=" + r.get("action").asText()))
+                .contains("ServiceAccount=created", "ClusterRole=created", "ClusterRoleBinding=created");
         assertThat(cluster.client.rbac().clusterRoles().withName("apigw-ingress-clusterrole").get()).isNotNull();
         assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").list().getItems()).hasSize(1);
         assertThat(cluster.client.secrets().inNamespace("kube-system").list().getItems())
