@@ -247,7 +247,7 @@ public class GrantReconciler {
         TokenWait(KubernetesClient client, ServiceAccount sa) {
             this.client = client;
             this.sa = sa;
-            this.filled = client.secrets().inNamespace(NAMESPACE)
+            this.filled = TokenSecrets.inKubeSystem(client)
                     .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
         }
 
@@ -258,7 +258,7 @@ public class GrantReconciler {
                 return TokenSecrets.canonical(secrets, sa).orElseThrow();
             } catch (TimeoutException e) {
                 boolean exists = TokenSecrets.canonical(call(client, "listing Secrets in " + NAMESPACE,
-                        () -> client.secrets().inNamespace(NAMESPACE).list().getItems()), sa).isPresent();
+                        () -> TokenSecrets.inKubeSystem(client).list().getItems()), sa).isPresent();
                 String what = exists || secretExpected
                         ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"
                         : "no token Secret was created for " + NAMESPACE + "/" + SERVICE_ACCOUNT;

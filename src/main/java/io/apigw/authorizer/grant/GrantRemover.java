@@ -30,7 +30,7 @@ public class GrantRemover {
                 deleted(call(client, "deleting ClusterRole " + CLUSTER_ROLE,
                         () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).delete()))));
         List<Secret> tokens = call(client, "listing Secrets in " + NAMESPACE,
-                () -> client.secrets().inNamespace(NAMESPACE).list().getItems()).stream()
+                () -> TokenSecrets.inKubeSystem(client).list().getItems()).stream()
                 .filter(TokenSecrets::reserved).toList();
         for (Secret token : tokens) {
             String name = token.getMetadata().getName();

@@ -40,7 +40,7 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> call(client, "reading ClusterRoleBinding "
                 + CLUSTER_ROLE_BINDING, () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
         CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
-                () -> client.secrets().inNamespace(NAMESPACE).list().getItems()));
+                () -> TokenSecrets.inKubeSystem(client).list().getItems()));
         VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
         ServiceAccount account = ParallelCalls.join(sa);
         List<Secret> tokens = account == null ? List.of()

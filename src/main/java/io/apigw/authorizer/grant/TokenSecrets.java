@@ -14,7 +14,11 @@ import io.apigw.authorizer.credential.Token;
 import io.fabric8.kubernetes.api.model.ObjectReference;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.SecretList;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
+import io.fabric8.kubernetes.client.dsl.Resource;
 
 /** Which Secret is the one canonical {@code apigw-ingress-token-*} of the service account, and how to make one. */
 final class TokenSecrets {
@@ -23,6 +27,15 @@ final class TokenSecrets {
     private static final String SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
     private TokenSecrets() {
+    }
+
+    /**
+     * kube-system's service-account token Secrets, the only type that can hold ours: the server filters out the rest
+     * (Helm releases, certificates), which can be large.
+     */
+    static FilterWatchListDeletable<Secret, SecretList, Resource<Secret>> inKubeSystem(KubernetesClient client) {
+        return client.secrets().inNamespace(ReservedResources.NAMESPACE).withField("type",
+                ReservedResources.TOKEN_SECRET_TYPE);
     }
 
     /** A reserved token Secret: the prefix, the type, and issued for the gateway's service account name. */
