@@ -46,9 +46,7 @@ echo "output: $log" >&2
   echo "   machine: $(nproc) cores; $(free -h | awk '/^Mem:/ {print $2 " RAM, " $7 " available"}');" \
     "$(java -version 2>&1 | sed -n 1p); load $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$log"
-# The harness JVM (broker, 200 mock API servers, load) shares the two cores with the worker: C1 only, so that its
-# own JIT compiler does not take seconds of CPU from the worker in every phase.
-java -Xmx4g -Xss512k -XX:TieredStopAtLevel=1 \
+java -Xmx4g -Xss512k \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -Dworker.jar="$jar" \
   -cp "$build_dir/test-classes:$(cat "$cp_file")" \
