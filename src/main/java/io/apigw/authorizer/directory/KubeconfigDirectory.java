@@ -68,7 +68,15 @@ public class KubeconfigDirectory implements ClusterDirectory {
             throw AuthorizationException.permanent(FailureCode.INTERNAL,
                     "context " + clusterId + " in the cluster directory cannot be used: " + e.getClass().getSimpleName());
         }
-        return new ClusterAccess(clusterId, server, caPem(config, clusterId), config);
+        return new ClusterAccess(clusterId, server, caPem(config, clusterId), config,
+                mintsCredentials(kubeconfig, context.getContext().getUser()));
+    }
+
+    /** Whether the context's user gets its credential from an exec plugin or an auth provider at each lookup. */
+    private static boolean mintsCredentials(io.fabric8.kubernetes.api.model.Config kubeconfig, String userName) {
+        return kubeconfig.getUsers() != null && kubeconfig.getUsers().stream()
+                .filter(u -> Objects.equals(userName, u.getName()) && u.getUser() != null)
+                .anyMatch(u -> u.getUser().getExec() != null || u.getUser().getAuthProvider() != null);
     }
 
     private io.fabric8.kubernetes.api.model.Config load() {

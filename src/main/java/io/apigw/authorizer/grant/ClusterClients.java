@@ -10,6 +10,8 @@ import javax.net.ssl.TrustManagerFactory;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import org.jboss.logging.Logger;
+
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.directory.ClusterAccess;
 import java.io.ByteArrayInputStream;
@@ -20,6 +22,8 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -58,10 +62,14 @@ import io.vertx.core.Vertx;
 @ApplicationScoped
 public class ClusterClients {
 
+    private static final Logger LOG = Logger.getLogger(ClusterClients.class);
+
+    private final Vertx vertx;
     private final VertxHttpClientFactory httpClients;
     private final AuthorizerConfig.Kube limits;
     private final int maxClients;
     private final long idleNanos;
+    private final long sweeper;
 
     /** One Jackson mapper for all target clients: a mapper per client rebuilt its (de)serializers every request. */
     private final KubernetesSerialization serialization;
@@ -71,23 +79,28 @@ public class ClusterClients {
         return t;
     });
 
-    /** Access-ordered, so the eldest entries are the least recently used; guarded by itself. */
+    /** Access-ordered, so the eldest entries are the least recently used; guarded by itself, as is {@link #closed}. */
     private final Map<String, Kept> kept = new LinkedHashMap<>(64, 0.75f, true);
+    private boolean closed;
 
     public ClusterClients(Vertx vertx, AuthorizerConfig config, KubernetesSerialization serialization,
             MeterRegistry registry) {
+        this.vertx = vertx;
         this.httpClients = new VertxHttpClientFactory(vertx);
         this.limits = config.kube();
         this.maxClients = Math.max(1, limits.clientCacheSize());
         this.idleNanos = limits.clientIdleTimeout().toNanos();
         this.serialization = serialization;
+        // Idle clients are closed even when no request comes: they hold connections and credentials.
+        long period = Math.max(10, limits.clientIdleTimeout().toMillis() / 2);
+        this.sweeper = vertx.setPeriodic(period, id -> tasks.execute(this::closeIdle));
         Gauge.builder("authorizer.kube.clients", this, ClusterClients::size)
                 .description("Clients to target clusters kept for reuse").register(registry);
     }
 
     /** The admin connection to a cluster, as the directory resolved it. */
     public Lease open(ClusterAccess access) {
-        return lease("admin", access.clusterId(), access.clientConfig(), access.caPem());
+        return lease("admin", access.clusterId(), access.clientConfig(), access.caPem(), !access.mintedPerLookup());
     }
 
     /** A client that acts as the gateway would, with the stored credential. */
@@ -97,7 +110,7 @@ public class ClusterClients {
         if (!credential.caPem().isBlank()) {
             config.withCaCertData(Base64.getEncoder().encodeToString(credential.caPem().getBytes(StandardCharsets.UTF_8)));
         }
-        return lease("gateway", clusterId, config.build(), credential.caPem());
+        return lease("gateway", clusterId, config.build(), credential.caPem(), true);
     }
 
     /** One attempt's use of a kept client; closing it returns the client (it stays open for the next attempt). */
@@ -126,6 +139,7 @@ public class ClusterClients {
         final KubernetesClient client;
         int leases;
         long lastUsed;
+        /** Out of the cache: closed when its last lease is returned. */
         boolean retired;
 
         Kept(KubernetesClient client) {
@@ -133,9 +147,24 @@ public class ClusterClients {
         }
     }
 
-    private Lease lease(String role, String clusterId, Config config, String caPem) {
+    private Lease lease(String role, String clusterId, Config config, String caPem, boolean keep) {
+        if (!keep) {
+            // A credential minted for this lookup may expire: this client serves one attempt only.
+            Kept once = new Kept(build(config, caPem));
+            once.retired = true;
+            synchronized (kept) {
+                if (closed) {
+                    closeQuietly(once);
+                    throw stopping();
+                }
+                return take(once);
+            }
+        }
         String key = key(role, clusterId, config, caPem);
         synchronized (kept) {
+            if (closed) {
+                throw stopping();
+            }
             Kept found = kept.get(key);
             if (found != null) {
                 return take(found);
@@ -147,16 +176,27 @@ public class ClusterClients {
         Lease lease;
         synchronized (kept) {
             Kept raced = kept.get(key);
-            if (raced != null) {
+            if (closed) {
+                toClose.add(fresh);
+                lease = null;
+            } else if (raced != null) {
                 toClose.add(fresh);
                 lease = take(raced);
             } else {
                 kept.put(key, fresh);
                 lease = take(fresh);
-                retireExcess(toClose);
+                // The least recently used beyond the bound leave, eldest first; one still in use closes on return.
+                Iterator<Kept> eldest = kept.values().iterator();
+                while (kept.size() > maxClients) {
+                    retire(eldest.next(), toClose);
+                    eldest.remove();
+                }
             }
         }
-        toClose.forEach(k -> k.client.close());
+        toClose.forEach(ClusterClients::closeQuietly);
+        if (lease == null) {
+            throw stopping();
+        }
         return lease;
     }
 
@@ -167,34 +207,53 @@ public class ClusterClients {
         return new Lease(k);
     }
 
-    /** Under the lock: drops the least recently used beyond the bound and the idle, eldest first. */
-    private void retireExcess(List<Kept> toClose) {
-        long now = System.nanoTime();
-        Iterator<Kept> eldest = kept.values().iterator();
-        while (eldest.hasNext()) {
-            Kept k = eldest.next();
-            if (kept.size() <= maxClients && now - k.lastUsed <= idleNanos) {
-                return;
-            }
-            eldest.remove();
-            k.retired = true;
-            if (k.leases == 0) {
-                toClose.add(k);
-            }
+    /** Under the lock. */
+    private static void retire(Kept k, List<Kept> toClose) {
+        k.retired = true;
+        if (k.leases == 0) {
+            toClose.add(k);
         }
     }
 
     private void release(Kept k) {
-        List<Kept> toClose = new ArrayList<>();
+        boolean close;
         synchronized (kept) {
             k.leases--;
             k.lastUsed = System.nanoTime();
-            if (k.retired && k.leases == 0) {
-                toClose.add(k);
-            }
-            retireExcess(toClose);
+            close = k.retired && k.leases == 0;
         }
-        toClose.forEach(c -> c.client.close());
+        if (close) {
+            closeQuietly(k);
+        }
+    }
+
+    private void closeIdle() {
+        List<Kept> toClose = new ArrayList<>();
+        synchronized (kept) {
+            long now = System.nanoTime();
+            Iterator<Kept> all = kept.values().iterator();
+            while (all.hasNext()) {
+                Kept k = all.next();
+                if (k.leases == 0 && now - k.lastUsed > idleNanos) {
+                    retire(k, toClose);
+                    all.remove();
+                }
+            }
+        }
+        toClose.forEach(ClusterClients::closeQuietly);
+    }
+
+    /** A failure to close one cluster's client must not fail the request that happened to return the last lease. */
+    private static void closeQuietly(Kept k) {
+        try {
+            k.client.close();
+        } catch (RuntimeException e) {
+            LOG.debugf("closing a client to a target cluster failed: %s", e.getClass().getName());
+        }
+    }
+
+    private static IllegalStateException stopping() {
+        return new IllegalStateException("the worker is stopping; no new client to a target cluster");
     }
 
     private int size() {
@@ -203,15 +262,18 @@ public class ClusterClients {
         }
     }
 
+    /** Closes what is not in use; what is still leased closes when its attempt returns it. */
     @PreDestroy
     void closeAll() {
-        List<Kept> all;
+        vertx.cancelTimer(sweeper);
+        List<Kept> toClose = new ArrayList<>();
         synchronized (kept) {
-            all = new ArrayList<>(kept.values());
+            closed = true;
+            kept.values().forEach(k -> retire(k, toClose));
             kept.clear();
         }
-        all.forEach(k -> k.client.close());
-        tasks.shutdownNow();
+        toClose.forEach(ClusterClients::closeQuietly);
+        tasks.shutdown();
     }
 
     private KubernetesClient build(Config config, String caPem) {
@@ -231,22 +293,42 @@ public class ClusterClients {
         return builder.build();
     }
 
-    /** A digest, so the map holds no credential; the cluster id keeps two contexts on one server apart. */
+    /**
+     * A digest, so the map holds no credential. The cluster id keeps two contexts on one server apart; files are
+     * hashed by content, so a certificate rotated in place gets a new client.
+     */
     private static String key(String role, String clusterId, Config c, String caPem) {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            // A kubeconfig's token arrives as the "auto" token; exec and auth-provider users refresh their own.
+            // A kubeconfig's token arrives as the "auto" token.
             for (String part : new String[] { role, clusterId, c.getMasterUrl(), c.getOauthToken(),
                     c.getAutoOAuthToken(), caPem, c.getCaCertData(), c.getCaCertFile(),
                     String.valueOf(c.getTrustCerts()), c.getClientCertData(), c.getClientKeyData(),
                     c.getClientCertFile(), c.getClientKeyFile(), c.getClientKeyPassphrase(), c.getUsername(),
-                    c.getPassword(), String.valueOf(c.getAuthProvider()), c.getImpersonateUsername() }) {
+                    c.getPassword(), String.valueOf(c.getAuthProvider()), c.getImpersonateUsername(),
+                    c.getHttpProxy(), c.getHttpsProxy(), String.join(",", Objects.requireNonNullElse(c.getNoProxy(),
+                            new String[0])), c.getProxyUsername(), c.getProxyPassword() }) {
                 digest.update(Objects.toString(part, "").getBytes(StandardCharsets.UTF_8));
+                digest.update((byte) 0);
+            }
+            for (String file : new String[] { c.getCaCertFile(), c.getClientCertFile(), c.getClientKeyFile() }) {
+                digest.update(contents(file));
                 digest.update((byte) 0);
             }
             return HexFormat.of().formatHex(digest.digest());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static byte[] contents(String file) {
+        if (file == null || file.isBlank()) {
+            return new byte[0];
+        }
+        try {
+            return Files.readAllBytes(Path.of(file));
+        } catch (IOException | RuntimeException e) {
+            return new byte[0]; // the client build then reports the file as unusable
         }
     }
 

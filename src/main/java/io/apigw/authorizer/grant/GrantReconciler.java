@@ -128,6 +128,11 @@ public class GrantReconciler {
                         });
                 recordIfDone(log, bound.there(),
                         ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+                if (createToken && bound.there() != null && bound.here() == null) {
+                    // The binding failed but the token Secret was made: a later attempt finds it, yet made it here.
+                    log.record(ResourceAction.namespaced("Secret",
+                            TokenSecrets.workerSecret(owner).getMetadata().getName(), Action.created));
+                }
                 bound.orThrow();
             } else {
                 log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
@@ -236,12 +241,16 @@ public class GrantReconciler {
         }
     }
 
-    /** A watch of kube-system's Secrets that ends when the token controller has filled the canonical token Secret. */
+    /**
+     * A watch of kube-system's token Secrets that ends when the token controller has filled the canonical one. It is
+     * started before the last writes so that it is in place when the token arrives; the wait (and its metric) starts
+     * once those writes are done.
+     */
     private final class TokenWait {
         private final KubernetesClient client;
         private final ServiceAccount sa;
-        private final long started = System.nanoTime();
         private final CompletableFuture<List<Secret>> filled;
+        private long waitStarted;
         private boolean issued;
 
         TokenWait(KubernetesClient client, ServiceAccount sa) {
@@ -252,6 +261,7 @@ public class GrantReconciler {
         }
 
         Secret await(boolean secretExpected) {
+            waitStarted = System.nanoTime();
             try {
                 List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
                 issued = true;
@@ -274,10 +284,12 @@ public class GrantReconciler {
             }
         }
 
-        /** Ends the watch (the informer stops with its future) and records how long the token took. */
+        /** Ends the watch (the informer stops with its future); records the wait if there was one. */
         void stop() {
             filled.cancel(true);
-            metrics.tokenWait(Duration.ofNanos(System.nanoTime() - started), issued);
+            if (waitStarted != 0) {
+                metrics.tokenWait(Duration.ofNanos(System.nanoTime() - waitStarted), issued);
+            }
         }
     }
 }

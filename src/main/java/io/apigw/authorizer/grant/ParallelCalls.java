@@ -77,13 +77,14 @@ public class ParallelCalls {
 
         /** Throws a failure if there was one, {@code here}'s first; else returns the value. */
         T orThrow() {
-            if (here != null) {
-                throw here;
+            RuntimeException first = here != null ? here : there;
+            if (first == null) {
+                return value;
             }
-            if (there != null) {
-                throw there;
+            if (first == here && there != null && there != here) {
+                here.addSuppressed(there); // kept with the first, so a second cause is not lost from view
             }
-            return value;
+            throw first;
         }
     }
 

@@ -162,6 +162,10 @@ public class Authorizer {
                     pause(attempt, e.retryAfter().orElse(Duration.ZERO));
                     continue;
                 }
+                if (drain.tearingDown()) {
+                    // The failure may be the teardown's doing (a closed client): redeliver rather than publish it.
+                    throw e;
+                }
                 return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, e.code(),
                         e.getMessage());
             } catch (RuntimeException e) {

@@ -25,6 +25,7 @@ public class Drain {
     private final Duration grace;
     private int inFlight;
     private boolean draining;
+    private boolean tearingDown;
 
     public Drain(AuthorizerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
         this.grace = config.shutdownGrace();
@@ -49,6 +50,11 @@ public class Drain {
         return draining;
     }
 
+    /** The grace is over: clients and connectors are being closed under whatever still runs. */
+    synchronized boolean tearingDown() {
+        return tearingDown;
+    }
+
     public synchronized int inFlight() {
         return inFlight;
     }
@@ -68,6 +74,7 @@ public class Drain {
             if (inFlight > 0) {
                 LOG.warnf("shutting down with %d authorizations unfinished; they will be redelivered", inFlight);
             }
+            tearingDown = true;
         }
     }
 }

@@ -1,11 +1,18 @@
 package io.apigw.authorizer.grant;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.directory.ClusterAccess;
@@ -18,6 +25,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.SelfSignedCertificate;
 
 /**
  * Clients to target clusters are kept and reused, but never across credentials or CAs, never beyond the configured
@@ -116,14 +124,71 @@ class ClusterClientsTest {
     }
 
     @Test
-    void anIdleClientIsClosedAndForgotten() throws InterruptedException {
+    void anIdleClientIsClosedAndForgottenEvenWithoutFurtherRequests() {
         ClusterClients clients = clients(Map.of("authorizer.kube.client-idle-timeout", "50ms"));
         KubernetesClient idle = leaseAndReturn(clients, "cls-a");
-        Thread.sleep(120);
-        leaseAndReturn(clients, "cls-b");
+
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> idle.getHttpClient().isClosed());
+        assertThat(kept()).isZero();
+    }
+
+    @Test
+    void aCredentialMintedPerLookupServesOneAttemptAndIsNotKept() {
+        ClusterClients clients = clients(Map.of());
+        Config config = new ConfigBuilder(Config.empty()).withMasterUrl(server.url("/")).withOauthToken("minted")
+                .build();
+        ClusterClients.Lease lease = clients.open(new ClusterAccess("cls-a", server.url("/"), "", config, true));
+        KubernetesClient once = lease.client();
+        assertThat(kept()).isZero();
+
+        lease.close();
+        assertThat(once.getHttpClient().isClosed()).isTrue();
+    }
+
+    @Test
+    void aClientCertificateRotatedInPlaceGetsANewClient(@TempDir Path dir) throws Exception {
+        ClusterClients clients = clients(Map.of());
+        SelfSignedCertificate first = SelfSignedCertificate.create("admin");
+        SelfSignedCertificate second = SelfSignedCertificate.create("admin");
+        Path cert = dir.resolve("admin.crt");
+        Path key = dir.resolve("admin.key");
+        Files.copy(Path.of(first.certificatePath()), cert);
+        Files.copy(Path.of(first.privateKeyPath()), key);
+        KubernetesClient before = leaseAndReturn(clients, withClientCertificate(cert, key));
+
+        Files.copy(Path.of(second.certificatePath()), cert, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(Path.of(second.privateKeyPath()), key, StandardCopyOption.REPLACE_EXISTING);
+        KubernetesClient after = leaseAndReturn(clients, withClientCertificate(cert, key));
+
+        assertThat(after).isNotSameAs(before);
+        assertThat(leaseAndReturn(clients, withClientCertificate(cert, key))).isSameAs(after);
+    }
+
+    @Test
+    void onceStoppedNoClientIsHandedOutAndOneInUseClosesWhenReturned() {
+        ClusterClients clients = clients(Map.of());
+        ClusterClients.Lease inUse = clients.open(access("cls-a", "admin-a"));
+        KubernetesClient idle = leaseAndReturn(clients, "cls-b");
+
+        clients.closeAll();
 
         assertThat(idle.getHttpClient().isClosed()).isTrue();
-        assertThat(kept()).isEqualTo(1.0);
+        assertThat(inUse.client().getHttpClient().isClosed()).as("still in use").isFalse();
+        assertThatThrownBy(() -> clients.open(access("cls-c", "admin-c"))).isInstanceOf(IllegalStateException.class);
+        inUse.close();
+        assertThat(inUse.client().getHttpClient().isClosed()).isTrue();
+    }
+
+    private ClusterAccess withClientCertificate(Path cert, Path key) {
+        Config config = new ConfigBuilder(Config.empty()).withMasterUrl(server.url("/"))
+                .withClientCertFile(cert.toString()).withClientKeyFile(key.toString()).build();
+        return new ClusterAccess("cls-a", server.url("/"), "", config);
+    }
+
+    private KubernetesClient leaseAndReturn(ClusterClients clients, ClusterAccess access) {
+        try (ClusterClients.Lease lease = clients.open(access)) {
+            return lease.client();
+        }
     }
 
     private KubernetesClient leaseAndReturn(ClusterClients clients, String clusterId) {

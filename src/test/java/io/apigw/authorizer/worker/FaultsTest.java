@@ -30,6 +30,8 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.apigw.authorizer.testing.InMemoryChannels;
 import io.apigw.authorizer.testing.Requests;
@@ -101,20 +103,24 @@ class FaultsTest {
         assertNextRequestIsServed();
     }
 
-    @Test
-    void serverErrorOnAWriteIsRetriedWithoutDuplicates() throws Exception {
+    /**
+     * Writes go in two waves (role with account, then binding with token Secret): when one write of a wave fails, the
+     * other still takes effect, and the attempt that succeeds must report it as created.
+     */
+    @ParameterizedTest(name = "{0} fails once")
+    @ValueSource(strings = { "clusterroles", "clusterrolebindings" })
+    void serverErrorOnAWriteIsRetriedWithoutDuplicatesAndEverythingMadeIsReportedCreated(String failing)
+            throws Exception {
         cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY);
-        cluster.server.expect().post().withPath("/apis/rbac.authorization.k8s.io/v1/clusterroles")
+        cluster.server.expect().post().withPath("/apis/rbac.authorization.k8s.io/v1/" + failing)
                 .andReturn(502, status(502, "BadGateway", "upstream reset")).once();
 
         Published result = authorize(cluster.clusterId);
 
         assertThat(result.header("ce_type")).isEqualTo("Authorized");
         assertThat(result.body().get("attempts").asInt()).isEqualTo(2);
-        // The account was created by the failed attempt (it is written alongside the role): still reported created.
-        assertThat(java.util.stream.StreamSupport.stream(result.body().get("resources").spliterator(), false)
-                .map(r -> r.get("kind").asText() + "=" + r.get("action").asText()))
-                .contains("ServiceAccount=created", "ClusterRole=created", "ClusterRoleBinding=created");
+        assertThat(kindActions(result)).containsExactlyInAnyOrder("ServiceAccount=created", "ClusterRole=created",
+                "ClusterRoleBinding=created", "Secret=created");
         assertThat(cluster.client.rbac().clusterRoles().withName("apigw-ingress-clusterrole").get()).isNotNull();
         assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").list().getItems()).hasSize(1);
         assertThat(cluster.client.secrets().inNamespace("kube-system").list().getItems())
@@ -250,6 +256,12 @@ class FaultsTest {
         assertThat(raw.connections.get()).as("connections").isBetween(MAX_ATTEMPTS, MAX_ATTEMPTS * READS_PER_ATTEMPT);
         assertThat(took).isLessThan(Duration.ofSeconds(10));
         assertNextRequestIsServed();
+    }
+
+    /** {@code Kind=action} of each resource the result reports. */
+    private static List<String> kindActions(Published result) {
+        return java.util.stream.StreamSupport.stream(result.body().get("resources").spliterator(), false)
+                .map(r -> r.get("kind").asText() + "=" + r.get("action").asText()).toList();
     }
 
     // ------------------------------------------------------------------------------------------ TLS

@@ -1,0 +1,62 @@
+package io.apigw.authorizer.directory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.apigw.authorizer.request.AuthorizationRequest;
+import io.apigw.authorizer.request.RequestType;
+
+/** What the kubeconfig directory tells about a cluster's admin credential. */
+class KubeconfigDirectoryTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCredentialFromAnExecPluginIsMarkedAsMintedPerLookupAndAStaticTokenIsNot() throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: c
+                  cluster:
+                    server: https://10.0.0.1:6443
+                contexts:
+                - name: cls-exec0001
+                  context: {cluster: c, user: by-plugin}
+                - name: cls-static01
+                  context: {cluster: c, user: by-token}
+                users:
+                - name: by-plugin
+                  user:
+                    exec:
+                      apiVersion: client.authentication.k8s.io/v1beta1
+                      command: sh
+                      args: ["-c", "echo '{\\"apiVersion\\":\\"client.authentication.k8s.io/v1beta1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"minted-1\\"}}'"]
+                - name: by-token
+                  user:
+                    token: static-token
+                """);
+        KubeconfigDirectory directory = new KubeconfigDirectory(kubeconfig);
+
+        ClusterAccess minted = directory.resolve(request("cls-exec0001"));
+        ClusterAccess fixed = directory.resolve(request("cls-static01"));
+
+        assertThat(minted.mintedPerLookup()).isTrue();
+        assertThat(minted.clientConfig().getAutoOAuthToken()).isEqualTo("minted-1");
+        assertThat(fixed.mintedPerLookup()).isFalse();
+        assertThat(fixed.clientConfig().getAutoOAuthToken()).isEqualTo("static-token");
+    }
+
+    private static AuthorizationRequest request(String clusterId) {
+        return new AuthorizationRequest(RequestType.AUTHORIZE, "req-1", clusterId, Optional.empty(), Optional.empty(),
+                Optional.empty());
+    }
+}
