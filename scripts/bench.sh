@@ -27,6 +27,8 @@ fi
 # The default worker runs with the JVM options it is deployed with: the image's JAVA_OPTS_APPEND
 # (src/main/docker/Dockerfile.jvm) and a heap of JAVA_MAX_MEM_RATIO=20% of the 512Mi limit (k8s/base/deployment.yaml).
 export BENCH_DEFAULT="${BENCH_DEFAULT:--Xmx102m,-XX:+UseSerialGC,-XX:TieredStopAtLevel=1}"
+# As the image sets it; every process the benchmark starts (worker variants and the harness) inherits it.
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 cp_file="$build_dir/test-classpath.txt"
 if [ ! -s "$cp_file" ] || [ pom.xml -nt "$cp_file" ]; then
