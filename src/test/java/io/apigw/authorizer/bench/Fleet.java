@@ -47,7 +47,7 @@ final class Fleet implements AutoCloseable {
             started.add(pool.submit(() -> k == Kind.PRIVATE
                     ? new Member(TargetCluster.registerWithoutPrivateEndpoint(), k, null)
                     : member(TargetCluster.start(p.kubeVersion(), tokens, TargetCluster.CLUSTER_ADMIN, p.roundTrip(),
-                            p.tokenDelay()), k)));
+                            p.tokenDelay(), p.tls()), k)));
         }
         List<Member> members = new ArrayList<>();
         for (Future<Member> f : started) {

@@ -14,7 +14,7 @@ import java.util.Map;
 record Params(int clusters, int requests, Duration roundTrip, Duration tokenDelay, int pacedRate, int freshPct,
         int privatePct, int c1Divisor, int kubectlClusters, String kubeVersion, int partitions,
         List<Variant> extraVariants, String jfrDir, boolean skipC1, boolean skipKubectl, int harnessThreads,
-        int warmup, Variant baseline) {
+        int warmup, Variant baseline, boolean tls) {
 
     /** A worker configuration to measure: -D keys for the worker and extra JVM options. */
     record Variant(String name, Map<String, String> config, List<String> jvmOptions) {
@@ -90,7 +90,8 @@ record Params(int clusters, int requests, Duration roundTrip, Duration tokenDela
                 Boolean.parseBoolean(l.get("skip-kubectl", "false")),
                 l.getInt("harness-threads", 8),
                 l.getInt("warmup", 2000),
-                Variant.parse("default:" + l.get("default", "")));
+                Variant.parse("default:" + l.get("default", "")),
+                Boolean.parseBoolean(l.get("tls", "false")));
     }
 
     private record Lookup(Map<String, String> given) {

@@ -82,17 +82,17 @@ public final class TargetCluster implements AutoCloseable {
 
     private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
             Duration roundTrip) {
-        this(clusterId, gitVersion, tokens, rights, roundTrip, null);
+        this(clusterId, gitVersion, tokens, rights, roundTrip, null, false);
     }
 
     /** {@code tokenDelay == null}: the polling stand-in controller and a delay on every answer (the original mode). */
     private TargetCluster(String clusterId, String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
-            Duration roundTrip, Duration tokenDelay) {
+            Duration roundTrip, Duration tokenDelay, boolean tls) {
         this.clusterId = clusterId;
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         String[] parts = gitVersion.substring(1).split("\\.");
         this.server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new Delayed(new KubernetesMixedDispatcher(responses), roundTrip, tokenDelay != null), false,
+                new Delayed(new KubernetesMixedDispatcher(responses), roundTrip, tokenDelay != null), tls,
                 new VersionInfo.Builder().withMajor(parts[0]).withMinor(parts[1]).withGitVersion(gitVersion).build());
         server.init();
         // The mock has no authorizer: answer the worker's rights review as the real one would.
@@ -109,6 +109,16 @@ public final class TargetCluster implements AutoCloseable {
         } else {
             controller = null;
             startEventDrivenTokenController(tokens, tokenDelay);
+        }
+        if (tls) {
+            try {
+                String ca = Files.readString(Path.of(server.getSelfSignedCertificate().certificatePath()));
+                synchronized (TargetCluster.class) {
+                    CA_DATA.put(clusterId, b64(ca));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
         register(clusterId, server.url("/").replaceAll("/$", ""));
     }
@@ -137,8 +147,14 @@ public final class TargetCluster implements AutoCloseable {
      */
     public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
             Duration roundTrip, Duration tokenDelay) {
+        return start(gitVersion, tokens, rights, roundTrip, tokenDelay, false);
+    }
+
+    /** As above; {@code tls}: the API server speaks HTTPS with a self-signed CA, which its kubeconfig entry names. */
+    public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
+            Duration roundTrip, Duration tokenDelay, boolean tls) {
         return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights,
-                roundTrip, java.util.Objects.requireNonNull(tokenDelay, "tokenDelay"));
+                roundTrip, java.util.Objects.requireNonNull(tokenDelay, "tokenDelay"), tls);
     }
 
     /** Arrival times (nanoTime) of the worker's requests, to tell whether two authorizations overlapped. */
