@@ -388,7 +388,8 @@ class AuthorizationFlowTest {
                 .containsPattern("authorizer_step_duration_seconds_count\\{[^}]*step=\"grant\"[^}]*} [1-9]")
                 .containsPattern("authorizer_step_duration_seconds_count\\{[^}]*step=\"publish\"[^}]*} [1-9]")
                 .containsPattern("authorizer_token_wait_seconds_count\\{[^}]*issued=\"true\"[^}]*} [1-9]")
-                .contains("authorizer_inflight");
+                .contains("authorizer_inflight")
+                .containsPattern("(?m)^authorizer_kube_clients(\\{[^}]*})? [1-9]");
     }
 
     @Test
