@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Base64;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -68,7 +69,12 @@ public class KubeconfigDirectory implements ClusterDirectory {
             throw AuthorizationException.permanent(FailureCode.INTERNAL,
                     "context " + clusterId + " in the cluster directory cannot be used: " + e.getClass().getSimpleName());
         }
-        return new ClusterAccess(clusterId, server, caPem(config, clusterId), config,
+        String caPem = caPem(config, clusterId);
+        // Cut the config loose from the file: fabric8 would "refresh" its token from the file every minute, and fall
+        // back to the file's current context (another cluster's credential) if this context were gone by then.
+        config.setCurrentContext(null);
+        config.setContexts(List.of());
+        return new ClusterAccess(clusterId, server, caPem, config,
                 mintsCredentials(kubeconfig, context.getContext().getUser()));
     }
 

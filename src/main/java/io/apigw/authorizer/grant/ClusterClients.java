@@ -70,6 +70,8 @@ public class ClusterClients {
     private final int maxClients;
     private final long idleNanos;
     private final long sweeper;
+    private final MeterRegistry registry;
+    private final Gauge gauge;
 
     /** One Jackson mapper for all target clients: a mapper per client rebuilt its (de)serializers every request. */
     private final KubernetesSerialization serialization;
@@ -94,7 +96,8 @@ public class ClusterClients {
         // Idle clients are closed even when no request comes: they hold connections and credentials.
         long period = Math.max(10, limits.clientIdleTimeout().toMillis() / 2);
         this.sweeper = vertx.setPeriodic(period, id -> tasks.execute(this::closeIdle));
-        Gauge.builder("authorizer.kube.clients", this, ClusterClients::size)
+        this.registry = registry;
+        this.gauge = Gauge.builder("authorizer.kube.clients", this, ClusterClients::size)
                 .description("Clients to target clusters kept for reuse").register(registry);
     }
 
@@ -266,6 +269,8 @@ public class ClusterClients {
     @PreDestroy
     void closeAll() {
         vertx.cancelTimer(sweeper);
+        // A registry that outlives this bean (a restarted application) must not keep a gauge of a dead instance.
+        registry.remove(gauge);
         List<Kept> toClose = new ArrayList<>();
         synchronized (kept) {
             closed = true;
@@ -273,7 +278,8 @@ public class ClusterClients {
             kept.clear();
         }
         toClose.forEach(ClusterClients::closeQuietly);
-        tasks.shutdown();
+        // The task pool stays up (its threads are daemons and end when idle): clients still leased deliver their
+        // watch events through it until they are returned.
     }
 
     private KubernetesClient build(Config config, String caPem) {

@@ -119,17 +119,13 @@ public class GrantReconciler {
         TokenWait token = tokenSecret == null ? new TokenWait(client, owner) : null;
         try {
             if (bindingAction != Action.unchanged || createToken) {
-                ParallelCalls.Outcome<Void> bound = calls.both(
-                        () -> writeBinding(client, binding, bindingAction, rebind), () -> {
-                            if (createToken) {
-                                createWorkerSecret(client, owner);
-                            }
-                            return null;
-                        });
+                ParallelCalls.Outcome<Boolean> bound = calls.both(
+                        () -> writeBinding(client, binding, bindingAction, rebind),
+                        () -> createToken && createWorkerSecret(client, owner));
                 recordIfDone(log, bound.there(),
                         ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
-                if (createToken && bound.there() != null && bound.here() == null) {
-                    // The binding failed but the token Secret was made: a later attempt finds it, yet made it here.
+                if (Boolean.TRUE.equals(bound.value())) {
+                    // Made here: reported as created even if this attempt fails later and a retry finds it.
                     log.record(ResourceAction.namespaced("Secret",
                             TokenSecrets.workerSecret(owner).getMetadata().getName(), Action.created));
                 }
@@ -181,10 +177,12 @@ public class GrantReconciler {
         }
     }
 
-    private void createWorkerSecret(KubernetesClient client, ServiceAccount sa) {
+    /** @return whether this call made the Secret ({@code false}: it was there already, as the account's token) */
+    private boolean createWorkerSecret(KubernetesClient client, ServiceAccount sa) {
         Secret wanted = TokenSecrets.workerSecret(sa);
         try {
             client.secrets().inNamespace(NAMESPACE).resource(wanted).create();
+            return true;
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
                 throw KubeErrors.classify(e, "creating token Secret " + wanted.getMetadata().getName());
@@ -195,6 +193,7 @@ public class GrantReconciler {
                 throw AuthorizationException.transientFailure(FailureCode.CONFLICT, "Secret " + NAMESPACE + "/"
                         + wanted.getMetadata().getName() + " exists and is not a token of " + SERVICE_ACCOUNT);
             }
+            return false;
         }
     }
 

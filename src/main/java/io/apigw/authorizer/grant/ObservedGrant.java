@@ -41,11 +41,17 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
                 + CLUSTER_ROLE_BINDING, () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
         CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
                 () -> TokenSecrets.inKubeSystem(client).list().getItems()));
-        VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
-        ServiceAccount account = ParallelCalls.join(sa);
-        List<Secret> tokens = account == null ? List.of()
-                : ParallelCalls.join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
-        return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens);
+        try {
+            VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
+            ServiceAccount account = ParallelCalls.join(sa);
+            List<Secret> tokens = account == null ? List.of()
+                    : ParallelCalls.join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
+            return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens);
+        } catch (RuntimeException e) {
+            // The other reads still use the client: let them end (each is bounded) before the attempt returns it.
+            CompletableFuture.allOf(sa, role, binding, secrets).handle((done, failed) -> null).join();
+            throw e;
+        }
     }
 
     Optional<Secret> canonicalToken() {

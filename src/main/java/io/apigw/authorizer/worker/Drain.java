@@ -64,17 +64,20 @@ public class Drain {
         long deadline = System.nanoTime() + grace.toNanos();
         synchronized (this) {
             draining = true;
-            if (inFlight > 0) {
-                LOG.infof("shutting down: waiting up to %ss for %d authorizations in flight", grace.toSeconds(),
-                        inFlight);
+            try {
+                if (inFlight > 0) {
+                    LOG.infof("shutting down: waiting up to %ss for %d authorizations in flight", grace.toSeconds(),
+                            inFlight);
+                }
+                while (inFlight > 0 && System.nanoTime() < deadline) {
+                    wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+                }
+                if (inFlight > 0) {
+                    LOG.warnf("shutting down with %d authorizations unfinished; they will be redelivered", inFlight);
+                }
+            } finally {
+                tearingDown = true;
             }
-            while (inFlight > 0 && System.nanoTime() < deadline) {
-                wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-            }
-            if (inFlight > 0) {
-                LOG.warnf("shutting down with %d authorizations unfinished; they will be redelivered", inFlight);
-            }
-            tearingDown = true;
         }
     }
 }

@@ -55,6 +55,34 @@ class KubeconfigDirectoryTest {
         assertThat(fixed.clientConfig().getAutoOAuthToken()).isEqualTo("static-token");
     }
 
+    @Test
+    void aResolvedConfigNeverPicksUpAnotherContextOfTheFile() throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        String two = """
+                apiVersion: v1
+                kind: Config
+                current-context: cls-other001
+                clusters:
+                - {name: a, cluster: {server: "https://10.0.0.1:6443"}}
+                - {name: b, cluster: {server: "https://10.0.0.2:6443"}}
+                contexts:
+                - {name: cls-target01, context: {cluster: a, user: ua}}
+                - {name: cls-other001, context: {cluster: b, user: ub}}
+                users:
+                - {name: ua, user: {token: token-of-target}}
+                - {name: ub, user: {token: token-of-other}}
+                """;
+        Files.writeString(kubeconfig, two);
+        ClusterAccess access = new KubeconfigDirectory(kubeconfig).resolve(request("cls-target01"));
+        // The context disappears (a cluster detached by ops) while a client made from it is still in use.
+        Files.writeString(kubeconfig, two.replace("- {name: cls-target01, context: {cluster: a, user: ua}}\n", ""));
+
+        io.fabric8.kubernetes.client.Config refreshed = access.clientConfig().refresh();
+
+        assertThat(refreshed.getMasterUrl()).startsWith("https://10.0.0.1:6443");
+        assertThat(refreshed.getAutoOAuthToken()).isEqualTo("token-of-target");
+    }
+
     private static AuthorizationRequest request(String clusterId) {
         return new AuthorizationRequest(RequestType.AUTHORIZE, "req-1", clusterId, Optional.empty(), Optional.empty(),
                 Optional.empty());
