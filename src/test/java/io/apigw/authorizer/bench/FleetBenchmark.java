@@ -199,7 +199,20 @@ public final class FleetBenchmark {
                     // Unloaded, last (the JIT has seen the most by then): how long one authorization takes when
                     // nothing queues, to compare with the critical path.
                     int light = Math.max(1, p.pacedRate() / 10);
+                    Map<String, double[]> before = stepTimes(worker);
                     phase(v, "light " + light + "/s", workload, Math.max(1, m / 10), light, load, worker, null);
+                    Map<String, double[]> after = stepTimes(worker);
+                    StringBuilder steps = new StringBuilder();
+                    for (String step : after.keySet()) {
+                        double[] a = after.get(step);
+                        double[] b = before.getOrDefault(step, new double[2]);
+                        if (a[1] > b[1]) {
+                            steps.append(String.format(Locale.ROOT, "%s %.1f, ", step,
+                                    1000 * (a[0] - b[0]) / (a[1] - b[1])));
+                        }
+                    }
+                    say("      inside the worker, mean ms per step in this phase (its own metrics): %s",
+                            steps.toString().replaceAll(", $", ""));
                 }
             }
             if (defaultJar != null) {
@@ -210,6 +223,26 @@ public final class FleetBenchmark {
             say("   worker stopped (exit %d); peak RSS over its life %.0f MiB", exit, phases.get(phases.size() - 1)
                     .peakRss());
         }
+    }
+
+    private static final Pattern STEP_SERIES = Pattern.compile(
+            "(?m)^authorizer_(step|request)_duration_seconds_(sum|count)\\{([^}]*)} ([0-9.eE+-]+)"); // an exemplar may follow
+    private static final Pattern STEP_TAG = Pattern.compile("step=\"(\\w+)\"");
+
+    /** Per step (and "record to result" for the whole request): [seconds, count] so far, from /q/metrics. */
+    private static Map<String, double[]> stepTimes(WorkerProcess worker) throws Exception {
+        String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + worker.httpPort + "/q/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        Map<String, double[]> times = new TreeMap<>();
+        Matcher m = STEP_SERIES.matcher(text);
+        while (m.find()) {
+            Matcher tag = STEP_TAG.matcher(m.group(3));
+            String key = m.group(1).equals("request") ? "record-to-result" : tag.find() ? tag.group(1) : "?";
+            times.computeIfAbsent(key, k -> new double[2])[m.group(2).equals("sum") ? 0 : 1] += Double.parseDouble(
+                    m.group(4));
+        }
+        return times;
     }
 
     /**
