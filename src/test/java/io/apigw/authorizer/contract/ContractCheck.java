@@ -1,12 +1,15 @@
 package io.apigw.authorizer.contract;
 
+import static io.apigw.authorizer.testing.Requests.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 
 import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -15,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.result.ResultPublisher;
+import io.apigw.authorizer.testing.Requests;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
 
@@ -45,9 +49,50 @@ final class ContractCheck {
 
     private final Contract contract = Contract.load();
     private final InMemoryConnector connector;
+    private final Requests requests;
 
-    ContractCheck(InMemoryConnector connector) {
+    ContractCheck(InMemoryConnector connector, Requests requests) {
         this.connector = connector;
+        this.requests = requests;
+    }
+
+    /** A request body with a new requestId and the region, plus {@code more} JSON members (",\"k\":v" or ""). */
+    static String data(String clusterId, String more) {
+        return "{\"requestId\":\"req-" + UUID.randomUUID() + "\",\"clusterId\":\"" + clusterId
+                + "\",\"region\":\"ap-guangzhou\"" + more + "}";
+    }
+
+    /** Binary-mode CloudEvents headers as the console sends them. */
+    static List<Header> headers(String type, String clusterId) {
+        return List.of(header("ce_specversion", "1.0"), header("ce_type", type),
+                header("ce_id", "evt-" + UUID.randomUUID()), header("ce_source", "/apigw/console"),
+                header("ce_subject", clusterId), header("ce_time", Instant.now().toString()),
+                header("content-type", "application/json"));
+    }
+
+    /** Sends a binary-mode request after checking it against the contract; returns its requestId. */
+    String send(String type, String clusterId, String data) {
+        List<Header> headers = headers(type, clusterId);
+        assertRequestConforms(type, clusterId, headers, data);
+        requests.send(clusterId, data.getBytes(StandardCharsets.UTF_8), headers);
+        return Contract.parse(data).path("requestId").asText();
+    }
+
+    /** Waits for the one result of a request, checks it against the contract and its expected type. */
+    JsonNode answer(String requestId, String expectedType) {
+        requests.awaitResult(requestId);
+        Record result = resultOf(requestId);
+        JsonNode body = assertResultConforms(result);
+        assertThat(result.header("ce_type")).as(result.value()).isEqualTo(expectedType);
+        return body;
+    }
+
+    /** After each test: there were results, and every result and dead letter conforms. */
+    void assertEverythingPublishedConforms() {
+        List<Record> results = results();
+        assertThat(results).isNotEmpty();
+        results.forEach(this::assertResultConforms);
+        deadLetters().forEach(this::assertDeadLetterConforms);
     }
 
     List<Record> results() {

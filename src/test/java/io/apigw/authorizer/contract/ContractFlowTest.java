@@ -1,10 +1,11 @@
 package io.apigw.authorizer.contract;
 
+import static io.apigw.authorizer.contract.ContractCheck.data;
+import static io.apigw.authorizer.contract.ContractCheck.headers;
 import static io.apigw.authorizer.testing.Requests.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
@@ -51,7 +52,7 @@ class ContractFlowTest {
     @BeforeEach
     void setUp() {
         requests = new Requests(connector);
-        contract = new ContractCheck(connector);
+        contract = new ContractCheck(connector, requests);
     }
 
     @AfterEach
@@ -59,25 +60,23 @@ class ContractFlowTest {
         if (cluster != null) {
             cluster.close();
         }
-        List<Record> results = contract.results();
-        assertThat(results).isNotEmpty();
-        results.forEach(contract::assertResultConforms);
-        contract.deadLetters().forEach(contract::assertDeadLetterConforms);
+        contract.assertEverythingPublishedConforms();
     }
 
     @Test
     void authorizedFreshThenRepeatConform() {
         cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY);
 
-        JsonNode fresh = answer(send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId,
+        JsonNode fresh = contract.answer(contract.send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId,
                 ",\"appId\":\"1250000000\",\"requestedBy\":\"100000000002\"")), "Authorized");
         assertThat(fresh.path("alreadyAuthorized").asBoolean()).isFalse();
         assertThat(fresh.path("attempts").asInt()).isEqualTo(1);
         assertThat(fresh.path("region").asText()).isEqualTo("ap-guangzhou");
 
         // Numeric ids and a field the contract does not know: the schema accepts them, so must the worker.
-        JsonNode repeat = answer(send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId,
-                ",\"appId\":1250000000,\"requestedBy\":100000000002,\"console\":{\"tab\":\"clusters\"}")), "Authorized");
+        JsonNode repeat = contract.answer(contract.send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId,
+                ",\"appId\":1250000000,\"requestedBy\":100000000002,\"console\":{\"tab\":\"clusters\"}")),
+                "Authorized");
         assertThat(repeat.path("alreadyAuthorized").asBoolean()).isTrue();
         assertThat(repeat.path("tokenSecret").asText()).isEqualTo(fresh.path("tokenSecret").asText());
     }
@@ -86,7 +85,8 @@ class ContractFlowTest {
     void authorizedOnAClusterBefore124Conforms() {
         cluster = TargetCluster.start("v1.20.2", TokenController.AUTO_CREATE);
 
-        JsonNode body = answer(send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId, "")), "Authorized");
+        JsonNode body = contract.answer(contract.send(AUTHORIZE, cluster.clusterId, data(cluster.clusterId, "")),
+                "Authorized");
 
         assertThat(body.path("kubernetesVersion").asText()).isEqualTo("v1.20.2");
     }
@@ -95,7 +95,8 @@ class ContractFlowTest {
     void privateAccessDisabledConforms() {
         String clusterId = TargetCluster.registerWithoutPrivateEndpoint();
 
-        JsonNode body = answer(send(AUTHORIZE, clusterId, data(clusterId, "")), "PrivateAccessDisabled");
+        JsonNode body = contract.answer(contract.send(AUTHORIZE, clusterId, data(clusterId, "")),
+                "PrivateAccessDisabled");
 
         assertThat(body.path("retryable").asBoolean()).isTrue();
     }
@@ -104,7 +105,7 @@ class ContractFlowTest {
     void clusterNotFoundConforms() {
         String clusterId = "cls-nosuch" + UUID.randomUUID().toString().substring(0, 4);
 
-        JsonNode body = answer(send(AUTHORIZE, clusterId, data(clusterId, "")), "Failed");
+        JsonNode body = contract.answer(contract.send(AUTHORIZE, clusterId, data(clusterId, "")), "Failed");
 
         assertThat(body.path("code").asText()).isEqualTo("CLUSTER_NOT_FOUND");
         assertThat(body.path("retryable").asBoolean()).isFalse();
@@ -114,7 +115,7 @@ class ContractFlowTest {
     void apiServerUnreachableConforms() {
         String clusterId = TargetCluster.registerUnreachable();
 
-        JsonNode body = answer(send(AUTHORIZE, clusterId, data(clusterId, "")), "Failed");
+        JsonNode body = contract.answer(contract.send(AUTHORIZE, clusterId, data(clusterId, "")), "Failed");
 
         assertThat(body.path("code").asText()).isEqualTo("API_SERVER_UNREACHABLE");
         assertThat(body.path("attempts").asInt()).isEqualTo(3);
@@ -128,7 +129,7 @@ class ContractFlowTest {
         assertThat(contract.requestDataViolations(data)).isNotEmpty();
         requests.send("cls-x", bytes(data), headers(AUTHORIZE, "cls-x"));
 
-        JsonNode body = answer(requestId, "Failed");
+        JsonNode body = contract.answer(requestId, "Failed");
 
         assertThat(body.path("code").asText()).isEqualTo("INVALID_REQUEST");
         assertThat(body.path("attempts").asInt()).isZero();
@@ -145,7 +146,7 @@ class ContractFlowTest {
                 new Record(data, headers, "cls-y").headerObject())).isNotEmpty();
         requests.send("cls-y", bytes(data), headers);
 
-        JsonNode body = answer(requestId, "Failed");
+        JsonNode body = contract.answer(requestId, "Failed");
 
         assertThat(body.path("code").asText()).isEqualTo("INVALID_REQUEST");
         Record dead = contract.deadLetters().stream().filter(d -> "cls-y".equals(d.key())).findFirst().orElseThrow();
@@ -163,7 +164,7 @@ class ContractFlowTest {
         String bare = "{\"requestId\":\"" + bareId + "\",\"clusterId\":\"" + clusterId + "\"}";
         assertThat(contract.requestDataViolations(bare)).isEmpty();
         requests.send(clusterId, bytes(bare), List.of());
-        answer(bareId, "PrivateAccessDisabled");
+        contract.answer(bareId, "PrivateAccessDisabled");
 
         String structuredId = "req-" + UUID.randomUUID();
         String data = "{\"requestId\":\"" + structuredId + "\",\"clusterId\":\"" + clusterId
@@ -173,40 +174,11 @@ class ContractFlowTest {
                 + "\",\"source\":\"/apigw/console\",\"subject\":\"" + clusterId
                 + "\",\"datacontenttype\":\"application/json\",\"data\":" + data + "}";
         requests.send(clusterId, bytes(event), List.of(header("content-type", "application/cloudevents+json")));
-        JsonNode body = answer(structuredId, "PrivateAccessDisabled");
+        JsonNode body = contract.answer(structuredId, "PrivateAccessDisabled");
         assertThat(body.path("region").asText()).isEqualTo("ap-shanghai");
     }
 
     // --- helpers ------------------------------------------------------------------------------------------------
-
-    private static String data(String clusterId, String more) {
-        return "{\"requestId\":\"req-" + UUID.randomUUID() + "\",\"clusterId\":\"" + clusterId
-                + "\",\"region\":\"ap-guangzhou\"" + more + "}";
-    }
-
-    private static List<Header> headers(String type, String clusterId) {
-        return List.of(header("ce_specversion", "1.0"), header("ce_type", type),
-                header("ce_id", "evt-" + UUID.randomUUID()), header("ce_source", "/apigw/console"),
-                header("ce_subject", clusterId), header("ce_time", Instant.now().toString()),
-                header("content-type", "application/json"));
-    }
-
-    /** Sends a binary-mode request after checking it against the contract; returns its requestId. */
-    private String send(String type, String clusterId, String data) {
-        List<Header> headers = headers(type, clusterId);
-        contract.assertRequestConforms(type, clusterId, headers, data);
-        requests.send(clusterId, bytes(data), headers);
-        return Contract.parse(data).path("requestId").asText();
-    }
-
-    /** Waits for the one result of a request, checks it against the contract and its expected type. */
-    private JsonNode answer(String requestId, String expectedType) {
-        requests.awaitResult(requestId);
-        Record result = contract.resultOf(requestId);
-        JsonNode body = contract.assertResultConforms(result);
-        assertThat(result.header("ce_type")).as(result.value()).isEqualTo(expectedType);
-        return body;
-    }
 
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
