@@ -100,39 +100,30 @@ public class GrantReconciler {
         // Two waves of writes: the role and the account do not depend on each other; the binding needs the role
         // (RBAC checks the binder against it) and a token Secret the account's uid. The calls of a wave run at once,
         // and what took effect is recorded before a failure ends the attempt.
-        ServiceAccount account = sa;
-        if (roleAction != Action.unchanged || saAction != Action.unchanged) {
-            ServiceAccount found = sa;
-            ParallelCalls.Outcome<ServiceAccount> accounts = calls.both(() -> writeRole(client, roleAction, role),
-                    () -> found != null ? found : createServiceAccount(client));
-            recordIfDone(log, accounts.there(), ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
-            recordIfDone(log, accounts.here(), ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
-            account = accounts.orThrow();
-        } else {
-            log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
-            log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
-        }
-        ServiceAccount owner = account;
+        ServiceAccount found = sa;
+        ParallelCalls.Outcome<ServiceAccount> accounts = roleAction == Action.unchanged && saAction == Action.unchanged
+                ? ParallelCalls.Outcome.done(sa)
+                : calls.both(() -> writeRole(client, roleAction, role),
+                        () -> found != null ? found : createServiceAccount(client));
+        recordIfDone(log, accounts.there(), ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
+        recordIfDone(log, accounts.here(), ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
+        ServiceAccount owner = accounts.orThrow();
 
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
         TokenWait token = tokenSecret == null ? new TokenWait(client, owner) : null;
         try {
-            if (bindingAction != Action.unchanged || createToken) {
-                ParallelCalls.Outcome<Boolean> bound = calls.both(
-                        () -> writeBinding(client, binding, bindingAction, rebind),
-                        () -> createToken && createWorkerSecret(client, owner));
-                recordIfDone(log, bound.there(),
-                        ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
-                if (Boolean.TRUE.equals(bound.value())) {
-                    // Made here: reported as created even if this attempt fails later and a retry finds it.
-                    log.record(ResourceAction.namespaced("Secret",
-                            TokenSecrets.workerSecret(owner).getMetadata().getName(), Action.created));
-                }
-                bound.orThrow();
-            } else {
-                log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+            ParallelCalls.Outcome<Boolean> bound = bindingAction == Action.unchanged && !createToken
+                    ? ParallelCalls.Outcome.done(false)
+                    : calls.both(() -> writeBinding(client, binding, bindingAction, rebind),
+                            () -> createToken && createWorkerSecret(client, owner));
+            recordIfDone(log, bound.there(),
+                    ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
+            if (Boolean.TRUE.equals(bound.value())) {
+                // Made here: reported as created even if this attempt fails later and a retry finds it.
+                log.record(ResourceAction.namespaced("Secret", TokenSecrets.workerSecretName(owner), Action.created));
             }
+            bound.orThrow();
             if (token != null) {
                 tokenSecret = token.await(existingToken.isPresent() || createToken);
             }

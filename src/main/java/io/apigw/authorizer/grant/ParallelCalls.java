@@ -75,13 +75,18 @@ public class ParallelCalls {
     /** How two calls made at once ended: a failure of each (null if it succeeded) and the value of the second. */
     record Outcome<T>(RuntimeException there, T value, RuntimeException here) {
 
+        /** Nothing to run: the value as it already is. */
+        static <T> Outcome<T> done(T value) {
+            return new Outcome<>(null, value, null);
+        }
+
         /** Throws a failure if there was one, {@code here}'s first; else returns the value. */
         T orThrow() {
             RuntimeException first = here != null ? here : there;
             if (first == null) {
                 return value;
             }
-            if (first == here && there != null && there != here) {
+            if (first == here && there != null) {
                 here.addSuppressed(there); // kept with the first, so a second cause is not lost from view
             }
             throw first;
