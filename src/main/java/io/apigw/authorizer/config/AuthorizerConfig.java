@@ -140,5 +140,12 @@ public interface AuthorizerConfig {
         /** Records larger than this are dead-lettered without being parsed. */
         @WithDefault("65536")
         int maxBytes();
+
+        /**
+         * The most one request may take from its start: attempts, backoff, Retry-After and the token wait all count.
+         * When it is over the request ends as a retryable {@code Failed}.
+         */
+        @WithDefault("2m")
+        Duration deadline();
     }
 }

@@ -1,11 +1,13 @@
 package io.apigw.authorizer.credential;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
@@ -13,10 +15,17 @@ import org.jboss.logging.Logger;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 
 /**
  * Keeps the gateway's credential for each authorized cluster as a Secret {@code apigw-cluster-<clusterId>} (keys
@@ -30,12 +39,32 @@ public class CredentialStore {
     public static final String CLUSTER_ID_LABEL = "apigw.tencent.com/cluster-id";
     public static final String TOKEN_SECRET_ANNOTATION = "apigw.tencent.com/token-secret";
 
+    /** Bound on one piece of work when the client sets no request timeout: two reads or writes of 10 s. */
+    private static final long DEFAULT_LIMIT_MS = 20_000;
+
+    private final Vertx vertx;
     private final KubernetesClient ownCluster;
     private final String namespace;
 
-    public CredentialStore(KubernetesClient ownCluster, AuthorizerConfig config) {
-        this.ownCluster = ownCluster;
+    /**
+     * The client is the worker's own, made from the same {@code quarkus.kubernetes-client.*} settings as Quarkus's
+     * client, on a Vert.x instance of its own: an HTTP client that Vert.x makes while a call runs on one of Quarkus's
+     * contexts (the readiness check's) is closed with that context early in a shutdown, under requests that are
+     * still draining. This one is closed only after the drain.
+     */
+    public CredentialStore(Config ownClusterConfig, KubernetesSerialization serialization, AuthorizerConfig config) {
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
+                .setInternalBlockingPoolSize(1));
+        this.ownCluster = new KubernetesClientBuilder().withConfig(ownClusterConfig)
+                .withHttpClientFactory(new VertxHttpClientFactory(vertx)).withKubernetesSerialization(serialization)
+                .build();
         this.namespace = config.credentials().namespace();
+    }
+
+    @PreDestroy
+    void close() {
+        ownCluster.close();
+        vertx.close();
     }
 
     /** @return the credential reference {@code <namespace>/<name>} */
@@ -45,35 +74,27 @@ public class CredentialStore {
         data.put("server", b64(server.getBytes(StandardCharsets.UTF_8)));
         data.put("ca.crt", b64(caPem.getBytes(StandardCharsets.UTF_8)));
         data.put("token", b64(token.bytes()));
-        try {
+        ownCluster("storing the credential", () -> {
             Secret existing = ownCluster.secrets().inNamespace(namespace).withName(name).get();
             if (existing == null) {
-                ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
+                return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
                         .withNewMetadata().withNamespace(namespace).withName(name)
                         .addToLabels("app.kubernetes.io/managed-by", "apigw-tke-authorizer")
                         .addToLabels(CLUSTER_ID_LABEL, clusterId)
                         .addToAnnotations(TOKEN_SECRET_ANNOTATION, tokenSecret)
                         .endMetadata()
                         .withType("Opaque").withData(data).build()).create();
-            } else if (!data.equals(existing.getData())
+            }
+            if (!data.equals(existing.getData())
                     || !tokenSecret.equals(existing.getMetadata().getAnnotations() == null ? null
                             : existing.getMetadata().getAnnotations().get(TOKEN_SECRET_ANNOTATION))) {
-                ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(existing)
+                return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(existing)
                         .editMetadata().addToAnnotations(TOKEN_SECRET_ANNOTATION, tokenSecret).endMetadata()
                         .withData(data).withStringData(null).build()).update();
             }
-            return namespace + "/" + name;
-        } catch (KubernetesClientException e) {
-            LOG.warnf("credential store: saving %s/%s failed with HTTP %d", namespace, name, e.getCode());
-            if (e.getCode() == 404) {
-                throw new AuthorizationException(FailureCode.INTERNAL, "the credential namespace " + namespace
-                        + " does not exist in the gateway's cluster", false);
-            }
-            // 409 (a concurrent writer) and outages of our own cluster are worth another attempt.
-            throw new AuthorizationException(FailureCode.INTERNAL,
-                    "the credential could not be stored in the gateway's cluster (HTTP " + e.getCode() + ")",
-                    e.getCode() == 0 || e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500);
-        }
+            return existing;
+        });
+        return namespace + "/" + name;
     }
 
     /** The stored credential of a cluster, if there is one. */
@@ -100,14 +121,28 @@ public class CredentialStore {
         return namespace + "/" + NAME_PREFIX + clusterId;
     }
 
+    /**
+     * One piece of work on the worker's own cluster, bounded as a whole by its client's request timeout (a stalled
+     * answer must not hold the request past its deadline), with one sorting of failures: a missing namespace is
+     * permanent; conflicts (a concurrent writer), throttling, outages and time-outs are worth another attempt.
+     */
     private <T> T ownCluster(String during, java.util.function.Supplier<T> call) {
-        try {
+        int limit = ownCluster.getConfiguration().getRequestTimeout();
+        Watchdog watchdog = Watchdog.start(Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS));
+        try (watchdog) {
             return call.get();
         } catch (KubernetesClientException e) {
-            LOG.warnf("credential store: %s failed with HTTP %d", during, e.getCode());
+            int status = watchdog.expired() ? 0 : e.getCode();
+            LOG.warnf("credential store: %s failed with HTTP %d%s", during, status,
+                    watchdog.expired() ? " (timed out)" : "");
+            if (status == 404) {
+                throw new AuthorizationException(FailureCode.INTERNAL, "the credential namespace " + namespace
+                        + " does not exist in the gateway's cluster", false);
+            }
             throw new AuthorizationException(FailureCode.INTERNAL,
-                    "the gateway's cluster did not answer while " + during + " (HTTP " + e.getCode() + ")",
-                    e.getCode() <= 0 || e.getCode() == 429 || e.getCode() >= 500);
+                    "the gateway's cluster did not answer while " + during + " ("
+                            + (watchdog.expired() ? "timed out" : "HTTP " + status) + ")",
+                    status <= 0 || status == 409 || status == 429 || status >= 500);
         }
     }
 

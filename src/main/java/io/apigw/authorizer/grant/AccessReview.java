@@ -22,6 +22,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
  */
 final class AccessReview {
 
+    private static final String REVIEWING = "reviewing the admin credential's rights";
+
     /** One permission: verb on group/resource, optionally on one named object. */
     record Permission(String verb, String group, String resource, String name) {
 
@@ -59,13 +61,14 @@ final class AccessReview {
         }
         SelfSubjectRulesReview review;
         try {
-            review = client.authorization().v1().selfSubjectRulesReview().create(new SelfSubjectRulesReviewBuilder()
-                    .withNewSpec().withNamespace(ReservedResources.NAMESPACE).endSpec().build());
+            review = KubeErrors.bounded(client, REVIEWING, () -> client.authorization().v1().selfSubjectRulesReview()
+                    .create(new SelfSubjectRulesReviewBuilder()
+                            .withNewSpec().withNamespace(ReservedResources.NAMESPACE).endSpec().build()));
         } catch (KubernetesClientException e) {
             if (e.getCode() == 403 || e.getCode() == 404) {
                 return; // the review API itself is unavailable: the writes will tell
             }
-            throw KubeErrors.classify(e, "reviewing the admin credential's rights");
+            throw KubeErrors.classify(e, REVIEWING);
         }
         if (review == null || review.getStatus() == null || Boolean.TRUE.equals(review.getStatus().getIncomplete())) {
             return;

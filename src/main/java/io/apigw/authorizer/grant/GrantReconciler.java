@@ -172,7 +172,8 @@ public class GrantReconciler {
     private boolean createWorkerSecret(KubernetesClient client, ServiceAccount sa) {
         Secret wanted = TokenSecrets.workerSecret(sa);
         try {
-            client.secrets().inNamespace(NAMESPACE).resource(wanted).create();
+            KubeErrors.bounded(client, "creating token Secret " + wanted.getMetadata().getName(),
+                    () -> client.secrets().inNamespace(NAMESPACE).resource(wanted).create());
             return true;
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) {
@@ -269,8 +270,9 @@ public class GrantReconciler {
                 throw KubeErrors.classify(e.getCause(), "waiting for the token");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw AuthorizationException.transientFailure(FailureCode.INTERNAL,
-                        "interrupted while waiting for the token");
+                // The request's deadline (or a stop) ended the wait: the token may still come, so it is retryable.
+                throw AuthorizationException.transientFailure(FailureCode.TOKEN_NOT_ISSUED,
+                        "the wait for the token was cut short");
             }
         }
 

@@ -3,10 +3,6 @@ package io.apigw.authorizer.grant;
 import java.io.IOException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -15,6 +11,7 @@ import javax.net.ssl.SSLException;
 
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 
@@ -66,23 +63,27 @@ public final class KubeErrors {
      * its failure into a contract code.
      */
     public static <T> T call(KubernetesClient client, String during, Supplier<T> call) {
+        return bounded(client, during, () -> classified(during, call));
+    }
+
+    /**
+     * As {@link #call}, but a failure the server answered reaches the caller unsorted, for calls where some answers
+     * are expected (a 409 on create, a 404 for an API the server does not serve).
+     */
+    public static <T> T bounded(KubernetesClient client, String during, Supplier<T> call) {
         int limit = client.getConfiguration().getRequestTimeout();
         if (limit <= 0) {
-            return classified(during, call);
+            return call.get();
         }
-        Deadline deadline = new Deadline(Thread.currentThread());
-        ScheduledFuture<?> timer = DEADLINES.schedule(deadline::expire, limit + DEADLINE_SLACK_MS, TimeUnit.MILLISECONDS);
-        try {
-            return classified(during, call);
-        } catch (AuthorizationException e) {
-            if (deadline.expired()) {
+        Watchdog watchdog = Watchdog.start(Duration.ofMillis(limit + WATCHDOG_SLACK_MS));
+        try (watchdog) {
+            return call.get();
+        } catch (RuntimeException e) {
+            if (watchdog.expired()) {
                 throw AuthorizationException.transientFailure(FailureCode.API_SERVER_UNREACHABLE,
                         "the cluster's private API server endpoint timed out while " + during);
             }
             throw e;
-        } finally {
-            timer.cancel(false);
-            deadline.close();
         }
     }
 
@@ -94,42 +95,8 @@ public final class KubeErrors {
         }
     }
 
-    private static final long DEADLINE_SLACK_MS = 500;
-    private static final ScheduledExecutorService DEADLINES = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kube-call-deadlines");
-        t.setDaemon(true);
-        return t;
-    });
-
-    /** Interrupts the calling thread if the call outlives its limit (fabric8 then gives up waiting). */
-    private static final class Deadline {
-        private final Thread caller;
-        private boolean done;
-        private boolean expired;
-
-        Deadline(Thread caller) {
-            this.caller = caller;
-        }
-
-        synchronized void expire() {
-            if (!done) {
-                expired = true;
-                caller.interrupt();
-            }
-        }
-
-        synchronized boolean expired() {
-            return expired;
-        }
-
-        /** After this, no interrupt can arrive; one that did is cleared so it cannot hit later work. */
-        synchronized void close() {
-            done = true;
-            if (expired) {
-                Thread.interrupted();
-            }
-        }
-    }
+    /** fabric8's own request timeout fires first when it can; this catches what it cannot see. */
+    private static final long WATCHDOG_SLACK_MS = 500;
 
     private static Duration retryAfter(KubernetesClientException e) {
         if (e.getStatus() == null || e.getStatus().getDetails() == null

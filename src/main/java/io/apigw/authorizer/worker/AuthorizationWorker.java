@@ -2,14 +2,19 @@ package io.apigw.authorizer.worker;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.eclipse.microprofile.reactive.messaging.Acknowledgment;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 
+import io.apigw.authorizer.delivery.KeyedDispatcher;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.request.ReadResult;
 import io.apigw.authorizer.request.RequestReader;
@@ -17,12 +22,13 @@ import io.apigw.authorizer.result.DeadLetters;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
 import io.apigw.authorizer.result.ResultPublisher;
-import io.smallrye.reactive.messaging.annotations.Blocking;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 
 /**
- * The Kafka edge. Records of one cluster (one key) arrive one at a time, different clusters concurrently (see
- * {@code throttled.ordered} in application.properties). The method returns only after the result or dead letter is
- * on the broker; only then is the record acknowledged and its offset eligible for commit.
+ * The Kafka edge. Records of one cluster (one key) are handled one at a time in order, different clusters
+ * concurrently ({@link KeyedDispatcher}). A record is acknowledged only after its result or dead letter is on the
+ * broker; only then is its offset eligible for commit ({@code commit-strategy=answered}).
  */
 @ApplicationScoped
 public class AuthorizationWorker {
@@ -33,31 +39,51 @@ public class AuthorizationWorker {
     private final Authorizer authorizer;
     private final ResultPublisher results;
     private final DeadLetters deadLetters;
-    private final Drain drain;
+    private final KeyedDispatcher dispatcher;
     private final AuthorizerMetrics metrics;
 
     public AuthorizationWorker(RequestReader reader, Authorizer authorizer, ResultPublisher results,
-            DeadLetters deadLetters, Drain drain, AuthorizerMetrics metrics) {
+            DeadLetters deadLetters, KeyedDispatcher dispatcher, AuthorizerMetrics metrics) {
         this.metrics = metrics;
         this.reader = reader;
         this.authorizer = authorizer;
         this.results = results;
         this.deadLetters = deadLetters;
-        this.drain = drain;
+        this.dispatcher = dispatcher;
     }
 
+    /**
+     * Hands the record to the dispatcher at once (so the offset ledger sees it) and returns when another may come.
+     * The record is acknowledged after its result or dead letter is on the broker; if publishing fails it is
+     * nacked, which stops the channel (failure-strategy=fail): nothing is committed past an unanswered record.
+     */
     @Incoming("authorization-requests")
-    @Blocking(ordered = false, value = "authorization-workers")
-    public void onRecord(ConsumerRecord<String, byte[]> record) {
-        if (!drain.enter()) {
-            // Stopping: leave the record uncommitted for whichever worker owns the partition next.
-            throw new IllegalStateException("shutting down; record " + record.offset() + " left for redelivery");
-        }
-        try {
+    @Acknowledgment(Acknowledgment.Strategy.MANUAL)
+    public CompletionStage<Void> onRecord(Message<ConsumerRecord<String, byte[]>> message) {
+        ConsumerRecord<String, byte[]> record = message.getPayload();
+        // Records without a key are kept in order per partition.
+        String key = record.key() != null ? record.key() : "\0partition-" + record.partition();
+        Context trace = Context.current();
+        return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()),
+                record.offset(), key, () -> answer(message, record, trace)));
+    }
+
+    private void answer(Message<ConsumerRecord<String, byte[]>> message, ConsumerRecord<String, byte[]> record,
+            Context trace) {
+        try (Scope scope = trace.makeCurrent()) {
             handle(record);
-        } finally {
-            drain.leave();
+        } catch (RuntimeException e) {
+            if (dispatcher.draining()) {
+                LOG.infof("record %s-%d@%d left for redelivery: the worker is stopping (%s)", record.topic(),
+                        record.partition(), record.offset(), e.getClass().getSimpleName());
+                return;
+            }
+            LOG.errorf("record %s-%d@%d could not be answered (%s); stopping the channel", record.topic(),
+                    record.partition(), record.offset(), e.getClass().getSimpleName());
+            message.nack(e);
+            return;
         }
+        message.ack();
     }
 
     private void handle(ConsumerRecord<String, byte[]> record) {

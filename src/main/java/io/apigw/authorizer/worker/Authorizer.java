@@ -29,6 +29,7 @@ import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
+import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
@@ -52,6 +53,7 @@ public class Authorizer {
     private final Backoff backoff;
     private final AuthorizerMetrics metrics;
     private final Drain drain;
+    private final Duration deadline;
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
             GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config,
@@ -65,6 +67,7 @@ public class Authorizer {
         this.remover = remover;
         this.credentials = credentials;
         this.backoff = Backoff.of(config.retry());
+        this.deadline = config.request().deadline();
     }
 
     /** One attempt at a request; {@code changes} carries per-object actions over from earlier attempts. */
@@ -144,42 +147,74 @@ public class Authorizer {
                 changes.actions());
     }
 
+    /**
+     * Runs attempts until one succeeds, a failure is permanent, the attempts are used up, or the request's deadline
+     * passes. The deadline bounds the whole request, whatever a step does: a watchdog interrupts the thread when it
+     * passes, and every blocking wait gives up when interrupted.
+     */
     private Result withRetries(AuthorizationRequest request, Attempt step) {
         ChangeLog changes = new ChangeLog();
-        for (int attempt = 1;; attempt++) {
-            try {
-                return step.run(request, attempt, changes);
-            } catch (PrivateAccessDisabledException e) {
-                LOG.debugf("request %s: private access of %s is off: %s", request.requestId(), request.clusterId(),
-                        e.getMessage());
-                return new Result.PrivateAccessDisabled(request.requestId(), request.clusterId(), region(request),
-                        Result.now(), attempt, true, Result.PrivateAccessDisabled.MESSAGE);
-            } catch (AuthorizationException e) {
-                if (e.isTransient() && attempt < backoff.maxAttempts()) {
-                    metrics.retry(e.code().name());
-                    LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(), attempt,
-                            request.clusterId(), e.code(), e.getMessage());
-                    pause(attempt, e.retryAfter().orElse(Duration.ZERO));
-                    continue;
+        long deadline = System.nanoTime() + this.deadline.toNanos();
+        Watchdog watchdog = Watchdog.start(this.deadline);
+        try (watchdog) {
+            for (int attempt = 1;; attempt++) {
+                try {
+                    return step.run(request, attempt, changes);
+                } catch (PrivateAccessDisabledException e) {
+                    LOG.debugf("request %s: private access of %s is off: %s", request.requestId(),
+                            request.clusterId(), e.getMessage());
+                    return new Result.PrivateAccessDisabled(request.requestId(), request.clusterId(), region(request),
+                            Result.now(), attempt, true, Result.PrivateAccessDisabled.MESSAGE);
+                } catch (AuthorizationException e) {
+                    if (watchdog.expired()) {
+                        return pastDeadline(request, attempt, e);
+                    }
+                    Duration wait = pause(attempt, e.retryAfter().orElse(Duration.ZERO));
+                    boolean inTime = System.nanoTime() + wait.toNanos() < deadline;
+                    if (e.isTransient() && attempt < backoff.maxAttempts() && inTime) {
+                        metrics.retry(e.code().name());
+                        LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(),
+                                attempt, request.clusterId(), e.code(), e.getMessage());
+                        sleep(wait);
+                        continue;
+                    }
+                    if (drain.tearingDown()) {
+                        // The failure may be the teardown's doing (a closed client): redeliver rather than publish it.
+                        throw e;
+                    }
+                    return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt,
+                            e.code(), e.getMessage());
+                } catch (RuntimeException e) {
+                    if (drain.draining()) {
+                        // Stopping pulls things from under the attempt: no false INTERNAL, redeliver it instead.
+                        throw e;
+                    }
+                    if (watchdog.expired()) {
+                        return pastDeadline(request, attempt, null);
+                    }
+                    // Unknown exceptions may quote what they saw: log the type only, never the message.
+                    LOG.errorf("request %s: unexpected %s while handling %s", request.requestId(),
+                            e.getClass().getName(), request.clusterId());
+                    return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt,
+                            FailureCode.INTERNAL, "unexpected internal error (" + e.getClass().getSimpleName() + ")");
                 }
-                if (drain.tearingDown()) {
-                    // The failure may be the teardown's doing (a closed client): redeliver rather than publish it.
-                    throw e;
-                }
-                return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, e.code(),
-                        e.getMessage());
-            } catch (RuntimeException e) {
-                if (drain.draining()) {
-                    // Stopping pulls things from under the attempt: no false INTERNAL, redeliver it instead.
-                    throw e;
-                }
-                // Unknown exceptions may quote what they saw: log the type only, never the message.
-                LOG.errorf("request %s: unexpected %s while handling %s", request.requestId(), e.getClass().getName(),
-                        request.clusterId());
-                return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt,
-                        FailureCode.INTERNAL, "unexpected internal error (" + e.getClass().getSimpleName() + ")");
             }
         }
+    }
+
+    /**
+     * The deadline cut the request short: retryable, as {@code TOKEN_NOT_ISSUED} if it was waiting for the token,
+     * else as an API server that did not answer in time.
+     */
+    private Result pastDeadline(AuthorizationRequest request, int attempt, AuthorizationException cut) {
+        FailureCode code = cut != null && cut.code() == FailureCode.TOKEN_NOT_ISSUED ? FailureCode.TOKEN_NOT_ISSUED
+                : FailureCode.API_SERVER_UNREACHABLE;
+        String what = code == FailureCode.TOKEN_NOT_ISSUED ? "while waiting for the token"
+                : "before the cluster's API server answered";
+        LOG.infof("request %s: deadline of %ss passed for %s in attempt %d", request.requestId(),
+                deadline.toSeconds(), request.clusterId(), attempt);
+        return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, code,
+                "the request's deadline (" + deadline.toSeconds() + "s) passed " + what);
     }
 
     private static String region(AuthorizationRequest request) {
@@ -187,11 +222,15 @@ public class Authorizer {
     }
 
     /** The backoff, or longer if the server asked for it (429/503 Retry-After), up to a bound. */
-    private void pause(int attempt, Duration serverAsked) {
+    private Duration pause(int attempt, Duration serverAsked) {
         Duration wait = backoff.after(attempt);
         if (serverAsked.compareTo(wait) > 0) {
             wait = serverAsked.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : serverAsked;
         }
+        return wait;
+    }
+
+    private static void sleep(Duration wait) {
         try {
             Thread.sleep(wait.toMillis());
         } catch (InterruptedException e) {

@@ -9,13 +9,16 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.delivery.KeyedDispatcher;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 
 /**
- * Graceful stop: on SIGTERM no new authorization starts, and the ones in flight get up to
- * {@code authorizer.shutdown-grace} to finish and publish their results before Kafka, HTTP clients and the worker
- * pool are closed. The Kafka connector then commits what was done; anything not done stays uncommitted and is
- * redelivered.
+ * Graceful stop: on SIGTERM no new request starts (records stop flowing in and stay unacknowledged), and the ones in
+ * flight get up to {@code authorizer.shutdown-grace} to finish and publish their results, while Kafka, the clients
+ * and the producers still work. Then whatever still runs is interrupted and left unacknowledged; the Kafka
+ * connector commits what was answered and leaves the group, and the rest is redelivered to the next owner.
  */
 @ApplicationScoped
 public class Drain {
@@ -23,61 +26,40 @@ public class Drain {
     private static final Logger LOG = Logger.getLogger(Drain.class);
 
     private final Duration grace;
-    private int inFlight;
-    private boolean draining;
-    private boolean tearingDown;
+    private final KeyedDispatcher dispatcher;
+    private volatile boolean tearingDown;
 
-    public Drain(AuthorizerConfig config, io.micrometer.core.instrument.MeterRegistry registry) {
+    public Drain(AuthorizerConfig config, KeyedDispatcher dispatcher, MeterRegistry registry) {
         this.grace = config.shutdownGrace();
-        io.micrometer.core.instrument.Gauge.builder("authorizer.inflight", this, Drain::inFlight)
+        this.dispatcher = dispatcher;
+        Gauge.builder("authorizer.inflight", dispatcher, KeyedDispatcher::running)
                 .description("Requests being handled right now").strongReference(true).register(registry);
     }
 
-    synchronized boolean enter() {
-        if (draining) {
-            return false;
-        }
-        inFlight++;
-        return true;
+    boolean draining() {
+        return dispatcher.draining();
     }
 
-    synchronized void leave() {
-        inFlight--;
-        notifyAll();
-    }
-
-    synchronized boolean draining() {
-        return draining;
-    }
-
-    /** The grace is over: clients and connectors are being closed under whatever still runs. */
-    synchronized boolean tearingDown() {
+    /** The grace is over: what still runs is being interrupted. */
+    boolean tearingDown() {
         return tearingDown;
-    }
-
-    public synchronized int inFlight() {
-        return inFlight;
     }
 
     /** Runs before every other shutdown observer, while the connectors and clients still work. */
     void onShutdown(@Observes @Priority(0) ShutdownEvent event) throws InterruptedException {
-        long deadline = System.nanoTime() + grace.toNanos();
-        synchronized (this) {
-            draining = true;
-            try {
-                if (inFlight > 0) {
-                    LOG.infof("shutting down: waiting up to %ss for %d authorizations in flight", grace.toSeconds(),
-                            inFlight);
-                }
-                while (inFlight > 0 && System.nanoTime() < deadline) {
-                    wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-                }
-                if (inFlight > 0) {
-                    LOG.warnf("shutting down with %d authorizations unfinished; they will be redelivered", inFlight);
-                }
-            } finally {
-                tearingDown = true;
-            }
+        int running = dispatcher.running();
+        if (running > 0) {
+            LOG.infof("shutting down: waiting up to %ss for %d requests in flight", grace.toSeconds(), running);
+        }
+        int unfinished;
+        try {
+            unfinished = dispatcher.drain(grace);
+        } finally {
+            tearingDown = true;
+        }
+        if (unfinished > 0) {
+            LOG.warnf("shutting down with %d requests unfinished; they will be redelivered", unfinished);
+            dispatcher.shutdownNow();
         }
     }
 }

@@ -80,6 +80,10 @@ class WorkerProcessIT {
     }
 
     private WorkerProcess worker(String name) {
+        return worker(name, Map.of());
+    }
+
+    private WorkerProcess worker(String name, Map<String, String> overrides) {
         Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", broker.bootstrapServers());
         config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
@@ -91,15 +95,20 @@ class WorkerProcessIT {
         config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + suffix);
         config.put("mp.messaging.outgoing.authorization-results.topic", results);
         config.put("mp.messaging.outgoing.authorization-dead-letters.topic", "dlq-" + suffix);
+        config.putAll(overrides);
         WorkerProcess w = WorkerProcess.start(name, config);
         workers.add(w);
         return w.awaitReady(Duration.ofSeconds(60));
     }
 
     private List<String> sendToSlowClusters(int n) {
+        return sendToSlowClusters(n, RTT);
+    }
+
+    private List<String> sendToSlowClusters(int n, Duration rtt) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            TargetCluster c = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, TargetCluster.CLUSTER_ADMIN, RTT);
+            TargetCluster c = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, TargetCluster.CLUSTER_ADMIN, rtt);
             clusters.add(c);
             String id = "proc-" + i + "-" + UUID.randomUUID();
             ids.add(id);
@@ -163,6 +172,82 @@ class WorkerProcessIT {
         assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
         assertThat(all.values()).as("no request was redone after the graceful stop: its offsets were committed")
                 .allMatch(rs -> rs.size() == 1);
+    }
+
+    /**
+     * A rolling update under load: SIGTERM while requests run and others wait. The running ones finish (their
+     * credential stored in the worker's own cluster), are committed, and are not run again; the waiting ones are
+     * left for the successor, which runs each once.
+     */
+    @Test
+    void sigtermFinishesInFlightRequestsWithTheirCredentialsAndLeavesQueuedOnesToTheSuccessor() {
+        WorkerProcess first = worker("rolling", Map.of("authorizer.concurrency", "2"));
+        List<String> ids = sendToSlowClusters(6, Duration.ofMillis(700));
+        awaitClustersStarted(2);
+        int exit = first.terminate(Duration.ofSeconds(60));
+        List<String> finishedByFirst = ids.stream().filter(id -> first.log().contains("requestId=" + id)).toList();
+        // ids.get(i) was sent for clusters.get(i)
+        List<String> startedByFirst = ids.stream()
+                .filter(id -> !clusters.get(ids.indexOf(id)).workerVersionReads().isEmpty()).toList();
+
+        worker("rolling-successor");
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+
+        assertThat(exit).as("exit code after SIGTERM\n" + first.log()).isIn(0, 143);
+        assertThat(first.log()).doesNotContain("Client is closed").doesNotContain("outcome=Failed");
+        assertThat(startedByFirst).hasSizeGreaterThanOrEqualTo(2).hasSizeLessThan(ids.size());
+        assertThat(finishedByFirst).as("requests in flight at SIGTERM finished by the stopping worker\n" + first.log())
+                .containsExactlyInAnyOrderElementsOf(startedByFirst);
+        try (var own = ownCluster.createClient()) {
+            for (String id : finishedByFirst) {
+                String clusterId = clusterOf(all.get(id).get(0));
+                assertThat(own.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + clusterId).get())
+                        .as("credential of %s stored before the worker stopped", clusterId).isNotNull();
+            }
+        }
+        assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        assertEachClusterAuthorizedOnce(all);
+    }
+
+    /**
+     * A second worker joins while the first runs requests: the rebalance waits for the requests of the partitions it
+     * moves, which are committed, so no cluster is authorized by both workers (at the same time or one after the
+     * other).
+     */
+    @Test
+    void aRebalanceWaitsForRunningRequestsSoNoClusterIsAuthorizedTwice() {
+        WorkerProcess a = worker("takeover-a");
+        List<String> ids = sendToSlowClusters(12, Duration.ofMillis(500));
+        awaitClustersStarted(3);
+        WorkerProcess b = worker("takeover-b");
+
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+
+        assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        assertEachClusterAuthorizedOnce(all);
+        assertThat(a.log()).as("worker a gave partitions up").contains("revoked");
+        assertThat(b.isAlive()).isTrue();
+    }
+
+    /** Waits until the worker has started on {@code n} clusters (each read /version). */
+    private void awaitClustersStarted(int n) {
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(() -> clusters.stream().filter(c -> !c.workerVersionReads().isEmpty()).count() >= n);
+    }
+
+    /** One result per request and one attempt per cluster: nothing was redone or done by two workers at once. */
+    private void assertEachClusterAuthorizedOnce(Map<String, List<ConsumerRecord<byte[], byte[]>>> all) {
+        assertThat(all.values()).as("results per request").allMatch(rs -> rs.size() == 1);
+        assertThat(clusters).as("authorizations (reads of /version) per cluster")
+                .allMatch(c -> c.workerVersionReads().size() == 1);
+    }
+
+    private static String clusterOf(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return JSON.readTree(r.value()).path("clusterId").asText();
+        } catch (Exception e) {
+            return "";
+        }
     }
 
     @Test

@@ -3,6 +3,12 @@ package io.apigw.authorizer.directory.tke;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.jboss.logging.Logger;
 
@@ -20,7 +26,8 @@ import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 
 /**
- * Calls of TKE API 3.0 (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each bounded by the configured timeouts.
+ * Calls of TKE API 3.0 (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each bounded as a whole by connect + 2 x
+ * read timeout.
  * Answers are returned as the {@code Response} object; errors as {@link AuthorizationException}s. Request bodies and
  * answers are never logged: a DescribeClusterKubeconfig answer holds an admin credential.
  */
@@ -31,7 +38,15 @@ final class TkeApi {
     private static final Logger LOG = Logger.getLogger(TkeApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Calls run here so that the caller can stop waiting for one (see {@link #call}). */
+    private static final ExecutorService CALLS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "tke-call");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final ClientProfile profile;
+    private final Duration callLimit;
     /** One client per account and region: building one loads the TLS defaults again. */
     private final Map<String, CommonClient> clients = new ConcurrentHashMap<>();
 
@@ -44,6 +59,7 @@ final class TkeApi {
         http.setReadTimeout(seconds(config.readTimeout()));
         http.setWriteTimeout(seconds(config.readTimeout()));
         this.profile = new ClientProfile(ClientProfile.SIGN_TC3_256, http);
+        this.callLimit = config.connectTimeout().plus(config.readTimeout().multipliedBy(2));
     }
 
     static ObjectNode params(String clusterId) {
@@ -55,14 +71,25 @@ final class TkeApi {
                 k -> new CommonClient(SERVICE, VERSION, account.credential(), region, profile));
         String clusterId = params.path("ClusterId").asText();
         String body;
+        Future<String> answer = CALLS.submit(() -> client.call(action, params.toString()));
         try {
-            body = client.call(action, params.toString());
-        } catch (TencentCloudSDKException e) {
-            throw logged(account, region, clusterId, TkeErrors.classify(action, e));
-        } catch (RuntimeException e) {
+            body = answer.get(callLimit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TencentCloudSDKException sdk) {
+                throw logged(account, region, clusterId, TkeErrors.classify(action, sdk));
+            }
             // The SDK fails this way on some malformed answers (e.g. an empty body) and on credential renewal errors.
             throw logged(account, region, clusterId, AuthorizationException.transientFailure(FailureCode.INTERNAL,
-                    "TKE " + action + " gave no usable answer (" + e.getClass().getSimpleName() + ")"));
+                    "TKE " + action + " gave no usable answer (" + e.getCause().getClass().getSimpleName() + ")"));
+        } catch (TimeoutException | InterruptedException e) {
+            // The SDK's timeouts bound connecting and each read, not a body that trickles in: give up on the call
+            // (its thread ends with the SDK's next read timeout).
+            answer.cancel(true);
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw logged(account, region, clusterId, AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    "TKE " + action + " did not answer within " + callLimit.toSeconds() + "s"));
         }
         JsonNode response;
         try {

@@ -1,0 +1,207 @@
+package io.apigw.authorizer.delivery;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Runs the records of one key (cluster id) one at a time in arrival order, and records of different keys
+ * concurrently, at most {@code concurrency} at once. A record waiting for its key holds no slot, so a cluster with a
+ * long queue never holds up the others.
+ * <p>
+ * The Kafka edge hands every record over as soon as it arrives; this is what lets the offset ledger know every
+ * record that is not answered yet. {@link #admit} returns a stage that completes once there is room, so the
+ * consumer stops fetching (back-pressure) rather than buffering without bound.
+ * <p>
+ * Two ways to stop taking work: {@link #drain} (the worker stops: nothing new starts, what runs may finish) and
+ * {@link #revoke} (a rebalance took partitions away: their waiting records are dropped for the new owner to run, and
+ * the caller waits for their running ones, so that two workers never act on one cluster at once).
+ */
+public final class KeyedDispatcher {
+
+    /** One record's work. {@code partition} is where it came from; the work acknowledges the record itself. */
+    public record Job(TopicPartition partition, long offset, String key, Runnable work) {
+    }
+
+    private final int concurrency;
+    private final int maxAdmitted;
+    private final ExecutorService pool;
+    /** Per key: the job that runs or is ready (head), then the jobs waiting behind it. */
+    private final Map<String, Deque<Job>> byKey = new HashMap<>();
+    /** Heads whose key is free but that wait for a slot. */
+    private final Deque<Job> ready = new ArrayDeque<>();
+    private final Set<Job> running = new HashSet<>();
+    private final Set<TopicPartition> revoked = new HashSet<>();
+    private int admitted;
+    private boolean draining;
+    private CompletableFuture<Void> room;
+
+    public KeyedDispatcher(int concurrency, int maxAdmitted, String threadName) {
+        this.concurrency = concurrency;
+        this.maxAdmitted = Math.max(concurrency, maxAdmitted);
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, threadName + "-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        executor.allowCoreThreadTimeOut(true);
+        this.pool = executor;
+    }
+
+    /**
+     * Takes a record. The stage completes when another record may be handed over; while draining it never does, so
+     * no further record arrives and nothing is started or acknowledged.
+     */
+    public synchronized CompletionStage<Void> admit(Job job) {
+        if (draining) {
+            return new CompletableFuture<>();
+        }
+        if (revoked.contains(job.partition())) {
+            // Fetched before the partition was taken away: its new owner runs it.
+            return CompletableFuture.completedFuture(null);
+        }
+        admitted++;
+        Deque<Job> queue = byKey.computeIfAbsent(job.key(), k -> new ArrayDeque<>());
+        queue.addLast(job);
+        if (queue.size() == 1) {
+            ready.addLast(job);
+            startReady();
+        }
+        if (admitted < maxAdmitted) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (room == null) {
+            room = new CompletableFuture<>();
+        }
+        return room;
+    }
+
+    /** Partitions are assigned (again): their records are accepted. */
+    public synchronized void assigned(Collection<TopicPartition> partitions) {
+        revoked.removeAll(partitions);
+    }
+
+    /**
+     * Partitions are taken away: their waiting records are dropped (never started, never acknowledged) and this
+     * returns once their running records have finished, or after {@code within}.
+     *
+     * @return how many of their records were still running when the wait ended
+     */
+    public synchronized int revoke(Collection<TopicPartition> partitions, Duration within) throws InterruptedException {
+        revoked.addAll(partitions);
+        ready.removeIf(j -> partitions.contains(j.partition()));
+        for (var it = byKey.values().iterator(); it.hasNext();) {
+            Deque<Job> queue = it.next();
+            Job head = queue.peekFirst();
+            int before = queue.size();
+            queue.removeIf(j -> j != head && partitions.contains(j.partition()));
+            admitted -= before - queue.size();
+            if (!running.contains(head) && partitions.contains(head.partition())) {
+                queue.removeFirst();
+                admitted--;
+                Job next = queue.peekFirst();
+                if (next == null) {
+                    it.remove();
+                } else {
+                    ready.addLast(next);
+                }
+            }
+        }
+        startReady();
+        wakeAdmission();
+        return awaitRunning(j -> partitions.contains(j.partition()), within);
+    }
+
+    /** The worker stops: nothing new starts; returns once nothing runs, or after {@code within}. */
+    public synchronized int drain(Duration within) throws InterruptedException {
+        draining = true;
+        ready.clear();
+        return awaitRunning(j -> true, within);
+    }
+
+    public synchronized boolean draining() {
+        return draining;
+    }
+
+    /** Records being handled now (waiting ones not counted). */
+    public synchronized int running() {
+        return running.size();
+    }
+
+    /** Stops the threads; whatever still runs is interrupted (its record stays unacknowledged). */
+    public void shutdownNow() {
+        pool.shutdownNow();
+    }
+
+    private int awaitRunning(java.util.function.Predicate<Job> which, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        long left;
+        while ((left = count(which)) > 0 && System.nanoTime() < deadline) {
+            wait(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+        }
+        return (int) left;
+    }
+
+    private long count(java.util.function.Predicate<Job> which) {
+        return running.stream().filter(which).count();
+    }
+
+    private void startReady() {
+        while (!draining && running.size() < concurrency && !ready.isEmpty()) {
+            Job next = ready.pollFirst();
+            running.add(next);
+            pool.execute(() -> run(next));
+        }
+    }
+
+    private void run(Job job) {
+        try {
+            job.work().run();
+        } finally {
+            finished(job);
+        }
+    }
+
+    private synchronized void finished(Job job) {
+        running.remove(job);
+        admitted--;
+        Deque<Job> queue = byKey.get(job.key());
+        if (queue != null && queue.peekFirst() == job) {
+            queue.removeFirst();
+            Job next = queue.peekFirst();
+            if (next == null) {
+                byKey.remove(job.key());
+            } else {
+                ready.addLast(next);
+            }
+        }
+        startReady();
+        wakeAdmission();
+        notifyAll();
+    }
+
+    private void wakeAdmission() {
+        if (room != null && admitted < maxAdmitted) {
+            CompletableFuture<Void> r = room;
+            room = null;
+            // Completed outside the caller's thread: the consumer's pipeline continues on its own context.
+            CompletableFuture.runAsync(() -> r.complete(null));
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.apigw.authorizer.timing;
+
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Bounds blocking work as a whole: interrupts the thread that started it if it outlives its limit. HTTP clients
+ * bound only the wait for headers or for each read, so a server that stalls or trickles a body would otherwise hold
+ * the thread for as long as it likes; every blocking wait the worker uses gives up when interrupted.
+ * <p>
+ * Use one per bounded piece of work, in try-with-resources; after {@link #close()} no interrupt can arrive, and one
+ * that arrived is cleared so that it cannot hit later work. {@link #expired()} stays readable after closing.
+ */
+public final class Watchdog implements AutoCloseable {
+
+    private static final ScheduledExecutorService TIMERS = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Thread owner;
+    private final ScheduledFuture<?> timer;
+    private boolean done;
+    private boolean expired;
+
+    private Watchdog(Duration limit) {
+        this.owner = Thread.currentThread();
+        this.timer = TIMERS.schedule(this::expire, Math.max(1, limit.toMillis()), TimeUnit.MILLISECONDS);
+    }
+
+    /** Starts watching the current thread. */
+    public static Watchdog start(Duration limit) {
+        return new Watchdog(limit);
+    }
+
+    private synchronized void expire() {
+        if (!done) {
+            expired = true;
+            owner.interrupt();
+        }
+    }
+
+    /** Whether the limit passed before the work ended. */
+    public synchronized boolean expired() {
+        return expired;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!done) {
+            done = true;
+            timer.cancel(false);
+            if (expired) {
+                Thread.interrupted();
+            }
+        }
+    }
+}
