@@ -2,9 +2,7 @@ package io.apigw.authorizer.delivery;
 
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.function.BiConsumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -37,24 +35,12 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
 
     private static final Logger LOG = Logger.getLogger(AnsweredOffsets.class);
 
-    /** Per partition: the records received and not answered yet, and the highest offset received. */
-    private static final class Partition {
-        final TreeSet<Long> unanswered = new TreeSet<>();
-        long highestReceived = -1;
-        long committed = -1;
-
-        /** The offset to commit: the first unanswered record, or the one after the last received. */
-        long next() {
-            return unanswered.isEmpty() ? highestReceived + 1 : unanswered.first();
-        }
-    }
-
     private final KafkaConsumer<?, ?> consumer;
     private final KeyedDispatcher dispatcher;
     private final Duration revocationWait;
     private final Vertx vertx;
     private final long timer;
-    private final Map<TopicPartition, Partition> partitions = new HashMap<>();
+    private final OffsetLedger ledger = new OffsetLedger();
 
     AnsweredOffsets(KafkaConsumer<?, ?> consumer, KeyedDispatcher dispatcher, Duration revocationWait, Vertx vertx,
             long commitIntervalMs) {
@@ -89,20 +75,15 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     }
 
     @Override
-    public synchronized <K, V> Uni<IncomingKafkaRecord<K, V>> received(IncomingKafkaRecord<K, V> record) {
-        Partition p = partitions.computeIfAbsent(new TopicPartition(record.getTopic(), record.getPartition()),
-                tp -> new Partition());
-        p.unanswered.add(record.getOffset());
-        p.highestReceived = Math.max(p.highestReceived, record.getOffset());
+    public <K, V> Uni<IncomingKafkaRecord<K, V>> received(IncomingKafkaRecord<K, V> record) {
+        ledger.received(new TopicPartition(record.getTopic(), record.getPartition()), record.getOffset());
         return Uni.createFrom().item(record);
     }
 
+    /** The record is acknowledged: its result or dead letter is on the broker. */
     @Override
-    public synchronized <K, V> Uni<Void> handle(IncomingKafkaRecord<K, V> record) {
-        Partition p = partitions.get(new TopicPartition(record.getTopic(), record.getPartition()));
-        if (p != null) {
-            p.unanswered.remove(record.getOffset());
-        }
+    public <K, V> Uni<Void> handle(IncomingKafkaRecord<K, V> record) {
+        ledger.answered(new TopicPartition(record.getTopic(), record.getPartition()), record.getOffset());
         return Uni.createFrom().voidItem();
     }
 
@@ -123,7 +104,7 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = take(revoked);
+        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.take(revoked);
         if (!offsets.isEmpty()) {
             consumer.unwrap().commitSync(offsets);
         }
@@ -132,7 +113,7 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     @Override
     public void terminate(boolean graceful) {
         vertx.cancelTimer(timer);
-        Map<TopicPartition, OffsetAndMetadata> offsets = pending();
+        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit();
         if (!offsets.isEmpty()) {
             try {
                 consumer.commit(offsets).await().atMost(Duration.ofSeconds(10));
@@ -144,47 +125,13 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     }
 
     private void commitAsync() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = pending();
+        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit();
         if (!offsets.isEmpty()) {
             consumer.commit(offsets).subscribe().with(ok -> {
             }, failure -> {
                 LOG.debugf("commit failed (%s); retried with the next one", failure.toString());
-                resend(offsets.keySet());
+                ledger.commitFailed(offsets.keySet());
             });
         }
-    }
-
-    /** The offsets that moved since the last commit (marked as committed). */
-    private synchronized Map<TopicPartition, OffsetAndMetadata> pending() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        partitions.forEach((tp, p) -> {
-            long next = p.next();
-            if (next > p.committed) {
-                offsets.put(tp, new OffsetAndMetadata(next));
-                p.committed = next;
-            }
-        });
-        return offsets;
-    }
-
-    private synchronized void resend(Collection<TopicPartition> failed) {
-        failed.forEach(tp -> {
-            Partition p = partitions.get(tp);
-            if (p != null) {
-                p.committed = -1;
-            }
-        });
-    }
-
-    /** The last offsets of partitions that are going away; they are forgotten. */
-    private synchronized Map<TopicPartition, OffsetAndMetadata> take(Collection<TopicPartition> revoked) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : revoked) {
-            Partition p = partitions.remove(tp);
-            if (p != null && p.highestReceived >= 0) {
-                offsets.put(tp, new OffsetAndMetadata(p.next()));
-            }
-        }
-        return offsets;
     }
 }

@@ -33,7 +33,7 @@ public final class ChangeLog {
 
     private static int rank(Action a) {
         return switch (a) {
-            case absent -> 0;
+            case absent, unreachable -> 0;
             case unchanged -> 1;
             case deleted -> 2;
             case updated -> 3;

@@ -11,7 +11,9 @@ public record ResourceAction(String kind, String namespace, String name, Action 
         updated,
         unchanged,
         deleted,
-        absent
+        absent,
+        /** Deauthorize could not reach the cluster (private access off, cluster gone): it may still exist. */
+        unreachable
     }
 
     public static ResourceAction clusterScoped(String kind, String name, Action action) {

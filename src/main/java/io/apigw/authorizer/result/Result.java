@@ -50,9 +50,20 @@ public sealed interface Result {
         }
     }
 
-    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "resources" })
+    /**
+     * {@code complete}: every reserved resource and the stored credential are gone. When the cluster could not be
+     * reached the stored credential is removed anyway, the reserved resources are reported {@code unreachable}, and
+     * {@code retryable} and {@code message} say whether and how a Retry can remove them.
+     */
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "resources", "complete",
+            "retryable", "message" })
     record Deauthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
-            List<ResourceAction> resources) implements Result {
+            List<ResourceAction> resources, boolean complete, Boolean retryable, String message) implements Result {
+
+        public Deauthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
+                List<ResourceAction> resources) {
+            this(requestId, clusterId, region, completedAt, attempts, resources, true, null, null);
+        }
 
         @Override
         public String type() {

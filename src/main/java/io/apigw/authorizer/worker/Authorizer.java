@@ -106,12 +106,7 @@ public class Authorizer {
         boolean credentialValid = credentials.load(request.clusterId())
                 .map(stored -> authenticates(request.clusterId(), stored)).orElse(false);
         if (found.complete() && credentialValid) {
-            List<ResourceAction> resources = List.of(
-                    ResourceAction.namespaced("ServiceAccount", ReservedResources.SERVICE_ACCOUNT, Action.unchanged),
-                    ResourceAction.clusterScoped("ClusterRole", ReservedResources.CLUSTER_ROLE, Action.unchanged),
-                    ResourceAction.clusterScoped("ClusterRoleBinding", ReservedResources.CLUSTER_ROLE_BINDING,
-                            Action.unchanged),
-                    ResourceAction.namespaced("Secret", found.tokenSecret(), Action.unchanged));
+            List<ResourceAction> resources = ReservedResources.each(Action.unchanged, found.tokenSecret());
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()),
                     found.kubernetesVersion());
@@ -136,15 +131,45 @@ public class Authorizer {
     }
 
     private Result deauthorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
-        ClusterAccess access = directory.resolve(request);
+        ClusterAccess access;
+        try {
+            access = directory.resolve(request);
+        } catch (PrivateAccessDisabledException e) {
+            return unreachableDeauthorized(request, attempt, true, "Private network access to the cluster's API "
+                    + "server is not enabled, so the reserved resources in the cluster could not be removed; the "
+                    + "stored credential was. Enable private access, then retry to remove them.");
+        } catch (AuthorizationException e) {
+            if (e.code() != FailureCode.CLUSTER_NOT_FOUND) {
+                throw e;
+            }
+            return unreachableDeauthorized(request, attempt, false, "The cluster is not known (" + e.getMessage()
+                    + "), so the reserved resources in it could not be removed; the stored credential was.");
+        }
         try (ClusterClients.Lease admin = clients.open(access)) {
             remover.remove(admin.client(), changes);
         }
-        String[] ref = credentials.reference(request.clusterId()).split("/", 2);
-        changes.record(new ResourceAction("Secret", ref[0], ref[1],
-                credentials.delete(request.clusterId()) ? Action.deleted : Action.absent));
+        changes.record(storedCredentialRemoved(request));
         return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 changes.actions());
+    }
+
+    /**
+     * The cluster cannot be reached: the gateway must not keep using it, so its stored credential goes now; what is
+     * in the cluster is reported as not removed.
+     */
+    private Result unreachableDeauthorized(AuthorizationRequest request, int attempt, boolean retryable,
+            String message) {
+        List<ResourceAction> resources = new java.util.ArrayList<>(
+                ReservedResources.each(Action.unreachable, ReservedResources.TOKEN_SECRET_PREFIX + "*"));
+        resources.add(storedCredentialRemoved(request));
+        return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
+                resources, false, retryable, message);
+    }
+
+    private ResourceAction storedCredentialRemoved(AuthorizationRequest request) {
+        String[] ref = credentials.reference(request.clusterId()).split("/", 2);
+        return new ResourceAction("Secret", ref[0], ref[1],
+                credentials.delete(request.clusterId()) ? Action.deleted : Action.absent);
     }
 
     /**

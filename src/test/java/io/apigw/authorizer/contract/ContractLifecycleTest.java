@@ -79,12 +79,20 @@ class ContractLifecycleTest {
     }
 
     @Test
-    void checkAndDeauthorizeOfAnUnknownClusterAreFailedConforming() {
+    void checkOfAnUnknownClusterIsFailedAndDeauthorizeIncompleteConforming() {
         String id = "cls-nosuch" + UUID.randomUUID().toString().substring(0, 4);
 
         assertThat(contract.answer(send(CHECK, id), "Failed").path("code").asText()).isEqualTo("CLUSTER_NOT_FOUND");
-        assertThat(contract.answer(send(DEAUTHORIZE, id), "Failed").path("code").asText())
-                .isEqualTo("CLUSTER_NOT_FOUND");
+        JsonNode deauthorized = contract.answer(send(DEAUTHORIZE, id), "Deauthorized");
+        assertThat(deauthorized.path("complete").asBoolean(true)).isFalse();
+        assertThat(deauthorized.path("retryable").asBoolean(true)).isFalse();
+    }
+
+    @Test
+    void deauthorizeOfAClusterWithoutPrivateAccessConforms() {
+        JsonNode deauthorized = contract.answer(send(DEAUTHORIZE, TargetCluster.registerWithoutPrivateEndpoint()),
+                "Deauthorized");
+        assertThat(deauthorized.path("retryable").asBoolean(false)).isTrue();
     }
 
     @Test

@@ -227,6 +227,17 @@ public final class TargetCluster implements AutoCloseable {
         return id;
     }
 
+    /** Turns an entry's private endpoint off (no server), as when a user disables private access. */
+    public static void disablePrivateAccess(String clusterId) {
+        register(clusterId, "");
+    }
+
+    /** Removes an entry, as when the cluster is deleted. */
+    public static synchronized void forget(String clusterId) {
+        SERVERS.remove(clusterId);
+        writeKubeconfig();
+    }
+
     /** A kubeconfig entry whose API server never answers. */
     public static String registerUnreachable() {
         String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
@@ -448,6 +459,10 @@ public final class TargetCluster implements AutoCloseable {
 
     private static synchronized void register(String clusterId, String server) {
         SERVERS.put(clusterId, server);
+        writeKubeconfig();
+    }
+
+    private static void writeKubeconfig() {
         StringBuilder y = new StringBuilder("apiVersion: v1\nkind: Config\nclusters:\n");
         SERVERS.forEach((id, url) -> y.append("- name: ").append(id).append("\n  cluster:\n    server: \"")
                 .append(url).append("\"\n")

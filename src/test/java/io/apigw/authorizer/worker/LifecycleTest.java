@@ -149,10 +149,40 @@ class LifecycleTest {
     }
 
     @Test
-    void deauthorizeOfAnUnknownClusterOrOneWithoutPrivateAccessSaysSo() {
-        assertThat(send("cls-unknown", DEAUTHORIZE).body().get("code").asText()).isEqualTo("CLUSTER_NOT_FOUND");
-        assertThat(send(TargetCluster.registerWithoutPrivateEndpoint(), DEAUTHORIZE).header("ce_type"))
-                .isEqualTo("PrivateAccessDisabled");
+    void deauthorizeOfAClusterWithoutPrivateAccessRemovesTheStoredCredentialAndSaysRetryCanRemoveTheRest() {
+        send(cluster.clusterId, "ClusterAuthorizationRequested");
+        TargetCluster.disablePrivateAccess(cluster.clusterId);
+
+        Published gone = send(cluster.clusterId, DEAUTHORIZE);
+
+        assertIncompleteDeauthorization(gone, true);
+        assertThat(gone.body().get("message").asText()).contains("Enable private access, then retry");
+        assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get())
+                .as("nothing in the cluster could be touched").isNotNull();
+    }
+
+    @Test
+    void deauthorizeOfAClusterThatIsGoneRemovesTheStoredCredentialAndSaysRetryWillNotHelp() {
+        send(cluster.clusterId, "ClusterAuthorizationRequested");
+        TargetCluster.forget(cluster.clusterId);
+
+        assertIncompleteDeauthorization(send(cluster.clusterId, DEAUTHORIZE), false);
+        assertThat(actions(send("cls-unknown", DEAUTHORIZE).body()))
+                .contains("Secret/apigw-cluster-cls-unknown=absent");
+    }
+
+    private void assertIncompleteDeauthorization(Published gone, boolean retryable) {
+        assertThat(gone.header("ce_type")).isEqualTo("Deauthorized");
+        assertThat(gone.body().get("complete").asBoolean()).isFalse();
+        assertThat(gone.body().get("retryable").asBoolean()).isEqualTo(retryable);
+        assertThat(actions(gone.body())).containsExactlyInAnyOrder(
+                "ServiceAccount/apigw-ingress=unreachable",
+                "ClusterRole/apigw-ingress-clusterrole=unreachable",
+                "ClusterRoleBinding/apigw-ingress-clusterrole-binding=unreachable",
+                "Secret/apigw-ingress-token-*=unreachable",
+                "Secret/apigw-cluster-" + cluster.clusterId + "=deleted");
+        assertThat(ownCluster.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + cluster.clusterId)
+                .get()).as("the gateway no longer holds a credential for it").isNull();
     }
 
     private static List<String> texts(JsonNode array) {

@@ -1,0 +1,221 @@
+package io.apigw.authorizer.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.common.TopicPartition;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Per-key order, bounded concurrency, back-pressure, revocation and drain of the dispatcher, with plain threads. */
+class KeyedDispatcherTest {
+
+    static final TopicPartition P0 = new TopicPartition("requests", 0);
+    static final TopicPartition P1 = new TopicPartition("requests", 1);
+    static final Duration WAIT = Duration.ofSeconds(10);
+
+    final List<KeyedDispatcher> dispatchers = new ArrayList<>();
+    final List<String> ran = new CopyOnWriteArrayList<>();
+    final CountDownLatch release = new CountDownLatch(1);
+    long offsets;
+
+    @AfterEach
+    void tearDown() {
+        release.countDown();
+        dispatchers.forEach(KeyedDispatcher::shutdownNow);
+    }
+
+    private KeyedDispatcher dispatcher(int concurrency, int maxAdmitted) {
+        KeyedDispatcher d = new KeyedDispatcher(concurrency, maxAdmitted, "test-worker");
+        dispatchers.add(d);
+        return d;
+    }
+
+    /** A job that records its name and then waits until the test releases it. */
+    private KeyedDispatcher.Job held(TopicPartition p, String key, String name) {
+        return new KeyedDispatcher.Job(p, offsets++, key, () -> {
+            ran.add(name);
+            await(release);
+        });
+    }
+
+    private KeyedDispatcher.Job quick(TopicPartition p, String key, String name) {
+        return new KeyedDispatcher.Job(p, offsets++, key, () -> ran.add(name));
+    }
+
+    @Test
+    void recordsOfOneKeyRunOneAtATimeInOrderAndKeysRunConcurrently() {
+        KeyedDispatcher d = dispatcher(4, 64);
+        ConcurrentHashMap<String, AtomicInteger> runningPerKey = new ConcurrentHashMap<>();
+        AtomicInteger maxPerKey = new AtomicInteger();
+        AtomicInteger running = new AtomicInteger();
+        AtomicInteger maxRunning = new AtomicInteger();
+        List<String> order = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            for (String key : List.of("a", "b", "c")) {
+                String name = key + i;
+                d.admit(new KeyedDispatcher.Job(P0, offsets++, key, () -> {
+                    int perKey = runningPerKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+                    maxPerKey.accumulateAndGet(perKey, Math::max);
+                    maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
+                    sleep(20);
+                    order.add(name);
+                    running.decrementAndGet();
+                    runningPerKey.get(key).decrementAndGet();
+                }));
+            }
+        }
+        Awaitility.await().atMost(WAIT).until(() -> order.size() == 15);
+
+        assertThat(maxPerKey.get()).as("records of one key at once").isEqualTo(1);
+        assertThat(maxRunning.get()).as("keys at once").isGreaterThan(1);
+        for (String key : List.of("a", "b", "c")) {
+            assertThat(order.stream().filter(n -> n.startsWith(key)))
+                    .containsExactly(key + 0, key + 1, key + 2, key + 3, key + 4);
+        }
+    }
+
+    @Test
+    void aKeyWithALongQueueHoldsOneSlotAtMost() {
+        KeyedDispatcher d = dispatcher(2, 64);
+        for (int i = 0; i < 10; i++) {
+            d.admit(held(P0, "busy", "busy" + i));
+        }
+        d.admit(quick(P0, "other-1", "other-1"));
+        d.admit(quick(P0, "other-2", "other-2"));
+
+        Awaitility.await().atMost(WAIT).until(() -> ran.containsAll(List.of("other-1", "other-2")));
+        assertThat(ran).containsOnly("busy0", "other-1", "other-2");
+    }
+
+    @Test
+    void admissionHoldsBackTheConsumerWhenFullAndLetsItGoOnWhenThereIsRoom() {
+        KeyedDispatcher d = dispatcher(1, 2);
+        assertThat(d.admit(held(P0, "a", "a")).toCompletableFuture()).isCompleted();
+        CompletionStage<Void> full = d.admit(quick(P0, "b", "b"));
+        assertThat(full.toCompletableFuture()).as("two admitted: the next must wait").isNotDone();
+
+        release.countDown();
+        Awaitility.await().atMost(WAIT).until(() -> full.toCompletableFuture().isDone());
+        Awaitility.await().atMost(WAIT).until(() -> ran.contains("b"));
+    }
+
+    @Test
+    void revocationDropsWaitingRecordsOfThePartitionWaitsForItsRunningOnesAndLeavesOthersRunning() throws Exception {
+        KeyedDispatcher d = dispatcher(2, 64);
+        CountDownLatch runningOnP0 = new CountDownLatch(1);
+        CountDownLatch finishP0 = new CountDownLatch(1);
+        d.admit(new KeyedDispatcher.Job(P0, offsets++, "a", () -> {
+            ran.add("a0");
+            runningOnP0.countDown();
+            await(finishP0);
+        }));
+        // More clusters wait than there are slots, on both partitions.
+        for (int i = 0; i < 6; i++) {
+            d.admit(held(P0, "p0-" + i, "p0-" + i));
+            d.admit(quick(P1, "p1-" + i, "p1-" + i));
+        }
+        d.admit(quick(P0, "a", "a1"));
+        await(runningOnP0);
+
+        Thread revoking = new Thread(() -> {
+            try {
+                d.revoke(List.of(P0), WAIT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        revoking.start();
+        revoking.join(300);
+        assertThat(revoking.isAlive()).as("revocation waits for the running record of P0").isTrue();
+        finishP0.countDown();
+        release.countDown();
+        revoking.join(WAIT.toMillis());
+        assertThat(revoking.isAlive()).isFalse();
+
+        Awaitility.await().atMost(WAIT).until(() -> ran.stream().filter(n -> n.startsWith("p1-")).count() == 6);
+        // A record of the revoked partition that arrives late is its new owner's; once assigned again they run.
+        d.admit(quick(P0, "late", "late"));
+        d.assigned(List.of(P0));
+        d.admit(quick(P0, "again", "again"));
+        Awaitility.await().atMost(WAIT).until(() -> ran.contains("again"));
+        assertThat(ran).doesNotContain("a1", "late")
+                .as("at most the one that held a slot ran on P0 besides a0")
+                .filteredOn(n -> n.startsWith("p0-")).hasSizeLessThanOrEqualTo(1);
+        assertThat(d.running()).isZero();
+    }
+
+    @Test
+    void repeatedRevocationsLeakNoCapacity() throws Exception {
+        KeyedDispatcher d = dispatcher(2, 4);
+        for (int round = 0; round < 50; round++) {
+            for (int i = 0; i < 4; i++) {
+                d.admit(held(P0, "k" + i, "r" + round + "-" + i));
+            }
+            release.countDown();
+            d.revoke(List.of(P0), WAIT);
+            d.assigned(List.of(P0));
+        }
+        List<CompletionStage<Void>> admitted = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            admitted.add(d.admit(quick(P1, "last" + i, "last" + i)));
+        }
+        assertThat(admitted).allMatch(s -> s.toCompletableFuture().isDone());
+        Awaitility.await().atMost(WAIT).until(() -> ran.containsAll(List.of("last0", "last1", "last2")));
+    }
+
+    @Test
+    void drainLetsRunningRecordsFinishStartsNothingNewAndStopsTheFlow() throws Exception {
+        KeyedDispatcher d = dispatcher(1, 64);
+        d.admit(held(P0, "a", "running"));
+        d.admit(quick(P0, "b", "waiting"));
+        Awaitility.await().atMost(WAIT).until(() -> ran.contains("running"));
+
+        Thread releaser = new Thread(() -> {
+            sleep(200);
+            release.countDown();
+        });
+        releaser.start();
+        assertThat(d.drain(WAIT)).as("unfinished after the drain").isZero();
+
+        assertThat(d.admit(quick(P0, "c", "new")).toCompletableFuture()).as("no more records flow in").isNotDone();
+        sleep(100);
+        assertThat(ran).containsExactly("running");
+    }
+
+    @Test
+    void drainGivesUpAfterTheGraceAndSaysHowManyAreUnfinished() throws Exception {
+        KeyedDispatcher d = dispatcher(2, 64);
+        d.admit(held(P0, "a", "a"));
+        d.admit(held(P0, "b", "b"));
+        Awaitility.await().atMost(WAIT).until(() -> ran.size() == 2);
+
+        assertThat(d.drain(Duration.ofMillis(100))).isEqualTo(2);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
