@@ -38,6 +38,9 @@ public class RequestReader {
     static final int MAX_HEADER_BYTES = 1024;
     private static final String CE_PREFIX = "ce_";
     private static final String STRUCTURED = "application/cloudevents+json";
+    /** The context attributes of CloudEvents 1.0 that are strings (String, URI-reference, URI or Timestamp). */
+    private static final java.util.Set<String> CORE_ATTRIBUTES = java.util.Set.of("specversion", "id", "source", "type",
+            "datacontenttype", "dataschema", "subject", "time");
 
     /** Deep nesting and huge numbers are refused by the parser itself, before any tree is built. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -68,8 +71,12 @@ public class RequestReader {
         }
         Map<String, String> ce = new TreeMap<>();
         String contentType = null;
+        String miscased = null;
         for (Header h : headers) {
             String key = h.key();
+            if (miscased == null && !key.startsWith(CE_PREFIX) && key.regionMatches(true, 0, CE_PREFIX, 0, 3)) {
+                miscased = key;
+            }
             if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
                 byte[] raw = h.value();
                 if (raw == null || raw.length > MAX_HEADER_BYTES) {
@@ -96,6 +103,15 @@ public class RequestReader {
             return unreadable("value is not a JSON object");
         }
         boolean structured = contentType != null && contentType.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
+        if (miscased != null) {
+            // Kafka header names are case-sensitive and the CloudEvents Kafka binding spells them ce_*, so CE_TYPE is
+            // no attribute: SDK-based consumers of the same topic would not see an event. Yet its sender meant one, and
+            // reading the record as a plain request would run a deauthorize as an authorize. Refusing it (rather than
+            // guessing) acts on nothing the rest of the topic's readers see differently and tells the sender what to fix.
+            return rejectWithIds("header " + sanitize(miscased) + " is not a CloudEvents header: the Kafka binding names "
+                    + "them in lower case (" + sanitize(miscased.toLowerCase(java.util.Locale.ROOT)) + ")",
+                    structured && body.path("data").isObject() ? body.get("data") : body, true);
+        }
         if (structured && !ce.isEmpty()) {
             return unreadable("record mixes structured mode with ce_ headers");
         }
@@ -119,10 +135,16 @@ public class RequestReader {
             if (field.getKey().equals("data_base64")) {
                 return rejectWithIds("structured event carries data_base64; JSON data is required", data, true);
             }
-            if (!field.getValue().isTextual()) {
+            JsonNode value = field.getValue();
+            if (value.isTextual()) {
+                attributes.put(field.getKey(), value.textValue());
+            } else if (CORE_ATTRIBUTES.contains(field.getKey())) {
                 return rejectWithIds("CloudEvents attribute " + sanitize(field.getKey()) + " must be a string", data, true);
+            } else if (!value.isBoolean() && !(value.isIntegralNumber() && value.canConvertToInt())) {
+                // Extensions may be any CloudEvents type; in JSON only Integer (32-bit) and Boolean are not strings.
+                return rejectWithIds("CloudEvents attribute " + sanitize(field.getKey())
+                        + " must be a string, an integer or a boolean", data, true);
             }
-            attributes.put(field.getKey(), field.getValue().textValue());
         }
         if (data == null || !data.isObject()) {
             return unreadable("structured event has no JSON object in data");

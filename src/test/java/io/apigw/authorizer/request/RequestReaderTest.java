@@ -50,14 +50,20 @@ class RequestReaderTest {
                 Optional.of("1250000000"), Optional.of("100000000002")));
     }
 
-    @Test
-    void structuredModeRequestIsAccepted() {
+    /** A structured-mode record of this type whose event carries {@code attributes} (",\"k\":v" members) and VALID. */
+    private ReadResult readStructured(String type, String attributes) {
         RecordHeaders h = new RecordHeaders();
         h.add("content-type", bytes("application/cloudevents+json; charset=UTF-8"));
-        String event = "{\"specversion\":\"1.0\",\"type\":\"ClusterAuthorizationRequested\",\"id\":\"e\","
-                + "\"source\":\"/console\",\"subject\":\"cls-7xq2m9ab\",\"datacontenttype\":\"application/json\","
-                + "\"data\":" + VALID + "}";
-        assertThat(accepted(kubeconfigReader.read(h, bytes(event))).clusterId()).isEqualTo("cls-7xq2m9ab");
+        String event = "{\"specversion\":\"1.0\",\"type\":\"" + type + "\",\"id\":\"e\",\"source\":\"/console\""
+                + attributes + ",\"data\":" + VALID + "}";
+        return kubeconfigReader.read(h, bytes(event));
+    }
+
+    @Test
+    void structuredModeRequestIsAccepted() {
+        ReadResult r = readStructured("ClusterAuthorizationRequested",
+                ",\"subject\":\"cls-7xq2m9ab\",\"datacontenttype\":\"application/json\"");
+        assertThat(accepted(r).clusterId()).isEqualTo("cls-7xq2m9ab");
     }
 
     @Test
@@ -154,6 +160,60 @@ class RequestReaderTest {
         h.add("ce_type", bytes("ClusterAuthorizationRequested"));
         ReadResult.Rejected r = rejected(kubeconfigReader.read(h, bytes(VALID)));
         assertThat(r.reason()).isEqualTo("CloudEvents attribute id is missing");
+        assertThat(r.answerable()).isTrue();
+    }
+
+    /**
+     * Kafka header names are case-sensitive and the CloudEvents Kafka binding names them {@code ce_*}: upper-case
+     * names are not CloudEvents attributes, but a sender who wrote them meant an event, so the record must never
+     * fall through to the plain-object path (where a deauthorize would run as an authorize).
+     */
+    @ParameterizedTest
+    @CsvSource({ "CE_", "Ce_", "cE_" })
+    void cloudEventsHeadersInAnotherCaseAreRefusedNotReadAsAnAuthorize(String prefix) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(prefix + "SPECVERSION", bytes("1.0"));
+        h.add(prefix + "TYPE", bytes("ClusterDeauthorizationRequested"));
+        h.add(prefix + "ID", bytes("e-1"));
+        h.add(prefix + "SOURCE", bytes("/console"));
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(h, bytes(VALID)));
+        assertThat(r.reason()).isEqualTo("header " + prefix + "SPECVERSION is not a CloudEvents header: the Kafka "
+                + "binding names them in lower case (ce_specversion)");
+        assertThat(r.unreadable()).as("dead-lettered").isTrue();
+        assertThat(r.answerable()).as("and answered Failed/INVALID_REQUEST").isTrue();
+        assertThat(r.requestId()).contains("7f9c2ba4-e88f");
+        assertThat(r.clusterId()).contains("cls-7xq2m9ab");
+    }
+
+    @Test
+    void oneUpperCaseHeaderBesideLowerCaseOnesIsRefusedToo() {
+        RecordHeaders h = binary("ClusterAuthorizationRequested");
+        h.add("CE_TYPE", bytes("ClusterDeauthorizationRequested"));
+        assertThat(rejected(kubeconfigReader.read(h, bytes(VALID))).reason()).startsWith("header CE_TYPE is not");
+    }
+
+    /** CloudEvents 1.0 attribute types include Integer and Boolean; the JSON format writes them as JSON values. */
+    @Test
+    void structuredEventWithIntegerAndBooleanExtensionAttributesIsAccepted() {
+        AuthorizationRequest r = accepted(readStructured("ClusterDeauthorizationRequested",
+                ",\"priority\":5,\"sampled\":true,\"min\":-2147483648"));
+        assertThat(r.type()).isEqualTo(RequestType.DEAUTHORIZE);
+        assertThat(r.clusterId()).isEqualTo("cls-7xq2m9ab");
+    }
+
+    /** What CloudEvents does not allow stays refused: other JSON types, integers beyond 32 bits, typed core attributes. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "\"priority\":1.5          | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":2147483648   | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":[1]          | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":{}           | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"subject\":7             | CloudEvents attribute subject must be a string",
+            "\"time\":true             | CloudEvents attribute time must be a string",
+    })
+    void structuredAttributesOfOtherTypesAreRefused(String attribute, String reason) {
+        ReadResult.Rejected r = rejected(readStructured("ClusterAuthorizationRequested", "," + attribute));
+        assertThat(r.reason()).isEqualTo(reason);
         assertThat(r.answerable()).isTrue();
     }
 
