@@ -36,6 +36,7 @@ public class RequestReader {
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     static final int MAX_REQUESTED_BY = 256;
     static final int MAX_HEADER_BYTES = 1024;
+    static final int MAX_ECHOED_ID_BYTES = 1024;
     private static final String CE_PREFIX = "ce_";
     private static final String STRUCTURED = "application/cloudevents+json";
     /** The context attributes of CloudEvents 1.0 that are strings (String, URI-reference, URI or Timestamp). */
@@ -181,8 +182,7 @@ public class RequestReader {
         if (requestId.isEmpty() || clusterId.isEmpty()) {
             String why = requestId.isEmpty() ? fieldProblem(data, "requestId", "1-128 characters of [A-Za-z0-9._:-]")
                     : fieldProblem(data, "clusterId", "a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'");
-            // Without both ids no result can be correlated, so the record itself is the only trace left.
-            return new ReadResult.Rejected(why, true, requestId, clusterId, region);
+            return new ReadResult.Rejected(why, true, echoed(data, "requestId"), echoed(data, "clusterId"), region);
         }
         String problem = null;
         if (subject != null && !subject.equals(clusterId.get())) {
@@ -216,10 +216,28 @@ public class RequestReader {
         if (data == null || !data.isObject()) {
             return unreadable(reason);
         }
-        return new ReadResult.Rejected(reason, unreadable,
-                text(data, "requestId").filter(REQUEST_ID.asMatchPredicate()),
-                text(data, "clusterId").filter(CLUSTER_ID.asMatchPredicate()),
+        return new ReadResult.Rejected(reason, unreadable, echoed(data, "requestId"), echoed(data, "clusterId"),
                 text(data, "region").filter(REGION.asMatchPredicate()));
+    }
+
+    /**
+     * An id as sent, even one that breaks its pattern, so that the sender can correlate the Failed/INVALID_REQUEST
+     * answer (contract section 4: every readable request gets a result). Only a bounded one: 1 to 1 KiB of UTF-8 and
+     * nothing invisible (control, format, surrogate, unassigned, private-use or line-breaking characters), since it
+     * becomes the result's key, ce_subject and a log field. Without both, the dead letter is the only trace left.
+     */
+    private static Optional<String> echoed(JsonNode data, String field) {
+        return text(data, field).filter(s -> !s.isEmpty() && s.length() <= MAX_ECHOED_ID_BYTES
+                && s.getBytes(StandardCharsets.UTF_8).length <= MAX_ECHOED_ID_BYTES
+                && s.codePoints().allMatch(RequestReader::visible));
+    }
+
+    private static boolean visible(int c) {
+        return switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.UNASSIGNED, Character.PRIVATE_USE,
+                    Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;
+            default -> true;
+        };
     }
 
     private static ReadResult unreadable(String reason) {

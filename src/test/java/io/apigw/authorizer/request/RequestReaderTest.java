@@ -105,24 +105,73 @@ class RequestReaderTest {
         assertThat(r.answerable()).isTrue();
     }
 
-    /** Without a usable requestId and clusterId no result can be correlated: the record is dead-lettered. */
+    /**
+     * Ids that are strings but break their patterns: the record is dead-lettered, and (contract section 4: every
+     * readable request gets a result) answered Failed/INVALID_REQUEST with both ids exactly as sent.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "a b       | cls-a      | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "r1        | -cls       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | cls-       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | CLS-A      | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | ../../etc  | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "../r1     | cls/a b    | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+    })
+    void idsThatBreakTheirPatternsAreDeadLetteredAndAnsweredWithTheIdsAsSent(String requestId, String clusterId,
+            String reason) {
+        String body = "{\"requestId\":\"" + requestId + "\",\"clusterId\":\"" + clusterId + "\"}";
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
+        assertThat(r.reason()).isEqualTo(reason);
+        assertThat(r.unreadable()).isTrue();
+        assertThat(r.answerable()).isTrue();
+        assertThat(r.requestId()).contains(requestId);
+        assertThat(r.clusterId()).contains(clusterId);
+    }
+
+    @Test
+    void tooLongIdsAreEchoedUpToOneKibibyteOfUtf8() {
+        RequestReader reader = new RequestReader(65536, DirectoryType.kubeconfig);
+        String longest = "\u00e9".repeat(512); // 1024 bytes of UTF-8
+        ReadResult.Rejected r = rejected(reader.read(new RecordHeaders(),
+                bytes("{\"requestId\":\"" + "r".repeat(1024) + "\",\"clusterId\":\"" + longest + "\"}")));
+        assertThat(r.requestId()).contains("r".repeat(1024));
+        assertThat(r.clusterId()).contains(longest);
+        ReadResult.Rejected over = rejected(reader.read(new RecordHeaders(),
+                bytes("{\"requestId\":\"r1\",\"clusterId\":\"" + longest + "x\"}")));
+        assertThat(over.clusterId()).isEmpty();
+        assertThat(over.answerable()).isFalse();
+        assertThat(over.unreadable()).isTrue();
+    }
+
+    /** Without a requestId and clusterId that can be echoed, no result can be correlated: only the dead letter. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "{\"clusterId\":\"cls-a\"}                                  | requestId is required",
+            "{\"requestId\":null,\"clusterId\":\"cls-a\"}               | requestId is required",
             "{\"requestId\":\"\",\"clusterId\":\"cls-a\"}                | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
-            "{\"requestId\":\"a b\",\"clusterId\":\"cls-a\"}             | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
             "{\"requestId\":5,\"clusterId\":\"cls-a\"}                  | requestId must be a string",
             "{\"requestId\":\"r1\"}                                     | clusterId is required",
-            "{\"requestId\":\"r1\",\"clusterId\":\"-cls\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"CLS-A\"}              | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"../../etc\"}          | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":[\"cls-a\"]}            | clusterId must be a string",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\\n\"}            | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r\\u0000\",\"clusterId\":\"cls-a\"}         | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\\u202eab\"}       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\\ud800\"}         | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
     })
-    void unusableIdsAreDeadLettered(String body, String reason) {
+    void idsThatCannotBeEchoedAreOnlyDeadLettered(String body, String reason) {
         ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
         assertThat(r.reason()).isEqualTo(reason);
         assertThat(r.unreadable()).isTrue();
         assertThat(r.answerable()).isFalse();
+    }
+
+    @Test
+    void anInvalidIdIsEchoedWhenTheEnvelopeIsBrokenToo() {
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(binary("SomethingElse"),
+                bytes("{\"requestId\":\"r1\",\"clusterId\":\"Cls_1\"}")));
+        assertThat(r.reason()).isEqualTo("unknown event type SomethingElse");
+        assertThat(r.clusterId()).contains("Cls_1");
+        assertThat(r.answerable()).isTrue();
     }
 
     @Test
