@@ -1,5 +1,7 @@
 package io.apigw.authorizer.directory;
 
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
 import io.fabric8.kubernetes.client.Config;
 
 /**
@@ -17,6 +19,18 @@ public record ClusterAccess(String clusterId, String server, String caPem, Confi
     /** A credential that stays valid until it is changed in the directory. */
     public ClusterAccess(String clusterId, String server, String caPem, Config clientConfig) {
         this(clusterId, server, caPem, clientConfig, false);
+    }
+
+    /**
+     * The refusal of an entry that would turn TLS verification off, raised before anything (the admin credential above
+     * all) is sent. Not retryable, since only an operator's fix of the directory helps; CLUSTER_NOT_FOUND rather than
+     * INVALID_REQUEST because the request is fine and it is the directory that has no usable entry for the cluster
+     * (INVALID_REQUEST also means "nothing tried", attempts 0).
+     */
+    public static AuthorizationException tlsNotVerified(String what) {
+        return AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND, what
+                + "; TLS to an API server is always verified: remove it and give the cluster's CA "
+                + "(certificate-authority-data)");
     }
 
     @Override

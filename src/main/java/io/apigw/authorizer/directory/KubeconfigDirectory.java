@@ -62,6 +62,10 @@ public class KubeconfigDirectory implements ClusterDirectory {
         if (server == null || server.isBlank()) {
             throw new PrivateAccessDisabledException("the cluster directory lists no private API server endpoint");
         }
+        if (Boolean.TRUE.equals(cluster.getCluster().getInsecureSkipTlsVerify())) {
+            throw ClusterAccess.tlsNotVerified("the cluster directory's entry for " + clusterId
+                    + " sets insecure-skip-tls-verify");
+        }
         Config config = Config.empty();
         try {
             KubeConfigUtils.merge(config, clusterId, kubeconfig);

@@ -283,12 +283,17 @@ public class ClusterClients {
     }
 
     private KubernetesClient build(Config config, String caPem) {
+        if (config.isTrustCerts() || config.isDisableHostnameVerification()) {
+            // Whatever the directory: fabric8 would trust every certificate (or any host name) with these.
+            throw ClusterAccess.tlsNotVerified("the cluster's connection settings skip TLS verification");
+        }
         config.setConnectionTimeout((int) limits.connectTimeout().toMillis());
         config.setRequestTimeout((int) limits.requestTimeout().toMillis());
         config.setRequestRetryBackoffLimit(0);
         config.setWatchReconnectLimit(0);
         KubernetesClientBuilder builder = new KubernetesClientBuilder().withConfig(config)
                 .withHttpClientFactory(httpClients).withKubernetesSerialization(serialization).withTaskExecutor(tasks);
+        // Without a CA, fabric8 verifies against the JVM's default trust store (and Vert.x checks the host name).
         if (!caPem.isBlank()) {
             // fabric8 adds the cluster CA to the JVM's default trust store; a cluster's API server must present a
             // certificate of its own CA and of nothing else.

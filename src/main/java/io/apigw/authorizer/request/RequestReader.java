@@ -36,8 +36,12 @@ public class RequestReader {
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     static final int MAX_REQUESTED_BY = 256;
     static final int MAX_HEADER_BYTES = 1024;
+    static final int MAX_ECHOED_ID_BYTES = 1024;
     private static final String CE_PREFIX = "ce_";
     private static final String STRUCTURED = "application/cloudevents+json";
+    /** The context attributes of CloudEvents 1.0 that are strings (String, URI-reference, URI or Timestamp). */
+    private static final java.util.Set<String> CORE_ATTRIBUTES = java.util.Set.of("specversion", "id", "source", "type",
+            "datacontenttype", "dataschema", "subject", "time");
 
     /** Deep nesting and huge numbers are refused by the parser itself, before any tree is built. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
@@ -68,8 +72,12 @@ public class RequestReader {
         }
         Map<String, String> ce = new TreeMap<>();
         String contentType = null;
+        String miscased = null;
         for (Header h : headers) {
             String key = h.key();
+            if (miscased == null && !key.startsWith(CE_PREFIX) && key.regionMatches(true, 0, CE_PREFIX, 0, 3)) {
+                miscased = key;
+            }
             if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
                 byte[] raw = h.value();
                 if (raw == null || raw.length > MAX_HEADER_BYTES) {
@@ -96,6 +104,15 @@ public class RequestReader {
             return unreadable("value is not a JSON object");
         }
         boolean structured = contentType != null && contentType.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
+        if (miscased != null) {
+            // Kafka header names are case-sensitive and the CloudEvents Kafka binding spells them ce_*, so CE_TYPE is
+            // no attribute: SDK-based consumers of the same topic would not see an event. Yet its sender meant one, and
+            // reading the record as a plain request would run a deauthorize as an authorize. Refusing it (rather than
+            // guessing) acts on nothing the rest of the topic's readers see differently and tells the sender what to fix.
+            return rejectWithIds("header " + sanitize(miscased) + " is not a CloudEvents header: the Kafka binding names "
+                    + "them in lower case (" + sanitize(miscased.toLowerCase(java.util.Locale.ROOT)) + ")",
+                    structured && body.path("data").isObject() ? body.get("data") : body, true);
+        }
         if (structured && !ce.isEmpty()) {
             return unreadable("record mixes structured mode with ce_ headers");
         }
@@ -119,10 +136,16 @@ public class RequestReader {
             if (field.getKey().equals("data_base64")) {
                 return rejectWithIds("structured event carries data_base64; JSON data is required", data, true);
             }
-            if (!field.getValue().isTextual()) {
+            JsonNode value = field.getValue();
+            if (value.isTextual()) {
+                attributes.put(field.getKey(), value.textValue());
+            } else if (CORE_ATTRIBUTES.contains(field.getKey())) {
                 return rejectWithIds("CloudEvents attribute " + sanitize(field.getKey()) + " must be a string", data, true);
+            } else if (!value.isBoolean() && !(value.isIntegralNumber() && value.canConvertToInt())) {
+                // Extensions may be any CloudEvents type; in JSON only Integer (32-bit) and Boolean are not strings.
+                return rejectWithIds("CloudEvents attribute " + sanitize(field.getKey())
+                        + " must be a string, an integer or a boolean", data, true);
             }
-            attributes.put(field.getKey(), field.getValue().textValue());
         }
         if (data == null || !data.isObject()) {
             return unreadable("structured event has no JSON object in data");
@@ -159,8 +182,7 @@ public class RequestReader {
         if (requestId.isEmpty() || clusterId.isEmpty()) {
             String why = requestId.isEmpty() ? fieldProblem(data, "requestId", "1-128 characters of [A-Za-z0-9._:-]")
                     : fieldProblem(data, "clusterId", "a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'");
-            // Without both ids no result can be correlated, so the record itself is the only trace left.
-            return new ReadResult.Rejected(why, true, requestId, clusterId, region);
+            return new ReadResult.Rejected(why, true, echoed(data, "requestId"), echoed(data, "clusterId"), region);
         }
         String problem = null;
         if (subject != null && !subject.equals(clusterId.get())) {
@@ -194,10 +216,28 @@ public class RequestReader {
         if (data == null || !data.isObject()) {
             return unreadable(reason);
         }
-        return new ReadResult.Rejected(reason, unreadable,
-                text(data, "requestId").filter(REQUEST_ID.asMatchPredicate()),
-                text(data, "clusterId").filter(CLUSTER_ID.asMatchPredicate()),
+        return new ReadResult.Rejected(reason, unreadable, echoed(data, "requestId"), echoed(data, "clusterId"),
                 text(data, "region").filter(REGION.asMatchPredicate()));
+    }
+
+    /**
+     * An id as sent, even one that breaks its pattern, so that the sender can correlate the Failed/INVALID_REQUEST
+     * answer (contract section 4: every readable request gets a result). Only a bounded one: 1 to 1 KiB of UTF-8 and
+     * nothing invisible (control, format, surrogate, unassigned, private-use or line-breaking characters), since it
+     * becomes the result's key, ce_subject and a log field. Without both, the dead letter is the only trace left.
+     */
+    private static Optional<String> echoed(JsonNode data, String field) {
+        return text(data, field).filter(s -> !s.isEmpty() && s.length() <= MAX_ECHOED_ID_BYTES
+                && s.getBytes(StandardCharsets.UTF_8).length <= MAX_ECHOED_ID_BYTES
+                && s.codePoints().allMatch(RequestReader::visible));
+    }
+
+    private static boolean visible(int c) {
+        return switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.UNASSIGNED, Character.PRIVATE_USE,
+                    Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;
+            default -> true;
+        };
     }
 
     private static ReadResult unreadable(String reason) {

@@ -174,7 +174,18 @@ class ContractDocumentTest {
             assertThat(Contract.violations(contract.headerSchema(name), h)).as(name).isNotEmpty();
             Schema key = contract.keySchema(name);
             assertThat(Contract.violations(key, Contract.JSON.getNodeFactory().textNode("cls-7xq2m9ab"))).isEmpty();
-            assertThat(Contract.violations(key, Contract.JSON.getNodeFactory().textNode("CLS_1"))).isNotEmpty();
+            // Only a Failed (INVALID_REQUEST) may answer a request under the clusterId it gave, pattern or not.
+            h.put("ce_type", name).put("ce_subject", "CLS_1");
+            if (name.equals("Failed")) {
+                assertThat(Contract.violations(key, Contract.JSON.getNodeFactory().textNode("CLS_1"))).isEmpty();
+                assertThat(Contract.violations(contract.headerSchema(name), h)).isEmpty();
+                for (String bad : List.of("", "cls\n1", "c".repeat(1025))) {
+                    assertThat(Contract.violations(key, Contract.JSON.getNodeFactory().textNode(bad))).isNotEmpty();
+                }
+            } else {
+                assertThat(Contract.violations(key, Contract.JSON.getNodeFactory().textNode("CLS_1"))).isNotEmpty();
+                assertThat(Contract.violations(contract.headerSchema(name), h)).as(name).isNotEmpty();
+            }
         }
     }
 
@@ -303,6 +314,16 @@ class ContractDocumentTest {
         invalid.put("attempts", 0);
         assertThat(violations(schema("Failed"), invalid)).isEmpty();
         assertThat(violations(schema("Failed"), with(failed, "attempts", -1))).isNotEmpty();
+        // INVALID_REQUEST echoes the ids a request gave, bounded; every other code carries valid ids only.
+        for (String field : List.of("requestId", "clusterId")) {
+            assertThat(violations(schema("Failed"), with(invalid, field, "../Cls 1"))).as(field).isEmpty();
+            assertThat(violations(schema("Failed"), with(invalid, field, "x".repeat(1024)))).as(field).isEmpty();
+            assertThat(violations(schema("Failed"), with(invalid, field, "x".repeat(1025)))).as(field).isNotEmpty();
+            assertThat(violations(schema("Failed"), with(invalid, field, "cls-a\r\nX: y"))).as(field).isNotEmpty();
+            assertThat(violations(schema("Failed"), with(invalid, field, ""))).as(field).isNotEmpty();
+            assertThat(violations(schema("Failed"), with(invalid, field, 7))).as(field).isNotEmpty();
+            assertThat(violations(schema("Failed"), with(failed, field, "../Cls 1"))).as(field).isNotEmpty();
+        }
         ObjectNode noMessage = failed.deepCopy();
         noMessage.remove("message");
         assertThat(violations(schema("Failed"), noMessage)).isNotEmpty();

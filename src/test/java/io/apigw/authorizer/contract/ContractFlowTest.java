@@ -156,6 +156,39 @@ class ContractFlowTest {
         assertThat(dead.header("dead-letter-topic")).isEqualTo("apigw.tke-authorization.requests");
     }
 
+    /** Contract section 4: a readable request whose ids break their patterns still gets its answer, with them as sent. */
+    @Test
+    void idsThatBreakTheirPatternsAreEchoedInAConformingFailedAndTheRecordIsDeadLettered() {
+        String requestId = "req " + UUID.randomUUID() + "/" + "x".repeat(200);
+        String clusterId = "../../etc/Cls_" + UUID.randomUUID().toString().substring(0, 8);
+        String data = "{\"requestId\":\"" + requestId + "\",\"clusterId\":\"" + clusterId + "\"}";
+        assertThat(contract.requestDataViolations(data)).isNotEmpty();
+        requests.sendBinary(clusterId, data);
+
+        JsonNode body = contract.answer(requestId, "Failed");
+
+        assertThat(body.path("code").asText()).isEqualTo("INVALID_REQUEST");
+        assertThat(body.path("clusterId").asText()).isEqualTo(clusterId);
+        assertThat(body.path("retryable").asBoolean()).isFalse();
+        Record dead = contract.deadLetters().stream().filter(d -> clusterId.equals(d.key())).findFirst().orElseThrow();
+        assertThat(dead.value()).isEqualTo(data);
+        assertThat(dead.header("dead-letter-reason")).startsWith("requestId must be");
+    }
+
+    @Test
+    void anIdTooLongToEchoLeavesOnlyTheDeadLetter() {
+        String requestId = "req-" + UUID.randomUUID();
+        String clusterId = "c".repeat(1025);
+        requests.send(clusterId, bytes("{\"requestId\":\"" + requestId + "\",\"clusterId\":\"" + clusterId + "\"}"),
+                List.of());
+        String control = contract.send(AUTHORIZE, "cls-nosuch", data("cls-nosuch", ""));
+        contract.answer(control, "Failed");
+
+        assertThat(contract.deadLetters()).anyMatch(d -> clusterId.equals(d.key())
+                && d.header("dead-letter-reason").startsWith("clusterId must be a DNS label"));
+        assertThat(contract.results()).noneMatch(r -> r.value().contains(requestId));
+    }
+
     @Test
     void bareAndStructuredRequestsAreReadAsTheSameDataAndAnsweredConforming() {
         String clusterId = TargetCluster.registerWithoutPrivateEndpoint();

@@ -16,6 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.directory.ClusterAccess;
+import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.testing.Configs;
 import io.fabric8.kubernetes.api.model.NamespaceList;
 import io.fabric8.kubernetes.client.Config;
@@ -60,6 +62,25 @@ class ClusterClientsTest {
 
     private double kept() {
         return meters.get("authorizer.kube.clients").gauge().value();
+    }
+
+    /** Whatever directory made the access (kubeconfig or TKE), a client that would skip TLS checks is never built. */
+    @Test
+    void anAccessThatWouldSkipTlsVerificationGetsNoClient() {
+        server.init();
+        ClusterClients clients = clients(Map.of());
+        for (boolean trustAll : new boolean[] { true, false }) {
+            ClusterAccess access = access("cls-a", "admin-a");
+            access.clientConfig().setTrustCerts(trustAll);
+            access.clientConfig().setDisableHostnameVerification(!trustAll);
+            assertThatThrownBy(() -> clients.open(access)).isInstanceOfSatisfying(AuthorizationException.class, e -> {
+                assertThat(e.code()).isEqualTo(FailureCode.CLUSTER_NOT_FOUND);
+                assertThat(e.isTransient()).isFalse();
+                assertThat(e.getMessage()).contains("TLS");
+            });
+        }
+        assertThat(server.getRequestCount()).isZero();
+        assertThat(kept()).isZero();
     }
 
     @Test

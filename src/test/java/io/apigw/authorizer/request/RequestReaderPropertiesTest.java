@@ -56,6 +56,7 @@ class RequestReaderPropertiesTest {
     static final Pattern REGION = Pattern.compile("[a-z]+(-[a-z0-9]+)+");
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     static final int MAX_REASON = 300;
+    static final int MAX_ECHOED_ID_BYTES = 1024;
     static final Pattern SIZE_REASON = Pattern.compile("record of (\\d+) bytes exceeds the limit of (\\d+)");
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -223,7 +224,10 @@ class RequestReaderPropertiesTest {
                         .isEqualTo(sent);
             } else {
                 ReadResult.Rejected j = (ReadResult.Rejected) result;
-                assertThat(j.clusterId()).as("an invalid id is never carried on into a Failed result").isEmpty();
+                j.clusterId().ifPresent(v -> assertThat(v).as("echoed exactly as sent").isEqualTo(sent));
+                if (j.reason().startsWith("clusterId")) {
+                    assertThat(j.clusterId().isPresent()).as("echoed exactly when bounded").isEqualTo(echoable(sent));
+                }
             }
         });
     }
@@ -353,11 +357,24 @@ class RequestReaderPropertiesTest {
         assertThat(j.reason().chars().allMatch(c -> c >= 0x20 && c < 0x7f))
                 .as("reason is printable ASCII (it goes into a Kafka header and a log line): %s", escape(j.reason(), 400))
                 .isTrue();
-        j.requestId().ifPresent(v -> assertThat(v).matches(REQUEST_ID));
-        j.clusterId().ifPresent(v -> assertThat(v).matches(CLUSTER_ID));
+        // Ids that break their patterns are echoed (to answer the request), but only bounded ones, and dead-lettered.
+        j.requestId().ifPresent(v -> assertThat(REQUEST_ID.matcher(v).matches() || j.unreadable() && echoable(v))
+                .as("requestId %s", escape(v, 80)).isTrue());
+        j.clusterId().ifPresent(v -> assertThat(CLUSTER_ID.matcher(v).matches() || j.unreadable() && echoable(v))
+                .as("clusterId %s", escape(v, 80)).isTrue());
         j.region().ifPresent(v -> assertThat(v).matches(REGION));
         assertThat(j.unreadable() || j.answerable())
                 .as("a rejection that is neither dead-lettered nor answered would drop the record").isTrue();
+    }
+
+    /** The contract's bound on an id that a Failed/INVALID_REQUEST may echo: 1 KiB of UTF-8, nothing invisible. */
+    static boolean echoable(String id) {
+        return !id.isEmpty() && id.getBytes(StandardCharsets.UTF_8).length <= MAX_ECHOED_ID_BYTES
+                && id.codePoints().noneMatch(c -> switch (Character.getType(c)) {
+                    case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.UNASSIGNED,
+                            Character.PRIVATE_USE, Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> true;
+                    default -> false;
+                });
     }
 
     /** An accepted CloudEvent whose subject is set names the same cluster as its data. */

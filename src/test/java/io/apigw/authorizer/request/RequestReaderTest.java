@@ -50,14 +50,20 @@ class RequestReaderTest {
                 Optional.of("1250000000"), Optional.of("100000000002")));
     }
 
-    @Test
-    void structuredModeRequestIsAccepted() {
+    /** A structured-mode record of this type whose event carries {@code attributes} (",\"k\":v" members) and VALID. */
+    private ReadResult readStructured(String type, String attributes) {
         RecordHeaders h = new RecordHeaders();
         h.add("content-type", bytes("application/cloudevents+json; charset=UTF-8"));
-        String event = "{\"specversion\":\"1.0\",\"type\":\"ClusterAuthorizationRequested\",\"id\":\"e\","
-                + "\"source\":\"/console\",\"subject\":\"cls-7xq2m9ab\",\"datacontenttype\":\"application/json\","
-                + "\"data\":" + VALID + "}";
-        assertThat(accepted(kubeconfigReader.read(h, bytes(event))).clusterId()).isEqualTo("cls-7xq2m9ab");
+        String event = "{\"specversion\":\"1.0\",\"type\":\"" + type + "\",\"id\":\"e\",\"source\":\"/console\""
+                + attributes + ",\"data\":" + VALID + "}";
+        return kubeconfigReader.read(h, bytes(event));
+    }
+
+    @Test
+    void structuredModeRequestIsAccepted() {
+        ReadResult r = readStructured("ClusterAuthorizationRequested",
+                ",\"subject\":\"cls-7xq2m9ab\",\"datacontenttype\":\"application/json\"");
+        assertThat(accepted(r).clusterId()).isEqualTo("cls-7xq2m9ab");
     }
 
     @Test
@@ -99,24 +105,73 @@ class RequestReaderTest {
         assertThat(r.answerable()).isTrue();
     }
 
-    /** Without a usable requestId and clusterId no result can be correlated: the record is dead-lettered. */
+    /**
+     * Ids that are strings but break their patterns: the record is dead-lettered, and (contract section 4: every
+     * readable request gets a result) answered Failed/INVALID_REQUEST with both ids exactly as sent.
+     */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "a b       | cls-a      | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "r1        | -cls       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | cls-       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | CLS-A      | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "r1        | ../../etc  | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "../r1     | cls/a b    | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+    })
+    void idsThatBreakTheirPatternsAreDeadLetteredAndAnsweredWithTheIdsAsSent(String requestId, String clusterId,
+            String reason) {
+        String body = "{\"requestId\":\"" + requestId + "\",\"clusterId\":\"" + clusterId + "\"}";
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
+        assertThat(r.reason()).isEqualTo(reason);
+        assertThat(r.unreadable()).isTrue();
+        assertThat(r.answerable()).isTrue();
+        assertThat(r.requestId()).contains(requestId);
+        assertThat(r.clusterId()).contains(clusterId);
+    }
+
+    @Test
+    void tooLongIdsAreEchoedUpToOneKibibyteOfUtf8() {
+        RequestReader reader = new RequestReader(65536, DirectoryType.kubeconfig);
+        String longest = "\u00e9".repeat(512); // 1024 bytes of UTF-8
+        ReadResult.Rejected r = rejected(reader.read(new RecordHeaders(),
+                bytes("{\"requestId\":\"" + "r".repeat(1024) + "\",\"clusterId\":\"" + longest + "\"}")));
+        assertThat(r.requestId()).contains("r".repeat(1024));
+        assertThat(r.clusterId()).contains(longest);
+        ReadResult.Rejected over = rejected(reader.read(new RecordHeaders(),
+                bytes("{\"requestId\":\"r1\",\"clusterId\":\"" + longest + "x\"}")));
+        assertThat(over.clusterId()).isEmpty();
+        assertThat(over.answerable()).isFalse();
+        assertThat(over.unreadable()).isTrue();
+    }
+
+    /** Without a requestId and clusterId that can be echoed, no result can be correlated: only the dead letter. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "{\"clusterId\":\"cls-a\"}                                  | requestId is required",
+            "{\"requestId\":null,\"clusterId\":\"cls-a\"}               | requestId is required",
             "{\"requestId\":\"\",\"clusterId\":\"cls-a\"}                | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
-            "{\"requestId\":\"a b\",\"clusterId\":\"cls-a\"}             | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
             "{\"requestId\":5,\"clusterId\":\"cls-a\"}                  | requestId must be a string",
             "{\"requestId\":\"r1\"}                                     | clusterId is required",
-            "{\"requestId\":\"r1\",\"clusterId\":\"-cls\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\"}               | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"CLS-A\"}              | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
-            "{\"requestId\":\"r1\",\"clusterId\":\"../../etc\"}          | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":[\"cls-a\"]}            | clusterId must be a string",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\\n\"}            | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r\\u0000\",\"clusterId\":\"cls-a\"}         | requestId must be 1-128 characters of [A-Za-z0-9._:-]",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\\u202eab\"}       | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
+            "{\"requestId\":\"r1\",\"clusterId\":\"cls-\\ud800\"}         | clusterId must be a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'",
     })
-    void unusableIdsAreDeadLettered(String body, String reason) {
+    void idsThatCannotBeEchoedAreOnlyDeadLettered(String body, String reason) {
         ReadResult.Rejected r = rejected(kubeconfigReader.read(new RecordHeaders(), bytes(body)));
         assertThat(r.reason()).isEqualTo(reason);
         assertThat(r.unreadable()).isTrue();
         assertThat(r.answerable()).isFalse();
+    }
+
+    @Test
+    void anInvalidIdIsEchoedWhenTheEnvelopeIsBrokenToo() {
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(binary("SomethingElse"),
+                bytes("{\"requestId\":\"r1\",\"clusterId\":\"Cls_1\"}")));
+        assertThat(r.reason()).isEqualTo("unknown event type SomethingElse");
+        assertThat(r.clusterId()).contains("Cls_1");
+        assertThat(r.answerable()).isTrue();
     }
 
     @Test
@@ -154,6 +209,60 @@ class RequestReaderTest {
         h.add("ce_type", bytes("ClusterAuthorizationRequested"));
         ReadResult.Rejected r = rejected(kubeconfigReader.read(h, bytes(VALID)));
         assertThat(r.reason()).isEqualTo("CloudEvents attribute id is missing");
+        assertThat(r.answerable()).isTrue();
+    }
+
+    /**
+     * Kafka header names are case-sensitive and the CloudEvents Kafka binding names them {@code ce_*}: upper-case
+     * names are not CloudEvents attributes, but a sender who wrote them meant an event, so the record must never
+     * fall through to the plain-object path (where a deauthorize would run as an authorize).
+     */
+    @ParameterizedTest
+    @CsvSource({ "CE_", "Ce_", "cE_" })
+    void cloudEventsHeadersInAnotherCaseAreRefusedNotReadAsAnAuthorize(String prefix) {
+        RecordHeaders h = new RecordHeaders();
+        h.add(prefix + "SPECVERSION", bytes("1.0"));
+        h.add(prefix + "TYPE", bytes("ClusterDeauthorizationRequested"));
+        h.add(prefix + "ID", bytes("e-1"));
+        h.add(prefix + "SOURCE", bytes("/console"));
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(h, bytes(VALID)));
+        assertThat(r.reason()).isEqualTo("header " + prefix + "SPECVERSION is not a CloudEvents header: the Kafka "
+                + "binding names them in lower case (ce_specversion)");
+        assertThat(r.unreadable()).as("dead-lettered").isTrue();
+        assertThat(r.answerable()).as("and answered Failed/INVALID_REQUEST").isTrue();
+        assertThat(r.requestId()).contains("7f9c2ba4-e88f");
+        assertThat(r.clusterId()).contains("cls-7xq2m9ab");
+    }
+
+    @Test
+    void oneUpperCaseHeaderBesideLowerCaseOnesIsRefusedToo() {
+        RecordHeaders h = binary("ClusterAuthorizationRequested");
+        h.add("CE_TYPE", bytes("ClusterDeauthorizationRequested"));
+        assertThat(rejected(kubeconfigReader.read(h, bytes(VALID))).reason()).startsWith("header CE_TYPE is not");
+    }
+
+    /** CloudEvents 1.0 attribute types include Integer and Boolean; the JSON format writes them as JSON values. */
+    @Test
+    void structuredEventWithIntegerAndBooleanExtensionAttributesIsAccepted() {
+        AuthorizationRequest r = accepted(readStructured("ClusterDeauthorizationRequested",
+                ",\"priority\":5,\"sampled\":true,\"min\":-2147483648"));
+        assertThat(r.type()).isEqualTo(RequestType.DEAUTHORIZE);
+        assertThat(r.clusterId()).isEqualTo("cls-7xq2m9ab");
+    }
+
+    /** What CloudEvents does not allow stays refused: other JSON types, integers beyond 32 bits, typed core attributes. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "\"priority\":1.5          | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":2147483648   | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":[1]          | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"priority\":{}           | CloudEvents attribute priority must be a string, an integer or a boolean",
+            "\"subject\":7             | CloudEvents attribute subject must be a string",
+            "\"time\":true             | CloudEvents attribute time must be a string",
+    })
+    void structuredAttributesOfOtherTypesAreRefused(String attribute, String reason) {
+        ReadResult.Rejected r = rejected(readStructured("ClusterAuthorizationRequested", "," + attribute));
+        assertThat(r.reason()).isEqualTo(reason);
         assertThat(r.answerable()).isTrue();
     }
 

@@ -66,6 +66,7 @@ public final class TargetCluster implements AutoCloseable {
     private static final Map<String, String> SERVERS = new LinkedHashMap<>();
     /** {@code certificate-authority-data} (base64 PEM) of entries made by {@link #registerServer(String, String)}. */
     private static final Map<String, String> CA_DATA = new HashMap<>();
+    private static final java.util.Set<String> INSECURE = new java.util.HashSet<>();
     private static final Map<String, String> ADMIN_TOKENS = new HashMap<>();
     /** Every token any stand-in controller ever issued, so tests can prove none of them leaks. */
     public static final List<String> ISSUED_TOKENS = new CopyOnWriteArrayList<>();
@@ -254,8 +255,20 @@ public final class TargetCluster implements AutoCloseable {
      * A kubeconfig entry for any API server URL whose {@code certificate-authority-data} is {@code caPem} (none when
      * null). Like every entry, its admin credential is the token {@code admin-<clusterId>}.
      */
-    public static synchronized String registerServer(String server, String caPem) {
+    public static String registerServer(String server, String caPem) {
+        return registerServer(server, caPem, false);
+    }
+
+    /** As {@link #registerServer(String, String)}, with {@code insecure-skip-tls-verify: true} on the entry. */
+    public static String registerInsecure(String server, String caPem) {
+        return registerServer(server, caPem, true);
+    }
+
+    private static synchronized String registerServer(String server, String caPem, boolean insecure) {
         String id = "cls-" + UUID.randomUUID().toString().substring(0, 8);
+        if (insecure) {
+            INSECURE.add(id);
+        }
         if (caPem != null) {
             CA_DATA.put(id, b64(caPem));
         }
@@ -466,7 +479,8 @@ public final class TargetCluster implements AutoCloseable {
         StringBuilder y = new StringBuilder("apiVersion: v1\nkind: Config\nclusters:\n");
         SERVERS.forEach((id, url) -> y.append("- name: ").append(id).append("\n  cluster:\n    server: \"")
                 .append(url).append("\"\n")
-                .append(CA_DATA.containsKey(id) ? "    certificate-authority-data: " + CA_DATA.get(id) + "\n" : ""));
+                .append(CA_DATA.containsKey(id) ? "    certificate-authority-data: " + CA_DATA.get(id) + "\n" : "")
+                .append(INSECURE.contains(id) ? "    insecure-skip-tls-verify: true\n" : ""));
         y.append("contexts:\n");
         SERVERS.keySet().forEach(id -> y.append("- name: ").append(id).append("\n  context:\n    cluster: ").append(id)
                 .append("\n    user: ").append(id).append("-admin\n"));
