@@ -142,8 +142,9 @@ public class Authorizer {
             if (e.code() != FailureCode.CLUSTER_NOT_FOUND) {
                 throw e;
             }
-            return unreachableDeauthorized(request, attempt, false, "The cluster is not known (" + e.getMessage()
-                    + "), so the reserved resources in it could not be removed; the stored credential was.");
+            return unreachableDeauthorized(request, attempt, false, "The cluster cannot be reached ("
+                    + e.getMessage() + "), so the reserved resources in it could not be removed; the stored "
+                    + "credential was.");
         }
         try (ClusterClients.Lease admin = clients.open(access)) {
             remover.remove(admin.client(), changes);

@@ -217,7 +217,8 @@ class WorkerProcessIT {
     @Test
     void aRebalanceWaitsForRunningRequestsSoNoClusterIsAuthorizedTwice() {
         WorkerProcess a = worker("takeover-a");
-        List<String> ids = sendToSlowClusters(12, Duration.ofMillis(500));
+        // Slow enough (about 10 s per authorization) that a's requests still run when b has joined the group.
+        List<String> ids = sendToSlowClusters(8, Duration.ofSeconds(2));
         awaitClustersStarted(3);
         WorkerProcess b = worker("takeover-b");
 
