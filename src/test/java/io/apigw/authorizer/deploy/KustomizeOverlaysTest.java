@@ -32,6 +32,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 
@@ -54,7 +55,8 @@ class KustomizeOverlaysTest {
             "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "JAVA_MAX_MEM_RATIO", "JAVA_OPTS_APPEND");
 
     private static final Set<String> REQUIRED_KINDS = Set.of("Namespace", "ServiceAccount", "Role", "RoleBinding",
-            "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject");
+            "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject",
+            "PodMonitor", "PrometheusRule");
 
     private static final Set<String> ROLE_VERBS = Set.of("get", "list", "watch", "create", "update", "patch", "delete");
 
@@ -553,6 +555,29 @@ class KustomizeOverlaysTest {
         assertThat(containerEnv(dev)).doesNotContainKeys("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_JAAS_CONFIG");
         assertThat(dev.ofKind("KafkaUser")).isEmpty();
         assertThat(dev.one("ScaledObject").at("/spec/triggers/0/authenticationRef").isMissingNode()).isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void prometheusScrapesEveryWorkerAndGetsItsRulesAndDashboard(String dir) throws IOException {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode deployment = r.one("Deployment");
+        JsonNode monitor = r.one("PodMonitor");
+        assertThat(monitor.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText());
+        assertSelects(monitor.at("/spec/selector/matchLabels"), deployment.at("/spec/template/metadata/labels"));
+        JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+        assertThat(endpoint.path("path").asText()).isEqualTo("/q/metrics");
+        int port = resolvePort(container(deployment), endpoint.path("port"));
+        assertThat(StreamSupport.stream(r.one("NetworkPolicy").at("/spec/ingress").spliterator(), false)
+                .flatMap(i -> StreamSupport.stream(i.path("ports").spliterator(), false))
+                .map(p -> p.path("port").asInt())).as("the NetworkPolicy admits the scrape").contains(port);
+
+        assertThat(r.one("PrometheusRule").at("/spec/groups/0/rules")).isNotEmpty();
+        JsonNode dashboard = r.ofKind("ConfigMap").stream()
+                .filter(c -> "1".equals(c.at("/metadata/labels/grafana_dashboard").asText())).findFirst()
+                .orElseThrow(() -> new AssertionError("no ConfigMap labelled grafana_dashboard=1"));
+        String json = dashboard.path("data").fields().next().getValue().asText();
+        assertThat(new ObjectMapper().readTree(json).path("panels")).isNotEmpty();
     }
 
     // ------------------------------------------------------------------------------------------------------------
