@@ -1,5 +1,6 @@
 package io.apigw.authorizer.health;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -145,6 +146,7 @@ public class KafkaAccessCheck implements HealthCheck {
 
     @PreDestroy
     void close() {
-        admin.close();
+        // Bounded: with the broker gone, an unbounded close would wait for calls that can never finish.
+        admin.close(Duration.ofMillis(TIMEOUT_MS));
     }
 }
