@@ -77,41 +77,50 @@ public class KafkaAccessCheck implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         List<String> missing = new ArrayList<>();
+        List<String> unchecked = new ArrayList<>();
         HealthCheckResponseBuilder response = HealthCheckResponse.named("kafka-access");
         try {
             var described = admin.describeTopics(topics.keySet(), new DescribeTopicsOptions()
                     .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).topicNameValues();
             for (var t : topics.entrySet()) {
+                String resource = "topic " + t.getKey();
                 try {
                     check(described.get(t.getKey()).get(TIMEOUT_MS, TimeUnit.MILLISECONDS).authorizedOperations(),
-                            t.getValue(), "topic " + t.getKey(), missing);
+                            t.getValue(), resource, missing);
                 } catch (ExecutionException e) {
-                    missing.add(refusal(e.getCause(), t.getValue(), "topic " + t.getKey()));
+                    sort(e.getCause(), t.getValue(), resource, missing, unchecked);
                 }
             }
+            String resource = "group " + group;
             try {
                 check(admin.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions()
                         .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).describedGroups().get(group)
-                        .get(TIMEOUT_MS, TimeUnit.MILLISECONDS).authorizedOperations(), AclOperation.READ,
-                        "group " + group, missing);
+                        .get(TIMEOUT_MS, TimeUnit.MILLISECONDS).authorizedOperations(), AclOperation.READ, resource,
+                        missing);
             } catch (ExecutionException e) {
-                // A group nobody has joined yet may not exist: Describe was allowed, and joining will tell about READ.
+                // A group nobody has joined yet does not exist: Describe was allowed, and READ is checked once the
+                // consumer has joined it. (Describe without Read would keep the group from ever existing: not seen.)
                 if (!(e.getCause() instanceof GroupIdNotFoundException)) {
-                    missing.add(refusal(e.getCause(), AclOperation.READ, "group " + group));
+                    sort(e.getCause(), AclOperation.READ, resource, missing, unchecked);
                 }
             }
         } catch (TimeoutException e) {
-            return report(response.down(), "Kafka did not answer within " + TIMEOUT_MS + " ms");
+            unchecked.add("Kafka did not answer within " + TIMEOUT_MS + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return response.down().build();
         }
-        if (missing.isEmpty()) {
-            return report(response.up(), "");
+        List<String> problems = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            response.withData("missing", String.join(", ", missing));
+            problems.add("the principal lacks " + String.join(", ", missing)
+                    + ": grant the ACLs of k8s/overlays/prod/kafkauser.yaml");
         }
-        return report(response.down().withData("missing", String.join(", ", missing)),
-                "the principal lacks " + String.join(", ", missing)
-                        + ": grant the ACLs of k8s/overlays/prod/kafkauser.yaml");
+        if (!unchecked.isEmpty()) {
+            response.withData("unchecked", String.join(", ", unchecked));
+            problems.add("could not check " + String.join(", ", unchecked));
+        }
+        return report(problems.isEmpty() ? response.up() : response.down(), String.join("; ", problems));
     }
 
     private static void check(Set<AclOperation> allowed, AclOperation needed, String resource, List<String> missing) {
@@ -121,14 +130,16 @@ public class KafkaAccessCheck implements HealthCheck {
         }
     }
 
-    private static String refusal(Throwable cause, AclOperation needed, String resource) {
+    /** A refusal means a missing ACL; anything else (no such topic, a timeout) leaves the question open. */
+    private static void sort(Throwable cause, AclOperation needed, String resource, List<String> missing,
+            List<String> unchecked) {
         if (cause instanceof AuthorizationException) {
-            return needed + " on " + resource;
+            missing.add(needed + " on " + resource);
+        } else if (cause instanceof UnknownTopicOrPartitionException) {
+            unchecked.add(resource + " (no such topic)");
+        } else {
+            unchecked.add(resource + " (" + cause.getClass().getSimpleName() + ")");
         }
-        if (cause instanceof UnknownTopicOrPartitionException) {
-            return resource + " (no such topic)";
-        }
-        return resource + ": " + cause.getClass().getSimpleName();
     }
 
     /** Logs a problem once when it appears or changes, not at every probe. */
