@@ -21,7 +21,7 @@ public class AuthorizerMetrics {
     /**
      * Histogram buckets of every timer, in seconds. One request may take minutes at worst (its deadline, about 2 min,
      * plus waiting behind its cluster's earlier requests), beyond Micrometer's default percentile histogram, which
-     * stops at 30 s with 276 buckets. These 15 reach 10 min, are finest where a healthy request lies (10 ms to 1 s),
+     * stops at 30 s (with dozens of buckets). These 15 reach 10 min, are finest where a healthy request lies (10 ms to 1 s),
      * and are the same for every timer so that the dashboard and the alerts compare like with like.
      */
     private static final Duration[] SLOS = Stream.of(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
