@@ -28,7 +28,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 
@@ -51,7 +55,8 @@ class KustomizeOverlaysTest {
             "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "JAVA_MAX_MEM_RATIO", "JAVA_OPTS_APPEND");
 
     private static final Set<String> REQUIRED_KINDS = Set.of("Namespace", "ServiceAccount", "Role", "RoleBinding",
-            "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject");
+            "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject",
+            "PodMonitor", "PrometheusRule");
 
     private static final Set<String> ROLE_VERBS = Set.of("get", "list", "watch", "create", "update", "patch", "delete");
 
@@ -218,6 +223,11 @@ class KustomizeOverlaysTest {
             if (name.startsWith("AUTHORIZER_")) {
                 assertThat(AppConfigKeys.isAuthorizerEnv(name)).as("%s must map to a key of AuthorizerConfig (%s)",
                         name, authorizerEnv).isTrue();
+            } else if (name.startsWith("KAFKA_")) {
+                // Quarkus hands KAFKA_X_Y to every channel as kafka.x.y: it must mean the same to consumer and producer.
+                String key = name.substring("KAFKA_".length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+                assertThat(ConsumerConfig.configNames()).as("%s: consumer key %s", name, key).contains(key);
+                assertThat(ProducerConfig.configNames()).as("%s: producer key %s", name, key).contains(key);
             } else {
                 assertThat(otherKnown).as("%s must map to a known config key", name).contains(name);
             }
@@ -396,30 +406,36 @@ class KustomizeOverlaysTest {
                     .matches(PLACEHOLDER));
         }
 
-        // Every secretKeyRef resolves: to a Secret rendered here, or to the one documented for out-of-band creation.
-        JsonNode example = secretExample();
-        for (JsonNode e : container(r.one("Deployment")).path("env")) {
+        // Every Secret the pod uses (secretKeyRef, secret volume) is rendered here or documented for out-of-band
+        // creation, with the key it uses.
+        Map<String, JsonNode> examples = secretExamples();
+        JsonNode deployment = r.one("Deployment");
+        List<String[]> refs = new ArrayList<>();
+        for (JsonNode e : container(deployment).path("env")) {
             JsonNode ref = e.at("/valueFrom/secretKeyRef");
-            if (ref.isMissingNode()) {
-                continue;
+            if (!ref.isMissingNode()) {
+                refs.add(new String[] { ref.path("name").asText(), ref.path("key").asText() });
             }
-            String name = ref.path("name").asText();
-            String key = ref.path("key").asText();
-            JsonNode rendered = r.ofKind("Secret").stream()
-                    .filter(s -> s.at("/metadata/name").asText().equals(name)).findFirst().orElse(example);
-            if (rendered == example) {
-                assertThat(name).as("Secret %s is neither rendered nor documented", name)
-                        .isEqualTo(example.at("/metadata/name").asText());
+        }
+        for (JsonNode v : deployment.at("/spec/template/spec/volumes")) {
+            for (JsonNode item : v.at("/secret/items")) {
+                refs.add(new String[] { v.at("/secret/secretName").asText(), item.path("key").asText() });
             }
-            assertThat(secretValues(rendered)).containsKey(key);
+        }
+        for (String[] ref : refs) {
+            JsonNode secret = r.ofKind("Secret").stream().filter(x -> x.at("/metadata/name").asText().equals(ref[0]))
+                    .findFirst().orElse(examples.get(ref[0]));
+            assertThat(secret).as("Secret %s is neither rendered nor in secret.example.yaml", ref[0]).isNotNull();
+            assertThat(secretValues(secret)).as("keys of Secret %s", ref[0]).containsKey(ref[1]);
         }
     }
 
     @Test
     void secretExampleIsPlaceholdersAndNotPartOfAnyKustomization() throws IOException {
-        JsonNode example = secretExample();
-        assertThat(example.path("kind").asText()).isEqualTo("Secret");
-        secretValues(example).values().forEach(v -> assertThat(v).matches(PLACEHOLDER));
+        for (JsonNode example : secretExamples().values()) {
+            assertThat(example.path("kind").asText()).isEqualTo("Secret");
+            secretValues(example).values().forEach(v -> assertThat(v).matches(PLACEHOLDER));
+        }
         try (Stream<Path> files = Files.walk(Repo.root().resolve("k8s"))) {
             for (Path k : files.filter(p -> p.getFileName().toString().equals("kustomization.yaml")).toList()) {
                 String text = Files.readString(k).lines().filter(l -> !l.strip().startsWith("#"))
@@ -455,6 +471,113 @@ class KustomizeOverlaysTest {
                 assertThat(jvm.all("EXPOSE")).as(dir).anyMatch(e -> Arrays.asList(e.split("\\s+")).contains(port));
             }
         }
+    }
+
+    @Test
+    void prodTalksToKafkaOverTlsWithScramAsItsKafkaUser() {
+        Kustomize.Rendered prod = Kustomize.render("k8s/overlays/prod");
+        Map<String, String> env = containerEnv(prod);
+        assertThat(env).containsEntry("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+                .containsEntry("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512").containsEntry("KAFKA_SSL_TRUSTSTORE_TYPE", "PEM");
+        assertThat(env.get("KAFKA_BOOTSTRAP_SERVERS")).endsWith(":9093");
+
+        // The login line comes from the KafkaUser's Secret, never as a literal or from the ConfigMap.
+        JsonNode deployment = prod.one("Deployment");
+        JsonNode jaas = StreamSupport.stream(container(deployment).path("env").spliterator(), false)
+                .filter(e -> e.path("name").asText().equals("KAFKA_SASL_JAAS_CONFIG")).findFirst().orElseThrow();
+        assertThat(jaas.has("value")).isFalse();
+        String userSecret = jaas.at("/valueFrom/secretKeyRef/name").asText();
+        assertThat(jaas.at("/valueFrom/secretKeyRef/key").asText()).isEqualTo("sasl.jaas.config");
+        for (JsonNode cm : prod.ofKind("ConfigMap")) {
+            cm.path("data").fields().forEachRemaining(f -> assertThat(f.getKey() + "=" + f.getValue().asText())
+                    .as("ConfigMap %s", cm.at("/metadata/name").asText()).doesNotContainIgnoringCase("password")
+                    .doesNotContainIgnoringCase("jaas"));
+        }
+
+        // The trust store is the CA file of a Secret volume, mounted read-only.
+        String truststore = env.get("KAFKA_SSL_TRUSTSTORE_LOCATION");
+        JsonNode mount = StreamSupport.stream(container(deployment).path("volumeMounts").spliterator(), false)
+                .filter(m -> truststore.startsWith(m.path("mountPath").asText() + "/")).findFirst()
+                .orElseThrow(() -> new AssertionError("nothing mounted at " + truststore));
+        assertThat(mount.path("readOnly").asBoolean()).isTrue();
+        JsonNode volume = StreamSupport.stream(deployment.at("/spec/template/spec/volumes").spliterator(), false)
+                .filter(v -> v.path("name").asText().equals(mount.path("name").asText())).findFirst().orElseThrow();
+        String caSecret = volume.at("/secret/secretName").asText();
+        assertThat(caSecret).isNotEmpty();
+        assertThat(StreamSupport.stream(volume.at("/secret/items").spliterator(), false)
+                .map(i -> mount.path("mountPath").asText() + "/" + i.path("path").asText())).contains(truststore);
+
+        // KEDA's lag scaler: the same user and CA, the same mechanism in KEDA's spelling, over TLS.
+        JsonNode trigger = prod.one("ScaledObject").at("/spec/triggers/0");
+        assertThat(trigger.at("/metadata/sasl").asText()).isEqualTo("scram_sha512");
+        assertThat(trigger.at("/metadata/tls").asText()).isEqualTo("enable");
+        JsonNode auth = prod.one("TriggerAuthentication");
+        assertThat(trigger.at("/authenticationRef/name").asText()).isEqualTo(auth.at("/metadata/name").asText());
+        assertThat(auth.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText());
+        Map<String, String> params = new LinkedHashMap<>();
+        auth.at("/spec/secretTargetRef").forEach(t -> params.put(t.path("parameter").asText(),
+                t.path("name").asText() + "/" + t.path("key").asText()));
+        assertThat(params).containsOnly(Map.entry("username", userSecret + "/username"),
+                Map.entry("password", userSecret + "/password"), Map.entry("ca", caSecret + "/ca.crt"));
+        assertThat(secretExamples()).containsKeys(userSecret, caSecret);
+    }
+
+    @Test
+    void theKafkaUserHasExactlyTheAclsTheWorkerNeeds() {
+        Kustomize.Rendered prod = Kustomize.render("k8s/overlays/prod");
+        Properties props = AppConfigKeys.applicationProperties();
+        JsonNode user = prod.one("KafkaUser");
+        JsonNode anyTopic = prod.ofKind("KafkaTopic").get(0);
+        assertThat(user.at("/metadata/namespace").asText()).isEqualTo(anyTopic.at("/metadata/namespace").asText());
+        assertThat(user.at("/metadata/labels/strimzi.io~1cluster").asText())
+                .isEqualTo(anyTopic.at("/metadata/labels/strimzi.io~1cluster").asText());
+        assertThat(user.at("/spec/authentication/type").asText()).isEqualTo("scram-sha-512");
+        assertThat(user.at("/spec/authorization/type").asText()).isEqualTo("simple");
+
+        Map<String, Set<String>> acls = new java.util.TreeMap<>();
+        for (JsonNode acl : user.at("/spec/authorization/acls")) {
+            assertThat(acl.at("/resource/patternType").asText("literal")).isEqualTo("literal");
+            assertThat(acl.path("type").asText("allow")).isEqualTo("allow");
+            acls.put(acl.at("/resource/type").asText() + ":" + acl.at("/resource/name").asText(),
+                    new TreeSet<>(texts(acl.path("operations"))));
+        }
+        assertThat(acls).containsOnly(
+                Map.entry("topic:" + props.getProperty(REQUESTS_CHANNEL + "topic"), Set.of("Describe", "Read")),
+                Map.entry("group:" + props.getProperty(REQUESTS_CHANNEL + "group.id"), Set.of("Describe", "Read")),
+                Map.entry("topic:" + props.getProperty("mp.messaging.outgoing.authorization-results.topic"),
+                        Set.of("Describe", "Write")),
+                Map.entry("topic:" + props.getProperty(DLQ_TOPIC_KEY), Set.of("Describe", "Write")));
+    }
+
+    @Test
+    void devStaysOnPlaintext() {
+        Kustomize.Rendered dev = Kustomize.render("k8s/overlays/dev");
+        assertThat(containerEnv(dev)).doesNotContainKeys("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_JAAS_CONFIG");
+        assertThat(dev.ofKind("KafkaUser")).isEmpty();
+        assertThat(dev.one("ScaledObject").at("/spec/triggers/0/authenticationRef").isMissingNode()).isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void prometheusScrapesEveryWorkerAndGetsItsRulesAndDashboard(String dir) throws IOException {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode deployment = r.one("Deployment");
+        JsonNode monitor = r.one("PodMonitor");
+        assertThat(monitor.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText());
+        assertSelects(monitor.at("/spec/selector/matchLabels"), deployment.at("/spec/template/metadata/labels"));
+        JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+        assertThat(endpoint.path("path").asText()).isEqualTo("/q/metrics");
+        int port = resolvePort(container(deployment), endpoint.path("port"));
+        assertThat(StreamSupport.stream(r.one("NetworkPolicy").at("/spec/ingress").spliterator(), false)
+                .flatMap(i -> StreamSupport.stream(i.path("ports").spliterator(), false))
+                .map(p -> p.path("port").asInt())).as("the NetworkPolicy admits the scrape").contains(port);
+
+        assertThat(r.one("PrometheusRule").at("/spec/groups/0/rules")).isNotEmpty();
+        JsonNode dashboard = r.ofKind("ConfigMap").stream()
+                .filter(c -> "1".equals(c.at("/metadata/labels/grafana_dashboard").asText())).findFirst()
+                .orElseThrow(() -> new AssertionError("no ConfigMap labelled grafana_dashboard=1"));
+        String json = dashboard.path("data").fields().next().getValue().asText();
+        assertThat(new ObjectMapper().readTree(json).path("panels")).isNotEmpty();
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -515,11 +638,15 @@ class KustomizeOverlaysTest {
         return values;
     }
 
-    private static JsonNode secretExample() {
+    /** The Secrets documented in k8s/base/secret.example.yaml, by name. */
+    private static Map<String, JsonNode> secretExamples() {
         try {
-            List<JsonNode> docs = Kustomize.parse(Files.readString(Repo.root().resolve("k8s/base/secret.example.yaml")));
-            assertThat(docs).hasSize(1);
-            return docs.get(0);
+            Map<String, JsonNode> byName = new LinkedHashMap<>();
+            for (JsonNode doc : Kustomize.parse(Files.readString(Repo.root().resolve("k8s/base/secret.example.yaml")))) {
+                byName.put(doc.at("/metadata/name").asText(), doc);
+            }
+            assertThat(byName).isNotEmpty();
+            return byName;
         } catch (IOException e) {
             return fail("k8s/base/secret.example.yaml", e);
         }

@@ -2,12 +2,22 @@ package io.apigw.authorizer.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.Endpoint;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 
 import io.smallrye.reactive.messaging.kafka.companion.test.EmbeddedKafkaBroker;
 
@@ -27,6 +37,33 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     public static KafkaBroker start(int port, int requestPartitions) {
+        return start(port, requestPartitions, new Endpoint[0], p -> {
+        });
+    }
+
+    /**
+     * As {@link #start}, plus a SASL_SSL listener on {@code securedPort} (SCRAM-SHA-512 over TLS with {@code pki}'s
+     * server certificate) and the KRaft ACL authorizer. The PLAINTEXT listener stays for the broker itself and for the
+     * test's admin and clients: its anonymous principal is the only super user, so a principal on the secured listener
+     * may do exactly what its ACLs allow.
+     */
+    public static KafkaBroker startSecured(int plainPort, int securedPort, TestPki pki, int requestPartitions) {
+        Endpoint plain = EmbeddedKafkaBroker.endpoint(SecurityProtocol.PLAINTEXT, "127.0.0.1", plainPort);
+        Endpoint secured = EmbeddedKafkaBroker.endpoint(SecurityProtocol.SASL_SSL, "127.0.0.1", securedPort);
+        return start(plainPort, requestPartitions, new Endpoint[] { plain, secured }, p -> {
+            p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.put("super.users", "User:ANONYMOUS");
+            p.put("sasl.enabled.mechanisms", "SCRAM-SHA-512");
+            p.put("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+            p.put("listener.name.sasl_ssl.ssl.keystore.type", "PKCS12");
+            p.put("listener.name.sasl_ssl.ssl.keystore.location", pki.serverKeystore.toString());
+            p.put("listener.name.sasl_ssl.ssl.keystore.password", pki.keystorePassword);
+        });
+    }
+
+    private static KafkaBroker start(int port, int requestPartitions, Endpoint[] listeners,
+            Consumer<Properties> security) {
         try {
             Path logs = Files.createTempDirectory("kafka-logs");
             EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker()
@@ -34,11 +71,13 @@ public final class KafkaBroker implements AutoCloseable {
                     .withKafkaPort(port)
                     .withControllerPort(FreePort.closed())
                     .withKafkaHost("127.0.0.1")
+                    .withAdvertisedListeners(listeners)
                     .withDeleteLogDirsOnClose(false)
                     .withAdditionalProperties(p -> {
                         p.put("log.dirs", logs.toString());
                         p.put("group.initial.rebalance.delay.ms", "0");
                         p.put("offsets.topic.num.partitions", "4");
+                        security.accept(p);
                     })
                     .start();
             KafkaBroker kafka = new KafkaBroker(broker, logs);
@@ -49,25 +88,52 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
+    /** The PLAINTEXT listener (on a secured broker: the super user's). */
     public String bootstrapServers() {
-        return broker.getAdvertisedListeners().replace("PLAINTEXT://", "");
+        return listener("PLAINTEXT://");
     }
 
-    /** The three topics under names of their own, for a test that must not see any other test's records. */
-    public void createTopics(String requests, String results, String deadLetters, int requestPartitions) {
+    /** The SASL_SSL listener of a broker made by {@link #startSecured}. */
+    public String securedBootstrapServers() {
+        return listener("SASL_SSL://");
+    }
+
+    private String listener(String prefix) {
+        return Arrays.stream(broker.getAdvertisedListeners().split(",")).filter(l -> l.startsWith(prefix))
+                .map(l -> l.substring(prefix.length())).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no " + prefix + " listener"));
+    }
+
+    /** A SCRAM-SHA-512 user, as Strimzi's User Operator would make it for a KafkaUser. */
+    public void addScramUser(String name, String password) {
+        admin(a -> a.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(name,
+                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096), password))).all().get());
+    }
+
+    public void allow(Collection<AclBinding> acls) {
+        admin(a -> a.createAcls(acls).all().get());
+    }
+
+    private interface AdminCall {
+        void run(Admin admin) throws Exception;
+    }
+
+    private void admin(AdminCall call) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(requests, requestPartitions, (short) 1),
-                    new NewTopic(results, 4, (short) 1), new NewTopic(deadLetters, 1, (short) 1))).all().get();
+            call.run(admin);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private void createTopics(int requestPartitions) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(REQUESTS, requestPartitions, (short) 1),
-                    new NewTopic(RESULTS, 4, (short) 1), new NewTopic(DEAD_LETTERS, 1, (short) 1))).all().get();
-        }
+    /** The three topics under names of their own, for a test that must not see any other test's records. */
+    public void createTopics(String requests, String results, String deadLetters, int requestPartitions) {
+        admin(a -> a.createTopics(List.of(new NewTopic(requests, requestPartitions, (short) 1),
+                new NewTopic(results, 4, (short) 1), new NewTopic(deadLetters, 1, (short) 1))).all().get());
+    }
+
+    private void createTopics(int requestPartitions) {
+        createTopics(REQUESTS, RESULTS, DEAD_LETTERS, requestPartitions);
     }
 
     /** Stops the broker as a crash or maintenance would, keeping its data. */

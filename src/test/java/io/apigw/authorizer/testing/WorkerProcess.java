@@ -38,6 +38,15 @@ public final class WorkerProcess implements AutoCloseable {
      * e.g. a flight recording or another heap size.
      */
     public static WorkerProcess start(String name, Map<String, String> config, List<String> jvmOptions) {
+        return start(name, config, Map.of(), jvmOptions);
+    }
+
+    /**
+     * As {@link #start(String, Map, List)}, with environment variables as well: the way a Deployment hands the worker
+     * a credential from a Secret, which then appears in no command line.
+     */
+    public static WorkerProcess start(String name, Map<String, String> config, Map<String, String> env,
+            List<String> jvmOptions) {
         String jar = System.getProperty("worker.jar", "target/quarkus-app/quarkus-run.jar");
         int port = FreePort.closed();
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
@@ -49,7 +58,9 @@ public final class WorkerProcess implements AutoCloseable {
         command.add(jar);
         try {
             Path log = Files.createTempFile("worker-" + name + "-", ".log");
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            builder.environment().putAll(env);
+            Process p = builder.start();
             return new WorkerProcess(name, p, log, port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -80,6 +91,24 @@ public final class WorkerProcess implements AutoCloseable {
             sleep(200);
         }
         throw new IllegalStateException("worker " + name + " not ready within " + within + ":\n" + log());
+    }
+
+    /** An answer of the worker's HTTP port. */
+    public record Answer(int status, String body) {
+    }
+
+    /** GET {@code path} (e.g. {@code /q/health/ready}) on the worker's HTTP port. */
+    public Answer get(String path) {
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + httpPort + path)).build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** SIGKILL: no shutdown hook, no commit, no goodbye. */
