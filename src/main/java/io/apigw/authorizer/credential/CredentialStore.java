@@ -13,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.quarkus.runtime.Startup;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.Watchdog;
@@ -32,6 +33,8 @@ import io.vertx.core.VertxOptions;
  * {@code server}, {@code ca.crt}, {@code token}) in the worker's own cluster. Writes only when something changed.
  */
 @ApplicationScoped
+// Made at start-up on the main thread: its Vert.x instance must not be made on one of Quarkus's contexts.
+@Startup
 public class CredentialStore {
 
     private static final Logger LOG = Logger.getLogger(CredentialStore.class);

@@ -96,10 +96,14 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     @Override
     public void partitionsRevoked(Collection<TopicPartition> revoked) {
         try {
-            int unfinished = dispatcher.revoke(revoked, revocationWait);
-            if (unfinished > 0) {
+            long started = System.nanoTime();
+            KeyedDispatcher.Revocation r = dispatcher.revoke(revoked, revocationWait);
+            if (r.unfinished() > 0) {
                 LOG.warnf("partitions %s revoked with %d requests still running after %ss; they will be redelivered",
-                        revoked, unfinished, revocationWait.toSeconds());
+                        revoked, r.unfinished(), revocationWait.toSeconds());
+            } else if (r.running() > 0) {
+                LOG.infof("partitions %s revoked: %d requests were running; waited %d ms for them", revoked,
+                        r.running(), (System.nanoTime() - started) / 1_000_000);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -97,13 +97,16 @@ public final class KeyedDispatcher {
         revoked.removeAll(partitions);
     }
 
+    /** What a revocation found: records of the partitions running when it began, and still running when it ended. */
+    public record Revocation(int running, int unfinished) {
+    }
+
     /**
      * Partitions are taken away: their waiting records are dropped (never started, never acknowledged) and this
      * returns once their running records have finished, or after {@code within}.
-     *
-     * @return how many of their records were still running when the wait ended
      */
-    public synchronized int revoke(Collection<TopicPartition> partitions, Duration within) throws InterruptedException {
+    public synchronized Revocation revoke(Collection<TopicPartition> partitions, Duration within)
+            throws InterruptedException {
         revoked.addAll(partitions);
         ready.removeIf(j -> partitions.contains(j.partition()));
         for (var it = byKey.values().iterator(); it.hasNext();) {
@@ -125,7 +128,8 @@ public final class KeyedDispatcher {
         }
         startReady();
         wakeAdmission();
-        return awaitRunning(j -> partitions.contains(j.partition()), within);
+        int running = (int) count(j -> partitions.contains(j.partition()));
+        return new Revocation(running, awaitRunning(j -> partitions.contains(j.partition()), within));
     }
 
     /** The worker stops: nothing new starts; returns once nothing runs, or after {@code within}. */

@@ -128,9 +128,10 @@ class KeyedDispatcherTest {
         d.admit(quick(P0, "a", "a1"));
         await(runningOnP0);
 
+        List<KeyedDispatcher.Revocation> revocation = new CopyOnWriteArrayList<>();
         Thread revoking = new Thread(() -> {
             try {
-                d.revoke(List.of(P0), WAIT);
+                revocation.add(d.revoke(List.of(P0), WAIT));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -142,6 +143,7 @@ class KeyedDispatcherTest {
         release.countDown();
         revoking.join(WAIT.toMillis());
         assertThat(revoking.isAlive()).isFalse();
+        assertThat(revocation).containsExactly(new KeyedDispatcher.Revocation(2, 0));
 
         Awaitility.await().atMost(WAIT).until(() -> ran.stream().filter(n -> n.startsWith("p1-")).count() == 6);
         // A record of the revoked partition that arrives late is its new owner's; once assigned again they run.

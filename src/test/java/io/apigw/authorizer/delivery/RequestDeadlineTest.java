@@ -7,6 +7,7 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,7 +17,14 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.utils.Utils;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -134,6 +142,52 @@ class RequestDeadlineTest {
 
         assertRetryableFailure(answer, "TOKEN_NOT_ISSUED");
         assertThat(answer.took).isBetween(DEADLINE.minusSeconds(1), DEADLINE.plus(MARGIN));
+    }
+
+    /** At-least-once under concurrency: records after a running one are answered, but not committed past it. */
+    @Test
+    void theCommitNeverPassesARequestThatIsStillRunning() throws Exception {
+        StallingApiServer stalling = new StallingApiServer(
+                r -> r.equals("POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews"));
+        resources.add(stalling);
+        long started = System.nanoTime();
+        String stalledRequest = "deadline-" + UUID.randomUUID();
+        RecordMetadata held = kafka.sendRequest(stalledRequest, TargetCluster.registerServer(stalling.url()));
+        // Requests of other clusters (unknown ones: answered at once) that land behind it on its partition.
+        List<String> behind = new ArrayList<>();
+        long last = -1;
+        for (int i = 0; behind.size() < 3; i++) {
+            String clusterId = "cls-unknown-" + i;
+            if (partitionOf(clusterId) == held.partition()) {
+                String id = "behind-" + UUID.randomUUID();
+                behind.add(id);
+                last = kafka.sendRequest(id, clusterId).offset();
+            }
+        }
+        TopicPartition partition = new TopicPartition(KafkaBroker.REQUESTS, held.partition());
+
+        await(behind, started);
+        assertThat(stalling.stalled).as("the first request is still running").isNotEmpty();
+        Thread.sleep(2_000); // two commit intervals
+        assertThat(committed(partition)).as("committed offset while offset %d runs", held.offset())
+                .isLessThanOrEqualTo(held.offset());
+
+        await(List.of(stalledRequest), started);
+        long answeredAll = last + 1;
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> committed(partition) >= answeredAll);
+    }
+
+    private static int partitionOf(String key) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % 4;
+    }
+
+    private static long committed(TopicPartition partition) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                RealKafka.broker.bootstrapServers()))) {
+            OffsetAndMetadata offset = admin.listConsumerGroupOffsets("apigw-tke-authorizer")
+                    .partitionsToOffsetAndMetadata().get().get(partition);
+            return offset == null ? -1 : offset.offset();
+        }
     }
 
     private void assertStalledWriteEndsAtTheDeadline(java.util.function.Predicate<String> stall) throws Exception {

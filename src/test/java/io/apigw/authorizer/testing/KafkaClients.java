@@ -17,6 +17,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /** Plain Kafka clients, as the console and upstream services would use them. */
@@ -31,25 +32,26 @@ public final class KafkaClients implements AutoCloseable {
                 ProducerConfig.ACKS_CONFIG, "all"), new ByteArraySerializer(), new ByteArraySerializer());
     }
 
-    public void send(String topic, String key, byte[] value, List<Header> headers) {
+    /** @return where the record landed */
+    public RecordMetadata send(String topic, String key, byte[] value, List<Header> headers) {
         try {
-            producer.send(new ProducerRecord<>(topic, null, key == null ? null : key.getBytes(StandardCharsets.UTF_8),
-                    value, headers)).get();
+            return producer.send(new ProducerRecord<>(topic, null,
+                    key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, headers)).get();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
     }
 
-    public void sendRequest(String requestId, String clusterId) {
-        sendRequest(KafkaBroker.REQUESTS, requestId, clusterId);
+    public RecordMetadata sendRequest(String requestId, String clusterId) {
+        return sendRequest(KafkaBroker.REQUESTS, requestId, clusterId);
     }
 
-    public void sendRequest(String topic, String requestId, String clusterId) {
-        sendRequest(topic, requestId, clusterId, "ClusterAuthorizationRequested");
+    public RecordMetadata sendRequest(String topic, String requestId, String clusterId) {
+        return sendRequest(topic, requestId, clusterId, "ClusterAuthorizationRequested");
     }
 
-    public void sendRequest(String topic, String requestId, String clusterId, String type) {
-        send(topic, clusterId, Requests.request(requestId, clusterId).getBytes(StandardCharsets.UTF_8),
+    public RecordMetadata sendRequest(String topic, String requestId, String clusterId, String type) {
+        return send(topic, clusterId, Requests.request(requestId, clusterId).getBytes(StandardCharsets.UTF_8),
                 List.of(Requests.header("ce_specversion", "1.0"),
                         Requests.header("ce_type", type),
                         Requests.header("ce_id", "evt-" + requestId), Requests.header("ce_source", "/test")));
