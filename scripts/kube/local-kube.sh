@@ -43,7 +43,7 @@ as_root() {
 
 usage() {
   cat <<EOF
-Usage: ${SCRIPT_NAME} <command> [DIR]
+Usage: ${SCRIPT_NAME} <command> [DIR]     (install and build may be followed by more commands)
 
 Commands:
   install            apt-get install build/runtime dependencies (idempotent)
@@ -771,8 +771,9 @@ main() {
   local cmd=${1:-help}
   [[ $# -gt 0 ]] && shift
   case "${cmd}" in
-    install)          cmd_install ;;
-    build)            cmd_build ;;
+    # install and build take no argument, so `install build start` runs them in turn.
+    install)          cmd_install; if (( $# )); then main "$@"; fi ;;
+    build)            cmd_build; if (( $# )); then main "$@"; fi ;;
     start)            cmd_start "$@" ;;
     stop)             cmd_stop "$@" ;;
     status)           cmd_status "$@" ;;
