@@ -76,26 +76,9 @@ public class GrantReconciler {
                 : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;
         boolean createToken = existingToken.isEmpty() && !autoCreatesTokenSecrets(version);
 
-        Set<Permission> needed = new LinkedHashSet<>();
-        if (saAction == Action.created) {
-            needed.add(Permission.of("create", "", "serviceaccounts"));
-        }
-        if (roleAction != Action.unchanged) {
-            needed.add(roleAction == Action.created ? Permission.of("create", RBAC_GROUP, "clusterroles")
-                    : new Permission("update", RBAC_GROUP, "clusterroles", CLUSTER_ROLE));
-        }
-        if (bindingAction == Action.created || rebind) {
-            needed.add(Permission.of("create", RBAC_GROUP, "clusterrolebindings"));
-        }
-        if (rebind) {
-            needed.add(new Permission("delete", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
-        } else if (bindingAction == Action.updated) {
-            needed.add(new Permission("update", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
-        }
-        if (createToken) {
-            needed.add(Permission.of("create", "", "secrets"));
-        }
-        AccessReview.require(client, needed, roleAction != Action.unchanged, bindingAction != Action.unchanged);
+        Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
+        AccessReview.require(client, rights(saAction, roleAction, bindingAction, rebind, createToken,
+                tokenSecret == null));
 
         // Two waves of writes: the role and the account do not depend on each other; the binding needs the role
         // (RBAC checks the binder against it) and a token Secret the account's uid. The calls of a wave run at once,
@@ -109,7 +92,6 @@ public class GrantReconciler {
         recordIfDone(log, accounts.here(), ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
         ServiceAccount owner = accounts.orThrow();
 
-        Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
         TokenWait token = tokenSecret == null ? new TokenWait(client, owner) : null;
         try {
@@ -136,6 +118,43 @@ public class GrantReconciler {
                 existingToken.isPresent() ? Action.unchanged : Action.created));
         return new Grant(log.actions(), tokenSecret.getMetadata().getName(), TokenSecrets.token(tokenSecret),
                 version.getGitVersion());
+    }
+
+    /**
+     * Exactly what the planned writes and waits need, each where the server judges it: the ServiceAccount and token
+     * Secret in kube-system; the ClusterRole and ClusterRoleBinding cluster-wide, as is the escalation rule.
+     */
+    static AccessReview.Rights rights(Action saAction, Action roleAction, Action bindingAction, boolean rebind,
+            boolean createToken, boolean awaitToken) {
+        Set<Permission> needed = new LinkedHashSet<>();
+        if (saAction == Action.created) {
+            needed.add(Permission.inKubeSystem("create", "", "serviceaccounts"));
+        }
+        if (roleAction != Action.unchanged) {
+            needed.add(roleAction == Action.created ? Permission.clusterWide("create", RBAC_GROUP, "clusterroles")
+                    : Permission.clusterWide("update", RBAC_GROUP, "clusterroles", CLUSTER_ROLE));
+        }
+        if (bindingAction == Action.created || rebind) {
+            needed.add(Permission.clusterWide("create", RBAC_GROUP, "clusterrolebindings"));
+        }
+        if (rebind) {
+            needed.add(Permission.clusterWide("delete", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+            // awaitGone watches the old binding by name until it is gone.
+            needed.add(Permission.clusterWide("list", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+            needed.add(Permission.clusterWide("watch", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+        } else if (bindingAction == Action.updated) {
+            needed.add(Permission.clusterWide("update", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
+        }
+        if (createToken) {
+            needed.add(Permission.inKubeSystem("create", "", "secrets"));
+            needed.add(Permission.inKubeSystem("get", "", "secrets")); // a 409 on create reads what is there
+        }
+        if (awaitToken) {
+            // TokenWait: an informer (list, then watch) on kube-system's token Secrets.
+            needed.add(Permission.inKubeSystem("list", "", "secrets"));
+            needed.add(Permission.inKubeSystem("watch", "", "secrets"));
+        }
+        return new AccessReview.Rights(needed, roleAction != Action.unchanged, bindingAction != Action.unchanged);
     }
 
     static boolean autoCreatesTokenSecrets(VersionInfo v) {
