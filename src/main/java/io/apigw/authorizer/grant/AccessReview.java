@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
@@ -141,7 +142,10 @@ final class AccessReview {
         return missing;
     }
 
-    /** RBAC's escalation rule: to create or change the role, hold its rights or {@code escalate}; to bind it, or {@code bind}. */
+    /**
+     * RBAC's escalation rule: to create or change the role, hold its rights or {@code escalate}; to bind it, hold its
+     * rights or {@code bind}. Returns what stands in the way, if anything.
+     */
     private static java.util.Optional<Permission> escalation(Rights rights, ClusterWide holds) {
         Permission escalate = Permission.clusterWide("escalate", ReservedResources.RBAC_GROUP, "clusterroles");
         Permission bind = Permission.clusterWide("bind", ReservedResources.RBAC_GROUP, "clusterroles",
