@@ -70,9 +70,9 @@ public class CredentialStore {
         vertx.close();
     }
 
-    /** @return the credential reference {@code <namespace>/<name>} */
-    public String save(String clusterId, String server, String caPem, Token token, String tokenSecret) {
-        String name = NAME_PREFIX + clusterId;
+    /** @return where the credential is kept */
+    public CredentialRef save(String clusterId, String server, String caPem, Token token, String tokenSecret) {
+        String name = reference(clusterId).name();
         Map<String, String> data = new LinkedHashMap<>();
         data.put("server", b64(server.getBytes(StandardCharsets.UTF_8)));
         data.put("ca.crt", b64(caPem.getBytes(StandardCharsets.UTF_8)));
@@ -97,7 +97,7 @@ public class CredentialStore {
             }
             return existing;
         });
-        return namespace + "/" + name;
+        return reference(clusterId);
     }
 
     /** The stored credential of a cluster, if there is one. */
@@ -120,8 +120,8 @@ public class CredentialStore {
                 () -> ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).delete()).isEmpty();
     }
 
-    public String reference(String clusterId) {
-        return namespace + "/" + NAME_PREFIX + clusterId;
+    public CredentialRef reference(String clusterId) {
+        return new CredentialRef(namespace, NAME_PREFIX + clusterId);
     }
 
     /**

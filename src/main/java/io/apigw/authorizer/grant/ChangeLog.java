@@ -5,7 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.result.ResourceAction.Action;
+import io.apigw.authorizer.result.ResourceAction;
 
 /**
  * Per-object actions of one request across all its attempts: an object created (or deleted) by an attempt that

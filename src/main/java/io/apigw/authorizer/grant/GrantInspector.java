@@ -2,6 +2,7 @@ package io.apigw.authorizer.grant;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.apigw.authorizer.kube.ParallelCalls;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 

@@ -1,32 +1,29 @@
 package io.apigw.authorizer.grant;
 
-import static io.apigw.authorizer.grant.KubeErrors.call;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
 import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
-import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
 import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.time.Duration;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
-import io.apigw.authorizer.grant.AccessReview.Permission;
-import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.kube.KubeErrors;
+import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.result.ResourceAction.Action;
+import io.apigw.authorizer.result.ResourceAction;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -36,7 +33,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.VersionInfo;
 
 /**
  * Puts the four reserved resources in place with as few writes as possible: read all, plan, review the admin
@@ -46,9 +42,6 @@ import io.fabric8.kubernetes.client.VersionInfo;
 @ApplicationScoped
 public class GrantReconciler {
 
-    /** Kubernetes stopped auto-creating service account token Secrets in 1.24. */
-    private static final int LAST_MINOR_WITH_AUTO_TOKENS = 23;
-    private static final Pattern DIGITS = Pattern.compile("\\d+");
 
     private final Duration tokenTimeout;
     private final AuthorizerMetrics metrics;
@@ -60,93 +53,63 @@ public class GrantReconciler {
         this.calls = calls;
     }
 
+    /** Observe, plan, review the rights once, write in two waves, then get the token. */
     public Grant reconcile(KubernetesClient client, ChangeLog log) {
         ObservedGrant observed = ObservedGrant.read(client, calls);
-        ServiceAccount sa = observed.serviceAccount();
-        ClusterRole role = observed.role();
-        ClusterRoleBinding binding = observed.binding();
-        VersionInfo version = observed.version();
+        requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
+        GrantPlan plan = GrantPlan.of(observed);
+        AccessReview.require(client, plan.rights());
+        ServiceAccount owner = wave1(client, plan, observed, log);
         Optional<Secret> existingToken = observed.canonicalToken();
-        requireNotTerminating(sa, role, binding);
-
-        Action saAction = sa == null ? Action.created : Action.unchanged;
-        Action roleAction = role == null ? Action.created : observed.roleMatches() ? Action.unchanged : Action.updated;
-        boolean rebind = binding != null && !observed.roleRefMatches();
-        Action bindingAction = binding == null ? Action.created
-                : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;
-        boolean createToken = existingToken.isEmpty() && !autoCreatesTokenSecrets(version);
-
-        Set<Permission> needed = new LinkedHashSet<>();
-        if (saAction == Action.created) {
-            needed.add(Permission.of("create", "", "serviceaccounts"));
-        }
-        if (roleAction != Action.unchanged) {
-            needed.add(roleAction == Action.created ? Permission.of("create", RBAC_GROUP, "clusterroles")
-                    : new Permission("update", RBAC_GROUP, "clusterroles", CLUSTER_ROLE));
-        }
-        if (bindingAction == Action.created || rebind) {
-            needed.add(Permission.of("create", RBAC_GROUP, "clusterrolebindings"));
-        }
-        if (rebind) {
-            needed.add(new Permission("delete", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
-        } else if (bindingAction == Action.updated) {
-            needed.add(new Permission("update", RBAC_GROUP, "clusterrolebindings", CLUSTER_ROLE_BINDING));
-        }
-        if (createToken) {
-            needed.add(Permission.of("create", "", "secrets"));
-        }
-        AccessReview.require(client, needed, roleAction != Action.unchanged, bindingAction != Action.unchanged);
-
-        // Two waves of writes: the role and the account do not depend on each other; the binding needs the role
-        // (RBAC checks the binder against it) and a token Secret the account's uid. The calls of a wave run at once,
-        // and what took effect is recorded before a failure ends the attempt.
-        ServiceAccount found = sa;
-        ParallelCalls.Outcome<ServiceAccount> accounts = roleAction == Action.unchanged && saAction == Action.unchanged
-                ? ParallelCalls.Outcome.done(sa)
-                : calls.both(() -> writeRole(client, roleAction, role),
-                        () -> found != null ? found : createServiceAccount(client));
-        recordIfDone(log, accounts.there(), ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, roleAction));
-        recordIfDone(log, accounts.here(), ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, saAction));
-        ServiceAccount owner = accounts.orThrow();
-
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
-        TokenWait token = tokenSecret == null ? new TokenWait(client, owner) : null;
+        TokenWait token = plan.awaitToken() ? new TokenWait(client, owner) : null;
         try {
-            ParallelCalls.Outcome<Boolean> bound = bindingAction == Action.unchanged && !createToken
-                    ? ParallelCalls.Outcome.done(false)
-                    : calls.both(() -> writeBinding(client, binding, bindingAction, rebind),
-                            () -> createToken && createWorkerSecret(client, owner));
-            recordIfDone(log, bound.there(),
-                    ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, bindingAction));
-            if (Boolean.TRUE.equals(bound.value())) {
-                // Made here: reported as created even if this attempt fails later and a retry finds it.
-                log.record(ResourceAction.namespaced("Secret", TokenSecrets.workerSecretName(owner), Action.created));
-            }
-            bound.orThrow();
+            wave2(client, plan, observed.binding(), owner, log);
             if (token != null) {
-                tokenSecret = token.await(existingToken.isPresent() || createToken);
+                tokenSecret = token.await(existingToken.isPresent() || plan.createToken());
             }
         } finally {
             if (token != null) {
                 token.stop();
             }
         }
-        log.record(ResourceAction.namespaced("Secret", tokenSecret.getMetadata().getName(),
+        log.record(Reserved.TOKEN_SECRET.report(tokenSecret.getMetadata().getName(),
                 existingToken.isPresent() ? Action.unchanged : Action.created));
         return new Grant(log.actions(), tokenSecret.getMetadata().getName(), TokenSecrets.token(tokenSecret),
-                version.getGitVersion());
+                observed.version().getGitVersion());
     }
 
-    static boolean autoCreatesTokenSecrets(VersionInfo v) {
-        int major = leadingNumber(v.getMajor());
-        int minor = leadingNumber(v.getMinor());
-        return major == 1 && minor >= 0 && minor <= LAST_MINOR_WITH_AUTO_TOKENS;
+    /*
+     * Two waves of writes: the role and the account do not depend on each other; the binding needs the role (RBAC
+     * checks the binder against it) and a token Secret the account's uid. The calls of a wave run at once, and what
+     * took effect is recorded before a failure ends the attempt.
+     */
+
+    /** Wave 1: the ClusterRole (on the pool) and the ServiceAccount (here); returns the account. */
+    private ServiceAccount wave1(KubernetesClient client, GrantPlan plan, ObservedGrant observed, ChangeLog log) {
+        ServiceAccount found = observed.serviceAccount();
+        // With nothing to write, each is still recorded (as unchanged).
+        ParallelCalls.Outcome<ServiceAccount> wave = !plan.wave1() ? ParallelCalls.Outcome.done(found)
+                : calls.both(() -> writeRole(client, plan.role(), observed.role()),
+                        () -> found != null ? found : createServiceAccount(client));
+        recordIfDone(log, wave.pooledFailure(), Reserved.CLUSTER_ROLE.report(plan.role()));
+        recordIfDone(log, wave.callerFailure(), Reserved.SERVICE_ACCOUNT.report(plan.serviceAccount()));
+        return wave.orThrow();
     }
 
-    private static int leadingNumber(String s) {
-        Matcher m = DIGITS.matcher(s == null ? "" : s);
-        return m.lookingAt() ? Integer.parseInt(m.group()) : -1;
+    /** Wave 2: the ClusterRoleBinding (on the pool) and, from 1.24 on, the worker's token Secret (here). */
+    private void wave2(KubernetesClient client, GrantPlan plan, ClusterRoleBinding binding, ServiceAccount owner,
+            ChangeLog log) {
+        ParallelCalls.Outcome<Boolean> wave = !plan.wave2() ? ParallelCalls.Outcome.done(false)
+                : calls.both(() -> writeBinding(client, binding, plan.binding(), plan.rebind()),
+                        () -> plan.createToken() && createWorkerSecret(client, owner));
+        recordIfDone(log, wave.pooledFailure(), Reserved.CLUSTER_ROLE_BINDING.report(plan.binding()));
+        if (Boolean.TRUE.equals(wave.value())) {
+            // Made here: reported as created even if this attempt fails later and a retry finds it.
+            log.record(Reserved.TOKEN_SECRET.report(TokenSecrets.workerSecretName(owner), Action.created));
+        }
+        wave.orThrow();
     }
 
     private static void requireNotTerminating(HasMetadata... objects) {
@@ -191,9 +154,9 @@ public class GrantReconciler {
 
     private static void writeRole(KubernetesClient client, Action action, ClusterRole role) {
         switch (action) {
-            case created -> call(client, "creating ClusterRole " + CLUSTER_ROLE,
+            case created -> call(client, "creating " + Reserved.CLUSTER_ROLE.described(),
                     () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
-            case updated -> call(client, "repairing ClusterRole " + CLUSTER_ROLE,
+            case updated -> call(client, "repairing " + Reserved.CLUSTER_ROLE.described(),
                     () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
                             .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
             default -> {
@@ -202,7 +165,7 @@ public class GrantReconciler {
     }
 
     private static ServiceAccount createServiceAccount(KubernetesClient client) {
-        return call(client, "creating ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
+        return call(client, "creating " + Reserved.SERVICE_ACCOUNT.described(),
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
                         .create());
     }
@@ -211,16 +174,16 @@ public class GrantReconciler {
         if (rebind) {
             // roleRef is immutable: the binding must be deleted and made again.
             String uid = binding.getMetadata().getUid();
-            call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING + " with a foreign roleRef",
+            call(client, "deleting " + Reserved.CLUSTER_ROLE_BINDING.described() + " with a foreign roleRef",
                     () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING)
                             .lockResourceVersion(binding.getMetadata().getResourceVersion()).delete());
             awaitGone(client, uid);
         }
         if (binding == null || rebind) {
-            call(client, "creating ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+            call(client, "creating " + Reserved.CLUSTER_ROLE_BINDING.described(),
                     () -> client.rbac().clusterRoleBindings().resource(ReservedResources.clusterRoleBinding()).create());
         } else if (action == Action.updated) {
-            call(client, "repairing ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
+            call(client, "repairing " + Reserved.CLUSTER_ROLE_BINDING.described(),
                     () -> client.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder(binding)
                             .withSubjects(ReservedResources.SUBJECT).build()).update());
         }

@@ -1,17 +1,20 @@
 package io.apigw.authorizer.grant;
 
-import static io.apigw.authorizer.grant.KubeErrors.call;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
 import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
 import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.result.ResourceAction;
+import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.StatusDetails;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
@@ -23,26 +26,28 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 public class GrantRemover {
 
     public void remove(KubernetesClient client, ChangeLog log) {
-        log.record(ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING,
-                deleted(call(client, "deleting ClusterRoleBinding " + CLUSTER_ROLE_BINDING,
-                        () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).delete()))));
-        log.record(ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE,
-                deleted(call(client, "deleting ClusterRole " + CLUSTER_ROLE,
-                        () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).delete()))));
+        log.record(delete(client, Reserved.CLUSTER_ROLE_BINDING,
+                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).delete()));
+        log.record(delete(client, Reserved.CLUSTER_ROLE,
+                () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).delete()));
         List<Secret> tokens = call(client, "listing Secrets in " + NAMESPACE,
                 () -> TokenSecrets.inKubeSystem(client).list().getItems()).stream()
                 .filter(TokenSecrets::reserved).toList();
         for (Secret token : tokens) {
             String name = token.getMetadata().getName();
-            log.record(ResourceAction.namespaced("Secret", name, deleted(call(client, "deleting token Secret " + name,
+            log.record(Reserved.TOKEN_SECRET.report(name, deleted(call(client, "deleting token Secret " + name,
                     () -> client.secrets().inNamespace(NAMESPACE).withName(name).delete()))));
         }
-        if (tokens.isEmpty() && !log.has("Secret")) {
-            log.record(ResourceAction.namespaced("Secret", ReservedResources.TOKEN_SECRET_PREFIX + "*", Action.absent));
+        if (tokens.isEmpty() && !log.has(Reserved.TOKEN_SECRET.kind)) {
+            log.record(Reserved.TOKEN_SECRET.report(Action.absent));
         }
-        log.record(ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT,
-                deleted(call(client, "deleting ServiceAccount " + NAMESPACE + "/" + SERVICE_ACCOUNT,
-                        () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).delete()))));
+        log.record(delete(client, Reserved.SERVICE_ACCOUNT,
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).delete()));
+    }
+
+    private static ResourceAction delete(KubernetesClient client, Reserved resource,
+            Supplier<List<StatusDetails>> call) {
+        return resource.report(deleted(call(client, "deleting " + resource.described(), call)));
     }
 
     private static Action deleted(List<?> details) {

@@ -1,11 +1,11 @@
 package io.apigw.authorizer.grant;
 
-import static io.apigw.authorizer.grant.KubeErrors.call;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
 import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
 import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
 import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
 import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
+import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
+import io.apigw.authorizer.kube.ParallelCalls;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -32,13 +33,13 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
      * the version is read on the caller's thread meanwhile.
      */
     static ObservedGrant read(KubernetesClient client, ParallelCalls calls) {
-        CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, "reading ServiceAccount " + NAMESPACE
-                + "/" + SERVICE_ACCOUNT, () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
-                        .get()));
-        CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, "reading ClusterRole " + CLUSTER_ROLE,
+        CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, reading(Reserved.SERVICE_ACCOUNT),
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
+        CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, reading(Reserved.CLUSTER_ROLE),
                 () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get()));
-        CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> call(client, "reading ClusterRoleBinding "
-                + CLUSTER_ROLE_BINDING, () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
+        CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> call(client,
+                reading(Reserved.CLUSTER_ROLE_BINDING),
+                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
         CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
                 () -> TokenSecrets.inKubeSystem(client).list().getItems()));
         try {
@@ -54,6 +55,10 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         }
     }
 
+    private static String reading(Reserved resource) {
+        return "reading " + resource.described();
+    }
+
     Optional<Secret> canonicalToken() {
         return serviceAccount == null ? Optional.empty() : TokenSecrets.canonical(tokenSecrets, serviceAccount);
     }
@@ -64,7 +69,8 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     }
 
     boolean roleRefMatches() {
-        return binding != null && binding.getRoleRef() != null && "ClusterRole".equals(binding.getRoleRef().getKind())
+        return binding != null && binding.getRoleRef() != null
+                && Reserved.CLUSTER_ROLE.kind.equals(binding.getRoleRef().getKind())
                 && CLUSTER_ROLE.equals(binding.getRoleRef().getName())
                 && RBAC_GROUP.equals(binding.getRoleRef().getApiGroup());
     }
@@ -74,7 +80,7 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
             return false;
         }
         Subject s = binding.getSubjects().get(0);
-        return "ServiceAccount".equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
+        return Reserved.SERVICE_ACCOUNT.kind.equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
                 && NAMESPACE.equals(s.getNamespace()) && (s.getApiGroup() == null || s.getApiGroup().isEmpty());
     }
 
@@ -82,16 +88,16 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     List<String> missing() {
         List<String> missing = new ArrayList<>();
         if (serviceAccount == null) {
-            missing.add("ServiceAccount/" + SERVICE_ACCOUNT);
+            missing.add(Reserved.SERVICE_ACCOUNT.ref());
         }
         if (role == null) {
-            missing.add("ClusterRole/" + CLUSTER_ROLE);
+            missing.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding == null) {
-            missing.add("ClusterRoleBinding/" + CLUSTER_ROLE_BINDING);
+            missing.add(Reserved.CLUSTER_ROLE_BINDING.ref());
         }
         if (canonicalToken().filter(TokenSecrets::filled).isEmpty()) {
-            missing.add("Secret/" + ReservedResources.TOKEN_SECRET_PREFIX + "*");
+            missing.add(Reserved.TOKEN_SECRET.ref());
         }
         return missing;
     }
@@ -100,10 +106,10 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     List<String> drifted() {
         List<String> drifted = new ArrayList<>();
         if (role != null && !roleMatches()) {
-            drifted.add("ClusterRole/" + CLUSTER_ROLE);
+            drifted.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding != null && !(roleRefMatches() && subjectsMatch())) {
-            drifted.add("ClusterRoleBinding/" + CLUSTER_ROLE_BINDING);
+            drifted.add(Reserved.CLUSTER_ROLE_BINDING.ref());
         }
         return drifted;
     }

@@ -46,20 +46,11 @@ public final class ReservedResources {
             rule(List.of("apiextensions.k8s.io"), List.of("customresourcedefinitions"), "*"),
             rule(List.of("cloud.tencent.com"), List.of("tkeserviceconfigs"), "*"));
 
-    /** The four resources as a result reports them, all with one action; the token Secret under {@code tokenSecret}. */
-    public static List<ResourceAction> each(ResourceAction.Action action, String tokenSecret) {
-        return List.of(
-                ResourceAction.namespaced("ServiceAccount", SERVICE_ACCOUNT, action),
-                ResourceAction.clusterScoped("ClusterRole", CLUSTER_ROLE, action),
-                ResourceAction.clusterScoped("ClusterRoleBinding", CLUSTER_ROLE_BINDING, action),
-                ResourceAction.namespaced("Secret", tokenSecret, action));
-    }
-
     public static final RoleRef ROLE_REF = new RoleRefBuilder()
-            .withApiGroup(RBAC_GROUP).withKind("ClusterRole").withName(CLUSTER_ROLE).build();
+            .withApiGroup(RBAC_GROUP).withKind(Reserved.CLUSTER_ROLE.kind).withName(CLUSTER_ROLE).build();
 
     public static final Subject SUBJECT = new SubjectBuilder()
-            .withKind("ServiceAccount").withName(SERVICE_ACCOUNT).withNamespace(NAMESPACE).build();
+            .withKind(Reserved.SERVICE_ACCOUNT.kind).withName(SERVICE_ACCOUNT).withNamespace(NAMESPACE).build();
 
     private ReservedResources() {
     }

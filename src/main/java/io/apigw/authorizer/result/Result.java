@@ -8,7 +8,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 
-import io.apigw.authorizer.grant.ResourceAction;
+import io.apigw.authorizer.result.ResourceAction;
 
 /** The events the worker publishes (contract section 4); {@link #type()} is their {@code ce_type}. */
 @JsonInclude(JsonInclude.Include.NON_NULL)

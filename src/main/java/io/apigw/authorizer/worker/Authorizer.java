@@ -14,16 +14,16 @@ import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.directory.ClusterDirectory;
 import io.apigw.authorizer.directory.PrivateAccessDisabledException;
 import io.apigw.authorizer.grant.ChangeLog;
-import io.apigw.authorizer.grant.ClusterClients;
+import io.apigw.authorizer.kube.ClusterClients;
 import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantInspector;
 import io.apigw.authorizer.grant.GrantReconciler;
 import io.apigw.authorizer.grant.GrantRemover;
 import io.apigw.authorizer.grant.Inspection;
-import io.apigw.authorizer.grant.KubeErrors;
-import io.apigw.authorizer.grant.ReservedResources;
-import io.apigw.authorizer.grant.ResourceAction;
-import io.apigw.authorizer.grant.ResourceAction.Action;
+import io.apigw.authorizer.kube.KubeErrors;
+import io.apigw.authorizer.grant.Reserved;
+import io.apigw.authorizer.result.ResourceAction;
+import io.apigw.authorizer.result.ResourceAction.Action;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
@@ -91,7 +91,7 @@ public class Authorizer {
             }
         });
         String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(), access.server(),
-                access.caPem(), grant.token(), grant.tokenSecret()));
+                access.caPem(), grant.token(), grant.tokenSecret())).value();
         return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
                 grant.kubernetesVersion());
@@ -106,9 +106,9 @@ public class Authorizer {
         boolean credentialValid = credentials.load(request.clusterId())
                 .map(stored -> authenticates(request.clusterId(), stored)).orElse(false);
         if (found.complete() && credentialValid) {
-            List<ResourceAction> resources = ReservedResources.each(Action.unchanged, found.tokenSecret());
+            List<ResourceAction> resources = Reserved.each(Action.unchanged, found.tokenSecret());
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
-                    attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()),
+                    attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()).value(),
                     found.kubernetesVersion());
         }
         return new Result.NotAuthorized(request.requestId(), request.clusterId(), region(request), Result.now(),
@@ -161,16 +161,15 @@ public class Authorizer {
     private Result unreachableDeauthorized(AuthorizationRequest request, int attempt, boolean retryable,
             String message) {
         List<ResourceAction> resources = new java.util.ArrayList<>(
-                ReservedResources.each(Action.unreachable, ReservedResources.TOKEN_SECRET_PREFIX + "*"));
+                Reserved.each(Action.unreachable, null));
         resources.add(storedCredentialRemoved(request));
         return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 resources, false, retryable, message);
     }
 
     private ResourceAction storedCredentialRemoved(AuthorizationRequest request) {
-        String[] ref = credentials.reference(request.clusterId()).split("/", 2);
-        return new ResourceAction("Secret", ref[0], ref[1],
-                credentials.delete(request.clusterId()) ? Action.deleted : Action.absent);
+        return credentials.reference(request.clusterId())
+                .report(credentials.delete(request.clusterId()) ? Action.deleted : Action.absent);
     }
 
     /**

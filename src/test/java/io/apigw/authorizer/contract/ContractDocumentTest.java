@@ -28,7 +28,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.Schema;
 
-import io.apigw.authorizer.grant.ResourceAction;
+import io.apigw.authorizer.result.ResourceAction;
 import io.apigw.authorizer.request.RequestReader;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;

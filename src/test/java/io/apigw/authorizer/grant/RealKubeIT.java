@@ -42,6 +42,7 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -57,6 +58,8 @@ class RealKubeIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String CLUSTER = "local-kube";
     private static final String LIMITED = "limited-admin";
+    /** Everything in kube-system (a RoleBinding to cluster-admin), cluster-wide only reading and writing RBAC objects. */
+    private static final String KUBE_SYSTEM_ADMIN = "kube-system-admin";
 
     static LocalKube kube;
     static KubernetesClient admin;
@@ -75,7 +78,7 @@ class RealKubeIT {
 
         Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("authorizer.directory.kubeconfig.path", directory(limitedAdminToken()).toString());
+        config.put("authorizer.directory.kubeconfig.path", directory(limitedAdminToken(), kubeSystemAdminToken()).toString());
         config.put("quarkus.kubernetes-client.api-server-url", kube.server());
         config.put("quarkus.kubernetes-client.ca-cert-file", kube.caFile().toString());
         config.put("quarkus.kubernetes-client.token", kube.adminToken());
@@ -259,6 +262,24 @@ class RealKubeIT {
     }
 
     @Test
+    @Order(8)
+    void adminOnlyInKubeSystemIsDeniedAndNothingIsWritten() throws Exception {
+        // RBAC judges the ClusterRole and its binding by cluster-wide grants only: kube-system's RoleBinding to
+        // cluster-admin does not count, so the preflight must not let the ServiceAccount be made first.
+        deleteReservedResources();
+
+        JsonNode result = authorize(KUBE_SYSTEM_ADMIN);
+
+        assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Failed");
+        assertThat(result.get("code").asText()).isEqualTo("PERMISSION_DENIED");
+        assertThat(result.get("message").asText()).contains("nothing was changed");
+        assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()).isNull();
+        assertThat(admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get()).isNull();
+        assertThat(admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get()).isNull();
+        assertThat(tokenSecrets()).isEmpty();
+    }
+
+    @Test
     @Order(9)
     void apiServerDownIsUnreachableAfterRetriesAndARetryWorksOnceItIsBack() throws Exception {
         kube.stopApiServer();
@@ -355,8 +376,34 @@ class RealKubeIT {
                 .withName(LIMITED).endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", LIMITED)
                 .addNewSubject().withKind("ServiceAccount").withName(LIMITED).withNamespace("kube-system").endSubject()
                 .build()).serverSideApply();
+        return tokenOf(LIMITED);
+    }
+
+    private static String kubeSystemAdminToken() throws InterruptedException {
+        String writer = KUBE_SYSTEM_ADMIN + "-rbac";
+        admin.rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata().withName(writer).endMetadata()
+                .addNewRule().withApiGroups("rbac.authorization.k8s.io")
+                .withResources("clusterroles", "clusterrolebindings")
+                .withVerbs("get", "list", "watch", "create", "update", "patch", "delete").endRule().build())
+                .serverSideApply();
+        admin.serviceAccounts().inNamespace("kube-system").resource(new ServiceAccountBuilder().withNewMetadata()
+                .withName(KUBE_SYSTEM_ADMIN).withNamespace("kube-system").endMetadata().build()).serverSideApply();
+        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder().withNewMetadata()
+                .withName(writer).endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", writer)
+                .addNewSubject().withKind("ServiceAccount").withName(KUBE_SYSTEM_ADMIN).withNamespace("kube-system")
+                .endSubject().build()).serverSideApply();
+        admin.rbac().roleBindings().inNamespace("kube-system").resource(new RoleBindingBuilder().withNewMetadata()
+                .withName(KUBE_SYSTEM_ADMIN).withNamespace("kube-system").endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "cluster-admin")
+                .addNewSubject().withKind("ServiceAccount").withName(KUBE_SYSTEM_ADMIN).withNamespace("kube-system")
+                .endSubject().build()).serverSideApply();
+        return tokenOf(KUBE_SYSTEM_ADMIN);
+    }
+
+    /** The token the (pre-1.24) token controller issued for a kube-system ServiceAccount. */
+    private static String tokenOf(String serviceAccount) throws InterruptedException {
         for (int i = 0; i < 300; i++) {
-            ServiceAccount sa = admin.serviceAccounts().inNamespace("kube-system").withName(LIMITED).get();
+            ServiceAccount sa = admin.serviceAccounts().inNamespace("kube-system").withName(serviceAccount).get();
             if (sa.getSecrets() != null && !sa.getSecrets().isEmpty()) {
                 Secret s = admin.secrets().inNamespace("kube-system").withName(sa.getSecrets().get(0).getName()).get();
                 if (s != null && s.getData() != null && s.getData().containsKey("token")) {
@@ -365,11 +412,11 @@ class RealKubeIT {
             }
             Thread.sleep(100);
         }
-        throw new IllegalStateException("no token for " + LIMITED);
+        throw new IllegalStateException("no token for " + serviceAccount);
     }
 
     /** The worker's cluster directory: the admin context and one with the limited credential. */
-    private static Path directory(String limitedToken) throws Exception {
+    private static Path directory(String limitedToken, String kubeSystemAdminToken) throws Exception {
         Path file = Files.createTempFile("directory", ".kubeconfig");
         Files.writeString(file, """
                 apiVersion: v1
@@ -386,12 +433,18 @@ class RealKubeIT {
                 - name: limited
                   user:
                     token: %s
+                - name: kube-system-admin
+                  user:
+                    token: %s
                 contexts:
                 - name: %s
                   context: {cluster: local, user: admin}
                 - name: %s
                   context: {cluster: local, user: limited}
-                """.formatted(kube.server(), kube.caFile(), kube.adminToken(), limitedToken, CLUSTER, LIMITED));
+                - name: %s
+                  context: {cluster: local, user: kube-system-admin}
+                """.formatted(kube.server(), kube.caFile(), kube.adminToken(), limitedToken, kubeSystemAdminToken,
+                CLUSTER, LIMITED, KUBE_SYSTEM_ADMIN));
         return file;
     }
 

@@ -27,6 +27,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -99,6 +100,12 @@ public final class TargetCluster implements AutoCloseable {
         // The mock has no authorizer: answer the worker's rights review as the real one would.
         server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectrulesreviews")
                 .andReturn(200, rights).always();
+        // Its bindings are all cluster-wide, so the cluster-wide answer is the rules review's: where that one denies,
+        // the worker asks no further; where it allows (or cannot tell), so does this one.
+        server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+                .andReturn(201, new SelfSubjectAccessReviewBuilder().withNewStatus().withAllowed(true).endStatus()
+                        .build())
+                .always();
         this.client = tokenDelay == null ? server.createClient() : controlPlaneClient();
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("kube-system").endMetadata()
                 .build()).create();
@@ -306,7 +313,8 @@ public final class TargetCluster implements AutoCloseable {
     public List<RecordedRequest> workerWrites(List<RecordedRequest> requests) {
         return requests.stream()
                 .filter(r -> ("Bearer admin-" + clusterId).equals(r.getHeader("Authorization")))
-                .filter(r -> !r.getMethod().equals("GET") && !r.getPath().contains("selfsubjectrulesreviews"))
+                .filter(r -> !r.getMethod().equals("GET") && !r.getPath().contains("selfsubjectrulesreviews")
+                        && !r.getPath().contains("selfsubjectaccessreviews"))
                 .toList();
     }
 

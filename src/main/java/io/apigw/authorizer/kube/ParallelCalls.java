@@ -1,7 +1,5 @@
-package io.apigw.authorizer.grant;
+package io.apigw.authorizer.kube;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
@@ -46,16 +44,16 @@ public class ParallelCalls {
         });
     }
 
-    <T> CompletableFuture<T> submit(Supplier<T> call) {
+    public <T> CompletableFuture<T> submit(Supplier<T> call) {
         return CompletableFuture.supplyAsync(call, pool);
     }
 
     /**
-     * Runs {@code there} on the pool and {@code here} on the caller's thread, and returns once both have ended, so
+     * Runs {@code pooled} on the pool and {@code here} on the caller's thread, and returns once both have ended, so
      * that the caller knows which of them took effect. Each call is bounded by its own deadline.
      */
-    <T> Outcome<T> both(Runnable there, Supplier<T> here) {
-        CompletableFuture<Void> pooled = CompletableFuture.runAsync(there, pool);
+    public <T> Outcome<T> both(Runnable pooled, Supplier<T> here) {
+        CompletableFuture<Void> onPool = CompletableFuture.runAsync(pooled, pool);
         T value = null;
         RuntimeException hereFailed = null;
         RuntimeException thereFailed = null;
@@ -65,36 +63,40 @@ public class ParallelCalls {
             hereFailed = e;
         }
         try {
-            join(pooled);
+            join(onPool);
         } catch (RuntimeException e) {
             thereFailed = e;
         }
         return new Outcome<>(thereFailed, value, hereFailed);
     }
 
-    /** How two calls made at once ended: a failure of each (null if it succeeded) and the value of the second. */
-    record Outcome<T>(RuntimeException there, T value, RuntimeException here) {
+    /**
+     * How two calls made at once ended: the failure (null if it succeeded) of the call on the pool and of the one on
+     * the caller's thread, and the latter's value.
+     */
+    public record Outcome<T>(RuntimeException pooledFailure, T value, RuntimeException callerFailure) {
 
         /** Nothing to run: the value as it already is. */
-        static <T> Outcome<T> done(T value) {
+        public static <T> Outcome<T> done(T value) {
             return new Outcome<>(null, value, null);
         }
 
-        /** Throws a failure if there was one, {@code here}'s first; else returns the value. */
-        T orThrow() {
-            RuntimeException first = here != null ? here : there;
+        /** Throws a failure if there was one, the caller's first; else returns the value. */
+        public T orThrow() {
+            RuntimeException first = callerFailure != null ? callerFailure : pooledFailure;
             if (first == null) {
                 return value;
             }
-            if (first == here && there != null) {
-                here.addSuppressed(there); // kept with the first, so a second cause is not lost from view
+            if (first == callerFailure && pooledFailure != null) {
+                // kept with the first, so a second cause is not lost from view
+                callerFailure.addSuppressed(pooledFailure);
             }
             throw first;
         }
     }
 
     /** The call's own failure, unwrapped; every call is bounded by its deadline, so this never waits forever. */
-    static <T> T join(CompletableFuture<T> call) {
+    public static <T> T join(CompletableFuture<T> call) {
         try {
             return call.join();
         } catch (CompletionException e) {

@@ -1,4 +1,4 @@
-package io.apigw.authorizer.grant;
+package io.apigw.authorizer.kube;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;

@@ -1,4 +1,4 @@
-package io.apigw.authorizer.grant;
+package io.apigw.authorizer.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -44,7 +44,7 @@ class ParallelCallsTest {
         });
 
         assertThat(thereFinished).as("the pooled call ended before both() returned").isTrue();
-        assertThat(outcome.there()).isNull();
+        assertThat(outcome.pooledFailure()).isNull();
         assertThatThrownBy(outcome::orThrow).hasMessage("here failed");
     }
 
@@ -55,7 +55,7 @@ class ParallelCallsTest {
         }, () -> "account");
 
         assertThat(outcome.value()).isEqualTo("account");
-        assertThat(outcome.here()).isNull();
+        assertThat(outcome.callerFailure()).isNull();
         assertThatThrownBy(outcome::orThrow).hasMessage("there failed");
     }
 

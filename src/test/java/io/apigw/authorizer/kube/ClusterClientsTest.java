@@ -1,4 +1,4 @@
-package io.apigw.authorizer.grant;
+package io.apigw.authorizer.kube;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,0 +1,133 @@
+package io.apigw.authorizer.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.apigw.authorizer.result.ResourceAction.Action;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.client.VersionInfo;
+
+/** The plan, from observed states to actions, waves and the token decision (as Strimzi's TopicDiffTest). */
+class GrantPlanTest {
+
+    private static final VersionInfo V1_20 = version("1", "20");
+    private static final VersionInfo V1_28 = version("1", "28");
+
+    @Test
+    void emptyClusterOn128CreatesAllAndMakesTheTokenSecret() {
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of()));
+
+        assertThat(plan).isEqualTo(new GrantPlan(Action.created, Action.created, Action.created, false, true, true));
+        assertThat(plan.wave1()).isTrue();
+        assertThat(plan.wave2()).isTrue();
+    }
+
+    @Test
+    void before124TheTokenControllerMakesTheSecret() {
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of()));
+
+        assertThat(plan.createToken()).isFalse();
+        assertThat(plan.awaitToken()).isTrue();
+    }
+
+    @Test
+    void everythingInPlaceIsNoWorkAndNoReview() {
+        ServiceAccount sa = account();
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4="))));
+
+        assertThat(plan).isEqualTo(new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false,
+                false));
+        assertThat(plan.wave1() || plan.wave2()).isFalse();
+        assertThat(plan.rights().none()).isTrue();
+    }
+
+    @Test
+    void anUnfilledTokenIsAwaitedNotMadeAgain() {
+        ServiceAccount sa = account();
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, null))));
+
+        assertThat(plan.createToken()).isFalse();
+        assertThat(plan.awaitToken()).isTrue();
+        assertThat(plan.wave2()).isFalse();
+    }
+
+    @Test
+    void driftedRulesAreUpdatedButRuleOrderIsNotDrift() {
+        ClusterRole reordered = new ClusterRoleBuilder(ReservedResources.clusterRole())
+                .withRules(reversed()).build();
+        ClusterRole trimmed = new ClusterRoleBuilder(ReservedResources.clusterRole())
+                .withRules(ReservedResources.RULES.subList(0, 2)).build();
+        ClusterRole aggregated = new ClusterRoleBuilder(ReservedResources.clusterRole()).withNewAggregationRule()
+                .endAggregationRule().build();
+
+        assertThat(planWith(reordered, ReservedResources.clusterRoleBinding()).role()).isEqualTo(Action.unchanged);
+        assertThat(planWith(trimmed, ReservedResources.clusterRoleBinding()).role()).isEqualTo(Action.updated);
+        assertThat(planWith(aggregated, ReservedResources.clusterRoleBinding()).role()).isEqualTo(Action.updated);
+    }
+
+    @Test
+    void aForeignRoleRefIsRecreatedWhileWrongSubjectsAreUpdatedInPlace() {
+        ClusterRoleBinding foreignRef = new ClusterRoleBindingBuilder(ReservedResources.clusterRoleBinding())
+                .editRoleRef().withName("view").endRoleRef().build();
+        ClusterRoleBinding otherSubject = new ClusterRoleBindingBuilder(ReservedResources.clusterRoleBinding())
+                .editFirstSubject().withName("someone-else").endSubject().build();
+
+        GrantPlan rebind = planWith(ReservedResources.clusterRole(), foreignRef);
+        assertThat(rebind.binding()).isEqualTo(Action.updated);
+        assertThat(rebind.rebind()).isTrue();
+        GrantPlan repair = planWith(ReservedResources.clusterRole(), otherSubject);
+        assertThat(repair.binding()).isEqualTo(Action.updated);
+        assertThat(repair.rebind()).isFalse();
+        assertThat(repair.wave1()).isFalse();
+        assertThat(repair.wave2()).isTrue();
+    }
+
+    @Test
+    void versionDecidesWhoMakesTheTokenSecret() {
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version("1", "23+"))).isTrue();
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version("1", "20"))).isTrue();
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version("1", "24"))).isFalse();
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version("1", "30+"))).isFalse();
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version("2", "0"))).isFalse();
+        assertThat(GrantPlan.autoCreatesTokenSecrets(version(null, ""))).isFalse();
+    }
+
+    private static List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> reversed() {
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new java.util.ArrayList<>(ReservedResources.RULES);
+        java.util.Collections.reverse(rules);
+        return rules;
+    }
+
+    private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding) {
+        ServiceAccount sa = account();
+        return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4="))));
+    }
+
+    static ServiceAccount account() {
+        return new ServiceAccountBuilder(ReservedResources.serviceAccount()).editMetadata().withUid("uid-1")
+                .endMetadata().build();
+    }
+
+    static Secret token(ServiceAccount sa, String data) {
+        SecretBuilder b = new SecretBuilder(TokenSecrets.workerSecret(sa)).editMetadata()
+                .addToAnnotations(ReservedResources.SA_UID_ANNOTATION, sa.getMetadata().getUid()).endMetadata();
+        return data == null ? b.build() : b.addToData("token", data).build();
+    }
+
+    private static VersionInfo version(String major, String minor) {
+        return new VersionInfo.Builder().withMajor(major).withMinor(minor).withGitVersion("v" + major + "." + minor)
+                .build();
+    }
+}

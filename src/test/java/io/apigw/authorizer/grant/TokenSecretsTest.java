@@ -1,0 +1,70 @@
+package io.apigw.authorizer.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+
+/** Which token Secret is the one, and the name the worker gives its own: pure decisions. */
+class TokenSecretsTest {
+
+    private final ServiceAccount sa = GrantPlanTest.account();
+
+    @Test
+    void theSecretTheAccountListsWinsThenTheWorkersThenTheOldest() {
+        Secret older = auto("apigw-ingress-token-aaaaa", "2026-01-01T00:00:00Z");
+        Secret newer = auto("apigw-ingress-token-bbbbb", "2026-02-01T00:00:00Z");
+        Secret mine = GrantPlanTest.token(sa, null);
+        ServiceAccount listing = new ServiceAccountBuilder(sa).addNewSecret().withName("apigw-ingress-token-bbbbb")
+                .endSecret().build();
+
+        assertThat(TokenSecrets.canonical(List.of(older, mine, newer), listing)).contains(newer);
+        assertThat(TokenSecrets.canonical(List.of(older, newer, mine), sa)).contains(mine);
+        assertThat(TokenSecrets.canonical(List.of(newer, older), sa)).contains(older);
+        // Whatever order the server returns them in.
+        assertThat(TokenSecrets.canonical(List.of(older, newer), sa)).contains(older);
+    }
+
+    @Test
+    void secretsOfAnotherAccountOrBeingDeletedAreNeverChosen() {
+        Secret foreignUid = new SecretBuilder(auto("apigw-ingress-token-ccccc", "2026-01-01T00:00:00Z"))
+                .editMetadata().addToAnnotations(ReservedResources.SA_UID_ANNOTATION, "other-uid").endMetadata().build();
+        Secret deleting = new SecretBuilder(auto("apigw-ingress-token-ddddd", "2026-01-01T00:00:00Z"))
+                .editMetadata().withDeletionTimestamp("2026-03-01T00:00:00Z").endMetadata().build();
+        Secret unprefixed = auto("other-token-eeeee", "2026-01-01T00:00:00Z");
+
+        assertThat(TokenSecrets.canonical(List.of(foreignUid, deleting, unprefixed), sa)).isEmpty();
+    }
+
+    @Test
+    void theWorkersSecretNameIsStableForOneAccountAndDiffersForAnother() {
+        ServiceAccount other = new ServiceAccountBuilder(sa).editMetadata().withUid("uid-2").endMetadata().build();
+
+        String name = TokenSecrets.workerSecretName(sa);
+        assertThat(name).matches("apigw-ingress-token-[bcdfghjklmnpqrstvwxz2456789]{5}");
+        assertThat(TokenSecrets.workerSecretName(sa)).isEqualTo(name);
+        assertThat(TokenSecrets.workerSecretName(other)).isNotEqualTo(name);
+        assertThat(TokenSecrets.reserved(TokenSecrets.workerSecret(sa))).isTrue();
+    }
+
+    @Test
+    void filledMeansANonBlankToken() {
+        assertThat(TokenSecrets.filled(GrantPlanTest.token(sa, null))).isFalse();
+        assertThat(TokenSecrets.filled(GrantPlanTest.token(sa, " "))).isFalse();
+        assertThat(TokenSecrets.filled(GrantPlanTest.token(sa, "dG9rZW4="))).isTrue();
+    }
+
+    private Secret auto(String name, String created) {
+        return new SecretBuilder().withNewMetadata().withName(name).withNamespace(ReservedResources.NAMESPACE)
+                .withCreationTimestamp(created)
+                .addToAnnotations(ReservedResources.SA_NAME_ANNOTATION, ReservedResources.SERVICE_ACCOUNT)
+                .addToAnnotations(ReservedResources.SA_UID_ANNOTATION, sa.getMetadata().getUid()).endMetadata()
+                .withType(ReservedResources.TOKEN_SECRET_TYPE).build();
+    }
+}
