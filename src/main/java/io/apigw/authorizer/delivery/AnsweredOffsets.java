@@ -3,10 +3,13 @@ package io.apigw.authorizer.delivery;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -41,6 +44,8 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     private final Vertx vertx;
     private final long timer;
     private final OffsetLedger ledger = new OffsetLedger();
+    /** Partitions revoked and not assigned again: their late records are not this worker's. */
+    private final Set<TopicPartition> revoked = ConcurrentHashMap.newKeySet();
 
     AnsweredOffsets(KafkaConsumer<?, ?> consumer, KeyedDispatcher dispatcher, Duration revocationWait, Vertx vertx,
             long commitIntervalMs) {
@@ -76,7 +81,11 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
 
     @Override
     public <K, V> Uni<IncomingKafkaRecord<K, V>> received(IncomingKafkaRecord<K, V> record) {
-        ledger.received(new TopicPartition(record.getTopic(), record.getPartition()), record.getOffset());
+        TopicPartition tp = new TopicPartition(record.getTopic(), record.getPartition());
+        // A record fetched before its partition was revoked belongs to the new owner (the dispatcher drops it too).
+        if (!revoked.contains(tp)) {
+            ledger.received(tp, record.getOffset());
+        }
         return Uni.createFrom().item(record);
     }
 
@@ -89,12 +98,14 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
 
     @Override
     public void partitionsAssigned(Collection<TopicPartition> assigned) {
+        revoked.removeAll(assigned);
         dispatcher.assigned(assigned);
     }
 
     /** Called on the polling thread, inside {@code poll()}: the group waits for it (up to max.poll.interval.ms). */
     @Override
     public void partitionsRevoked(Collection<TopicPartition> revoked) {
+        this.revoked.addAll(revoked);
         try {
             long started = System.nanoTime();
             KeyedDispatcher.Revocation r = dispatcher.revoke(revoked, revocationWait);
@@ -110,32 +121,47 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = ledger.take(revoked);
         if (!offsets.isEmpty()) {
-            consumer.unwrap().commitSync(offsets);
+            try {
+                consumer.unwrap().commitSync(offsets);
+            } catch (RuntimeException e) {
+                // Lost rather than revoked (another member owns them already): the new owner redoes what we did.
+                LOG.warnf("partitions %s: final commit refused (%s); their answered records will be redelivered",
+                        revoked, e.getClass().getSimpleName());
+            }
         }
     }
 
     @Override
     public void terminate(boolean graceful) {
         vertx.cancelTimer(timer);
-        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit();
-        if (!offsets.isEmpty()) {
-            try {
-                consumer.commit(offsets).await().atMost(Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                LOG.warnf("final commit failed (%s); the answered records after the last commit will be redelivered",
-                        e.getClass().getSimpleName());
-            }
+        try {
+            consumer.runOnPollingThread(this::commitAnswered).await().atMost(Duration.ofSeconds(10));
+        } catch (RuntimeException e) {
+            LOG.warnf("final commit failed (%s); the answered records after the last commit will be redelivered",
+                    e.getClass().getSimpleName());
         }
     }
 
     private void commitAsync() {
+        consumer.runOnPollingThread(this::commitAnswered).subscribe().with(ok -> {
+        }, failure -> LOG.debugf("commit failed (%s); retried with the next one", failure.toString()));
+    }
+
+    /**
+     * On the polling thread, so never between a revocation and the next assignment: a commit computed before a
+     * revocation and run after it could move an offset back. Only partitions still assigned are committed.
+     */
+    private void commitAnswered(Consumer<?, ?> kafka) {
         Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit();
-        if (!offsets.isEmpty()) {
-            consumer.commit(offsets).subscribe().with(ok -> {
-            }, failure -> {
-                LOG.debugf("commit failed (%s); retried with the next one", failure.toString());
-                ledger.commitFailed(offsets.keySet());
-            });
+        offsets.keySet().retainAll(kafka.assignment());
+        if (offsets.isEmpty()) {
+            return;
+        }
+        try {
+            kafka.commitSync(offsets);
+        } catch (RuntimeException e) {
+            ledger.commitFailed(offsets.keySet());
+            throw e;
         }
     }
 }

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -34,12 +35,14 @@ import org.apache.kafka.common.TopicPartition;
 public final class KeyedDispatcher {
 
     /** One record's work. {@code partition} is where it came from; the work acknowledges the record itself. */
-    public record Job(TopicPartition partition, long offset, String key, Runnable work) {
+    public record Job(TopicPartition partition, String key, Runnable work) {
     }
 
     private final int concurrency;
     private final int maxAdmitted;
     private final ExecutorService pool;
+    /** Completes admissions outside the dispatcher's lock: the consumer's pipeline goes on on this thread. */
+    private final ExecutorService admissions;
     /** Per key: the job that runs or is ready (head), then the jobs waiting behind it. */
     private final Map<String, Deque<Job>> byKey = new HashMap<>();
     /** Heads whose key is free but that wait for a slot. */
@@ -62,6 +65,11 @@ public final class KeyedDispatcher {
                 });
         executor.allowCoreThreadTimeOut(true);
         this.pool = executor;
+        this.admissions = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, threadName + "-admission");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
@@ -151,6 +159,7 @@ public final class KeyedDispatcher {
     /** Stops the threads; whatever still runs is interrupted (its record stays unacknowledged). */
     public void shutdownNow() {
         pool.shutdownNow();
+        admissions.shutdownNow();
     }
 
     private int awaitRunning(java.util.function.Predicate<Job> which, Duration within) throws InterruptedException {
@@ -204,8 +213,7 @@ public final class KeyedDispatcher {
         if (room != null && admitted < maxAdmitted) {
             CompletableFuture<Void> r = room;
             room = null;
-            // Completed outside the caller's thread: the consumer's pipeline continues on its own context.
-            CompletableFuture.runAsync(() -> r.complete(null));
+            admissions.execute(() -> r.complete(null));
         }
     }
 }

@@ -35,6 +35,13 @@ public class AuthorizationWorker {
 
     private static final Logger LOG = Logger.getLogger(AuthorizationWorker.class);
 
+    private static final java.util.concurrent.Executor NACKS = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "record-nack");
+                t.setDaemon(true);
+                return t;
+            });
+
     private final RequestReader reader;
     private final Authorizer authorizer;
     private final ResultPublisher results;
@@ -64,15 +71,15 @@ public class AuthorizationWorker {
         // Records without a key are kept in order per partition.
         String key = record.key() != null ? record.key() : "\0partition-" + record.partition();
         Context trace = Context.current();
-        return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()),
-                record.offset(), key, () -> answer(message, record, trace)));
+        return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()), key,
+                () -> answer(message, record, trace)));
     }
 
     private void answer(Message<ConsumerRecord<String, byte[]>> message, ConsumerRecord<String, byte[]> record,
             Context trace) {
         try (Scope scope = trace.makeCurrent()) {
             handle(record);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
             if (dispatcher.draining()) {
                 LOG.infof("record %s-%d@%d left for redelivery: the worker is stopping (%s)", record.topic(),
                         record.partition(), record.offset(), e.getClass().getSimpleName());
@@ -80,7 +87,8 @@ public class AuthorizationWorker {
             }
             LOG.errorf("record %s-%d@%d could not be answered (%s); stopping the channel", record.topic(),
                     record.partition(), record.offset(), e.getClass().getSimpleName());
-            message.nack(e);
+            // Not on this thread: failing the channel closes the consumer, whose revocation waits for this job.
+            NACKS.execute(() -> message.nack(e));
             return;
         }
         message.ack();

@@ -43,6 +43,8 @@ public class Authorizer {
     private static final Logger LOG = Logger.getLogger(Authorizer.class);
     /** A server's Retry-After is honoured up to this, so one request cannot hold its cluster's queue for long. */
     private static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(30);
+    /** A retry is started only if this much of the deadline is left after its pause: less could not finish. */
+    private static final Duration SHORTEST_ATTEMPT = Duration.ofSeconds(1);
 
     private final ClusterDirectory directory;
     private final ClusterClients clients;
@@ -195,12 +197,18 @@ public class Authorizer {
                         return pastDeadline(request, attempt, e);
                     }
                     Duration wait = pause(attempt, e.retryAfter().orElse(Duration.ZERO));
-                    boolean inTime = System.nanoTime() + wait.toNanos() < deadline;
+                    boolean inTime = System.nanoTime() + wait.plus(SHORTEST_ATTEMPT).toNanos() < deadline;
                     if (e.isTransient() && attempt < backoff.maxAttempts() && inTime) {
                         metrics.retry(e.code().name());
                         LOG.infof("request %s: attempt %d for %s failed (%s: %s); retrying", request.requestId(),
                                 attempt, request.clusterId(), e.code(), e.getMessage());
-                        sleep(wait);
+                        if (!sleep(wait)) {
+                            if (watchdog.expired()) {
+                                return pastDeadline(request, attempt, e);
+                            }
+                            // Stopping: leave the record unacknowledged for redelivery, not a false failure.
+                            throw new IllegalStateException("interrupted between attempts");
+                        }
                         continue;
                     }
                     if (drain.tearingDown()) {
@@ -210,12 +218,12 @@ public class Authorizer {
                     return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt,
                             e.code(), e.getMessage());
                 } catch (RuntimeException e) {
+                    if (watchdog.expired()) {
+                        return pastDeadline(request, attempt, null);
+                    }
                     if (drain.draining()) {
                         // Stopping pulls things from under the attempt: no false INTERNAL, redeliver it instead.
                         throw e;
-                    }
-                    if (watchdog.expired()) {
-                        return pastDeadline(request, attempt, null);
                     }
                     // Unknown exceptions may quote what they saw: log the type only, never the message.
                     LOG.errorf("request %s: unexpected %s while handling %s", request.requestId(),
@@ -235,7 +243,8 @@ public class Authorizer {
         FailureCode code = cut != null && cut.code() == FailureCode.TOKEN_NOT_ISSUED ? FailureCode.TOKEN_NOT_ISSUED
                 : FailureCode.API_SERVER_UNREACHABLE;
         String what = code == FailureCode.TOKEN_NOT_ISSUED ? "while waiting for the token"
-                : "before the cluster's API server answered";
+                : "while waiting for an answer (the cluster's API server, the cluster directory or the gateway's own "
+                        + "cluster)";
         LOG.infof("request %s: deadline of %ss passed for %s in attempt %d", request.requestId(),
                 deadline.toSeconds(), request.clusterId(), attempt);
         return new Result.Failed(request.requestId(), request.clusterId(), region(request), attempt, code,
@@ -255,13 +264,14 @@ public class Authorizer {
         return wait;
     }
 
-    private static void sleep(Duration wait) {
+    /** @return false if interrupted (the deadline passed, or the worker is stopping) */
+    private static boolean sleep(Duration wait) {
         try {
             Thread.sleep(wait.toMillis());
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            // Shutting down: leave the record uncommitted so it is redelivered, rather than publish a false failure.
-            throw new IllegalStateException("interrupted between attempts");
+            return false;
         }
     }
 }

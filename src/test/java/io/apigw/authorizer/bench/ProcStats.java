@@ -40,7 +40,7 @@ final class ProcStats {
 
     /**
      * CPU seconds per thread group of the process (thread names with their numbers folded, e.g. {@code GC Thread#N},
-     * {@code authorization-workers-N}). Covers what a Java profiler cannot see: GC, JIT and other VM threads.
+     * {@code authorization-worker-N}). Covers what a Java profiler cannot see: GC, JIT and other VM threads.
      */
     static Map<String, Double> cpuByThread(long pid) {
         Map<String, Double> out = new TreeMap<>();

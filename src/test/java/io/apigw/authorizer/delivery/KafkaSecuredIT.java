@@ -166,7 +166,7 @@ class KafkaSecuredIT {
         TestPki other = TestPki.create("another-ca");
         WorkerProcess w = worker("other-ca", user, PASSWORD, other.caCertificate);
         Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                .until(() -> w.log().contains("SSL handshake failed"));
+                .until(() -> w.log().contains("SSL handshake failed") && w.log().contains("Listening on"));
 
         assertNoCredentialIn(w.log());
         assertThat(w.log()).contains("PKIX path building failed");

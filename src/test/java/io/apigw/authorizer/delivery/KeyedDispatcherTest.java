@@ -27,7 +27,6 @@ class KeyedDispatcherTest {
     final List<KeyedDispatcher> dispatchers = new ArrayList<>();
     final List<String> ran = new CopyOnWriteArrayList<>();
     final CountDownLatch release = new CountDownLatch(1);
-    long offsets;
 
     @AfterEach
     void tearDown() {
@@ -43,14 +42,14 @@ class KeyedDispatcherTest {
 
     /** A job that records its name and then waits until the test releases it. */
     private KeyedDispatcher.Job held(TopicPartition p, String key, String name) {
-        return new KeyedDispatcher.Job(p, offsets++, key, () -> {
+        return new KeyedDispatcher.Job(p, key, () -> {
             ran.add(name);
             await(release);
         });
     }
 
     private KeyedDispatcher.Job quick(TopicPartition p, String key, String name) {
-        return new KeyedDispatcher.Job(p, offsets++, key, () -> ran.add(name));
+        return new KeyedDispatcher.Job(p, key, () -> ran.add(name));
     }
 
     @Test
@@ -64,7 +63,7 @@ class KeyedDispatcherTest {
         for (int i = 0; i < 5; i++) {
             for (String key : List.of("a", "b", "c")) {
                 String name = key + i;
-                d.admit(new KeyedDispatcher.Job(P0, offsets++, key, () -> {
+                d.admit(new KeyedDispatcher.Job(P0, key, () -> {
                     int perKey = runningPerKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
                     maxPerKey.accumulateAndGet(perKey, Math::max);
                     maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
@@ -115,7 +114,7 @@ class KeyedDispatcherTest {
         KeyedDispatcher d = dispatcher(2, 64);
         CountDownLatch runningOnP0 = new CountDownLatch(1);
         CountDownLatch finishP0 = new CountDownLatch(1);
-        d.admit(new KeyedDispatcher.Job(P0, offsets++, "a", () -> {
+        d.admit(new KeyedDispatcher.Job(P0, "a", () -> {
             ran.add("a0");
             runningOnP0.countDown();
             await(finishP0);
@@ -154,26 +153,35 @@ class KeyedDispatcherTest {
         assertThat(ran).doesNotContain("a1", "late")
                 .as("at most the one that held a slot ran on P0 besides a0")
                 .filteredOn(n -> n.startsWith("p0-")).hasSizeLessThanOrEqualTo(1);
-        assertThat(d.running()).isZero();
+        Awaitility.await().atMost(WAIT).until(() -> d.running() == 0);
     }
 
     @Test
     void repeatedRevocationsLeakNoCapacity() throws Exception {
         KeyedDispatcher d = dispatcher(2, 4);
         for (int round = 0; round < 50; round++) {
+            CountDownLatch roundDone = new CountDownLatch(1);
+            // Two run (holding the slots), two wait: the revocation must drop the waiting ones and free their room.
             for (int i = 0; i < 4; i++) {
-                d.admit(held(P0, "k" + i, "r" + round + "-" + i));
+                d.admit(new KeyedDispatcher.Job(P0, "k" + i, () -> await(roundDone)));
             }
-            release.countDown();
-            d.revoke(List.of(P0), WAIT);
+            Thread releaser = new Thread(() -> {
+                sleep(5);
+                roundDone.countDown();
+            });
+            releaser.start();
+            assertThat(d.revoke(List.of(P0), WAIT)).as("round %d", round)
+                    .isEqualTo(new KeyedDispatcher.Revocation(2, 0));
             d.assigned(List.of(P0));
         }
+        Awaitility.await().atMost(WAIT).until(() -> d.running() == 0);
         List<CompletionStage<Void>> admitted = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            admitted.add(d.admit(quick(P1, "last" + i, "last" + i)));
+            admitted.add(d.admit(held(P1, "last" + i, "last" + i)));
         }
-        assertThat(admitted).allMatch(s -> s.toCompletableFuture().isDone());
-        Awaitility.await().atMost(WAIT).until(() -> ran.containsAll(List.of("last0", "last1", "last2")));
+        assertThat(admitted).as("room for maxAdmitted - 1 records, as at the start")
+                .allMatch(s -> s.toCompletableFuture().isDone());
+        assertThat(d.admit(held(P1, "full", "full")).toCompletableFuture()).isNotDone();
     }
 
     @Test

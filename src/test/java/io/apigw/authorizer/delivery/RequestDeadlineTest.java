@@ -26,6 +26,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -169,7 +170,10 @@ class RequestDeadlineTest {
         await(behind, started);
         assertThat(stalling.stalled).as("the first request is still running").isNotEmpty();
         Thread.sleep(2_000); // two commit intervals
-        assertThat(committed(partition)).as("committed offset while offset %d runs", held.offset())
+        long committedMeanwhile = committed(partition);
+        Assumptions.assumeTrue(Duration.ofNanos(System.nanoTime() - started).compareTo(DEADLINE) < 0,
+                "this machine took longer than the deadline to answer the other requests: nothing left to check");
+        assertThat(committedMeanwhile).as("committed offset while offset %d runs", held.offset())
                 .isLessThanOrEqualTo(held.offset());
 
         await(List.of(stalledRequest), started);

@@ -210,24 +210,52 @@ class WorkerProcessIT {
     }
 
     /**
-     * A second worker joins while the first runs requests: the rebalance waits for the requests of the partitions it
-     * moves, which are committed, so no cluster is authorized by both workers (at the same time or one after the
-     * other).
+     * A second worker joins while the first runs a request on every partition and has one more waiting on each: the
+     * partitions that move are revoked only once their running requests are done (and committed), their waiting
+     * records go to the second worker, and no cluster is authorized by both, at the same time or one after the
+     * other.
      */
     @Test
     void aRebalanceWaitsForRunningRequestsSoNoClusterIsAuthorizedTwice() {
         WorkerProcess a = worker("takeover-a");
-        // Slow enough (about 10 s per authorization) that a's requests still run when b has joined the group.
-        List<String> ids = sendToSlowClusters(8, Duration.ofSeconds(2));
-        awaitClustersStarted(3);
+        // Slow clusters (an authorization takes about 15 s), two per partition of the request topic.
+        Map<Integer, List<TargetCluster>> byPartition = new HashMap<>();
+        for (int i = 0; i < 64 && byPartition.values().stream().filter(l -> l.size() >= 2).count() < 4; i++) {
+            TargetCluster c = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, TargetCluster.CLUSTER_ADMIN,
+                    Duration.ofSeconds(3));
+            List<TargetCluster> on = byPartition.computeIfAbsent(partitionOf(c.clusterId), p -> new ArrayList<>());
+            if (on.size() < 2) {
+                on.add(c);
+                clusters.add(c);
+            } else {
+                c.close();
+            }
+        }
+        List<String> ids = new ArrayList<>();
+        for (int round = 0; round < 2; round++) { // first one running per partition (concurrency 4), then one waiting
+            for (List<TargetCluster> on : byPartition.values()) {
+                String id = "takeover-" + round + "-" + UUID.randomUUID();
+                ids.add(id);
+                kafka.sendRequest(requests, id, on.get(round).clusterId);
+            }
+        }
+        awaitClustersStarted(4);
         WorkerProcess b = worker("takeover-b");
 
-        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(120));
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> all = results(ids, ids.size(), Duration.ofSeconds(150));
 
+        String logs = a.log() + "\n----- b:\n" + b.log();
         assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(ids);
-        assertThat(a.log()).as("a gave partitions up while it ran requests\n" + a.log())
+        assertThat(a.log()).as("a gave partitions up once their running requests were done\n" + logs)
                 .containsPattern("revoked: [1-9][0-9]* requests were running");
-        assertEachClusterAuthorizedOnce(all, a.log() + "\n----- b:\n" + b.log());
+        assertThat(b.log()).as("b ran the records that were waiting on the partitions it got\n" + logs)
+                .contains("outcome=Authorized");
+        assertEachClusterAuthorizedOnce(all, logs);
+    }
+
+    private static int partitionOf(String key) {
+        return org.apache.kafka.common.utils.Utils.toPositive(
+                org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % 4;
     }
 
     /** Waits until the worker has started on {@code n} clusters (each read /version). */
