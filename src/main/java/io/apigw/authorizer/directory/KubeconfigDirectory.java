@@ -101,7 +101,9 @@ public class KubeconfigDirectory implements ClusterDirectory {
             loaded = new Loaded(attrs.fileKey(), attrs.lastModifiedTime().toMillis(), attrs.size(), parsed);
             return parsed;
         } catch (IOException | RuntimeException e) {
-            LOG.errorf("cannot read the cluster directory kubeconfig %s: %s", path, e.getClass().getSimpleName());
+            LOG.errorf("cannot read the cluster directory kubeconfig %s (%s): point KUBECONFIG or "
+                    + "authorizer.directory.kubeconfig.path at a kubeconfig with one context per cluster id", path,
+                    e.getClass().getSimpleName());
             throw AuthorizationException.transientFailure(FailureCode.INTERNAL,
                     "the cluster directory (kubeconfig file) cannot be read");
         }

@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import io.apigw.authorizer.kube.KubeErrors;
+import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
@@ -73,6 +75,11 @@ final class AccessReview {
         boolean none() {
             return permissions.isEmpty() && !grantsRole && !bindsRole;
         }
+
+        /** Whether anything must be held cluster-wide (then a cluster-wide review is needed). */
+        boolean clusterScoped() {
+            return grantsRole || bindsRole || permissions.stream().anyMatch(p -> p.scope() == Scope.CLUSTER);
+        }
     }
 
     /** Answers "is this allowed cluster-wide?"; {@code true} when the server cannot say. */
@@ -101,11 +108,16 @@ final class AccessReview {
         return all;
     }
 
-    static void require(KubernetesClient client, Rights rights) {
+    static void require(KubernetesClient client, Rights rights, ParallelCalls calls) {
         if (rights.none()) {
             return;
         }
-        Set<Permission> missing = missing(rulesInKubeSystem(client), rights, p -> allowedClusterWide(client, p));
+        // The cluster admin's question goes out with the rules review, so that the usual case costs one round trip.
+        CompletableFuture<Boolean> everything = rights.clusterScoped()
+                ? calls.submit(() -> allowedClusterWide(client, EVERYTHING)) : null;
+        ClusterWide clusterWide = p -> everything != null && p.equals(EVERYTHING) ? ParallelCalls.join(everything)
+                : allowedClusterWide(client, p);
+        Set<Permission> missing = missing(rulesInKubeSystem(client), rights, clusterWide);
         if (!missing.isEmpty()) {
             throw AuthorizationException.permanent(FailureCode.PERMISSION_DENIED,
                     "the cluster admin credential may not create the reserved resources; nothing was changed. Missing: "
@@ -128,9 +140,7 @@ final class AccessReview {
             }
             escalation(rights, p -> covered(rules, p)).ifPresent(missing::add);
         }
-        boolean clusterScoped = rights.grantsRole() || rights.bindsRole()
-                || rights.permissions().stream().anyMatch(p -> p.scope() == Scope.CLUSTER);
-        if (!missing.isEmpty() || !clusterScoped || clusterWide.allowed(EVERYTHING)) {
+        if (!missing.isEmpty() || !rights.clusterScoped() || clusterWide.allowed(EVERYTHING)) {
             return missing;
         }
         for (Permission p : rights.permissions()) {

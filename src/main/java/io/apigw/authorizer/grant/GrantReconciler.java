@@ -58,7 +58,7 @@ public class GrantReconciler {
         ObservedGrant observed = ObservedGrant.read(client, calls);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
         GrantPlan plan = GrantPlan.of(observed);
-        AccessReview.require(client, plan.rights());
+        AccessReview.require(client, plan.rights(), calls);
         ServiceAccount owner = wave1(client, plan, observed, log);
         Optional<Secret> existingToken = observed.canonicalToken();
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);

@@ -1,7 +1,9 @@
 package io.apigw.authorizer.kube;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -95,12 +97,18 @@ public class ParallelCalls {
         }
     }
 
-    /** The call's own failure, unwrapped; every call is bounded by its deadline, so this never waits forever. */
+    /**
+     * The call's own failure, unwrapped; every call is bounded by its deadline, so this never waits forever. The wait
+     * gives up when interrupted (the request's deadline, or a stop), like every other wait of a request.
+     */
     public static <T> T join(CompletableFuture<T> call) {
         try {
-            return call.join();
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
+            return call.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new CompletionException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while waiting for a call to the cluster");
         }
     }
 
