@@ -3,8 +3,6 @@ package io.apigw.authorizer.delivery;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -44,8 +42,6 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     private final Vertx vertx;
     private final long timer;
     private final OffsetLedger ledger = new OffsetLedger();
-    /** Partitions revoked and not assigned again: their late records are not this worker's. */
-    private final Set<TopicPartition> revoked = ConcurrentHashMap.newKeySet();
 
     AnsweredOffsets(KafkaConsumer<?, ?> consumer, KeyedDispatcher dispatcher, Duration revocationWait, Vertx vertx,
             long commitIntervalMs) {
@@ -81,11 +77,9 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
 
     @Override
     public <K, V> Uni<IncomingKafkaRecord<K, V>> received(IncomingKafkaRecord<K, V> record) {
-        TopicPartition tp = new TopicPartition(record.getTopic(), record.getPartition());
-        // A record fetched before its partition was revoked belongs to the new owner (the dispatcher drops it too).
-        if (!revoked.contains(tp)) {
-            ledger.received(tp, record.getOffset());
-        }
+        // A record fetched before its partition was revoked belongs to the new owner: the ledger ignores it, and the
+        // dispatcher drops it.
+        ledger.received(new TopicPartition(record.getTopic(), record.getPartition()), record.getOffset());
         return Uni.createFrom().item(record);
     }
 
@@ -98,14 +92,14 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
 
     @Override
     public void partitionsAssigned(Collection<TopicPartition> assigned) {
-        revoked.removeAll(assigned);
+        ledger.assigned(assigned);
         dispatcher.assigned(assigned);
     }
 
     /** Called on the polling thread, inside {@code poll()}: the group waits for it (up to max.poll.interval.ms). */
     @Override
     public void partitionsRevoked(Collection<TopicPartition> revoked) {
-        this.revoked.addAll(revoked);
+        ledger.revoked(revoked);
         try {
             long started = System.nanoTime();
             KeyedDispatcher.Revocation r = dispatcher.revoke(revoked, revocationWait);
@@ -152,8 +146,7 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
      * revocation and run after it could move an offset back. Only partitions still assigned are committed.
      */
     private void commitAnswered(Consumer<?, ?> kafka) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit();
-        offsets.keySet().retainAll(kafka.assignment());
+        Map<TopicPartition, OffsetAndMetadata> offsets = ledger.toCommit(kafka.assignment());
         if (offsets.isEmpty()) {
             return;
         }

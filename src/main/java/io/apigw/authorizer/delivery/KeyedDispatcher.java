@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -192,6 +193,14 @@ public final class KeyedDispatcher {
     }
 
     private synchronized void finished(Job job) {
+        try {
+            release(job);
+        } finally {
+            notifyAll();
+        }
+    }
+
+    private void release(Job job) {
         running.remove(job);
         admitted--;
         Deque<Job> queue = byKey.get(job.key());
@@ -206,14 +215,17 @@ public final class KeyedDispatcher {
         }
         startReady();
         wakeAdmission();
-        notifyAll();
     }
 
     private void wakeAdmission() {
         if (room != null && admitted < maxAdmitted) {
             CompletableFuture<Void> r = room;
             room = null;
-            admissions.execute(() -> r.complete(null));
+            try {
+                admissions.execute(() -> r.complete(null));
+            } catch (RejectedExecutionException e) {
+                // Stopped: no record is taken any more, so nobody waits for the room.
+            }
         }
     }
 }

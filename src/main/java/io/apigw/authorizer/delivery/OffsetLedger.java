@@ -2,7 +2,9 @@ package io.apigw.authorizer.delivery;
 
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -27,8 +29,13 @@ final class OffsetLedger {
     }
 
     private final Map<TopicPartition, Partition> partitions = new HashMap<>();
+    /** Revoked and not assigned again: a late record of one of them is its new owner's, not tracked here. */
+    private final Set<TopicPartition> revoked = new HashSet<>();
 
     synchronized void received(TopicPartition tp, long offset) {
+        if (revoked.contains(tp)) {
+            return;
+        }
         Partition p = partitions.computeIfAbsent(tp, k -> new Partition());
         p.unanswered.add(offset);
         p.highestReceived = Math.max(p.highestReceived, offset);
@@ -41,10 +48,25 @@ final class OffsetLedger {
         }
     }
 
-    /** The offsets that moved since they were last handed out; they count as committed from now on. */
-    synchronized Map<TopicPartition, OffsetAndMetadata> toCommit() {
+    /** Partitions are assigned (again): tracked from their next record on; anything left of before is dropped. */
+    synchronized void assigned(Collection<TopicPartition> assigned) {
+        for (TopicPartition tp : assigned) {
+            if (revoked.remove(tp)) {
+                partitions.remove(tp);
+            }
+        }
+    }
+
+    /**
+     * The offsets of {@code assigned} partitions that moved since they were last handed out; they count as
+     * committed from now on.
+     */
+    synchronized Map<TopicPartition, OffsetAndMetadata> toCommit(Set<TopicPartition> assigned) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         partitions.forEach((tp, p) -> {
+            if (!assigned.contains(tp)) {
+                return;
+            }
             long next = p.next();
             if (next > p.committed) {
                 offsets.put(tp, new OffsetAndMetadata(next));
@@ -64,10 +86,15 @@ final class OffsetLedger {
         });
     }
 
+    /** Partitions go away: from now on their records are not tracked (the caller then waits for their work). */
+    synchronized void revoked(Collection<TopicPartition> going) {
+        revoked.addAll(going);
+    }
+
     /** The final offsets of partitions that go away; they are forgotten. */
-    synchronized Map<TopicPartition, OffsetAndMetadata> take(Collection<TopicPartition> revoked) {
+    synchronized Map<TopicPartition, OffsetAndMetadata> take(Collection<TopicPartition> going) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (TopicPartition tp : revoked) {
+        for (TopicPartition tp : going) {
             Partition p = partitions.remove(tp);
             if (p != null && p.highestReceived >= 0) {
                 offsets.put(tp, new OffsetAndMetadata(p.next()));

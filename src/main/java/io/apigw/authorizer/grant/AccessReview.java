@@ -117,7 +117,14 @@ final class AccessReview {
                 ? calls.submit(() -> allowedClusterWide(client, EVERYTHING)) : null;
         ClusterWide clusterWide = p -> everything != null && p.equals(EVERYTHING) ? ParallelCalls.join(everything)
                 : allowedClusterWide(client, p);
-        Set<Permission> missing = missing(rulesInKubeSystem(client), rights, clusterWide);
+        Set<Permission> missing;
+        try {
+            missing = missing(rulesInKubeSystem(client), rights, clusterWide);
+        } finally {
+            if (everything != null) {
+                ParallelCalls.settled(everything); // never outlives the attempt's client
+            }
+        }
         if (!missing.isEmpty()) {
             throw AuthorizationException.permanent(FailureCode.PERMISSION_DENIED,
                     "the cluster admin credential may not create the reserved resources; nothing was changed. Missing: "

@@ -66,6 +66,13 @@ public class ParallelCalls {
         }
         try {
             join(onPool);
+        } catch (CancellationException e) {
+            // Interrupted: still wait for the pooled call (it is bounded on its own), so the caller knows what it did.
+            thereFailed = settled(onPool);
+            if (thereFailed == null) {
+                thereFailed = e;
+            }
+            Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             thereFailed = e;
         }
@@ -109,6 +116,20 @@ public class ParallelCalls {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CancellationException("interrupted while waiting for a call to the cluster");
+        }
+    }
+
+    /** Waits for a call without being interrupted (each call is bounded on its own); its failure, or null. */
+    public static RuntimeException settled(CompletableFuture<?> call) {
+        boolean interrupted = Thread.interrupted();
+        try {
+            return call.handle((v, t) -> t == null ? null
+                    : t instanceof CompletionException && t.getCause() instanceof RuntimeException r ? r
+                    : t instanceof RuntimeException r ? r : new CompletionException(t)).join();
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
