@@ -10,17 +10,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.config.ConfigResource;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -60,7 +53,7 @@ class DeadLetterOutageTest {
                     Duration.ofSeconds(30));
             assertThat(status(ready)).as("ready before the outage").isEqualTo(200);
 
-            setDeadLetterTopicMaxMessageBytes("50");
+            RealKafka.broker.setDeadLetterTopicMaxMessageBytes("50");
             RecordMetadata poison = kafka.send(KafkaBroker.REQUESTS, clusterId,
                     "not json".getBytes(StandardCharsets.UTF_8), List.of());
             TopicPartition partition = new TopicPartition(KafkaBroker.REQUESTS, poison.partition());
@@ -68,12 +61,12 @@ class DeadLetterOutageTest {
             Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
                     .until(() -> status(ready) == 503);
             Thread.sleep(2_000); // more than a commit interval
-            assertThat(committed(partition)).as("committed offset of the partition whose record has no dead letter")
+            assertThat(RealKafka.broker.committed("apigw-tke-authorizer", partition)).as("committed offset of the partition whose record has no dead letter")
                     .isLessThanOrEqualTo(poison.offset());
             assertThat(kafka.readUntil(KafkaBroker.DEAD_LETTERS, rs -> !rs.isEmpty(), Duration.ofSeconds(2)))
                     .as("nothing reached the dead-letter topic").isEmpty();
         } finally {
-            setDeadLetterTopicMaxMessageBytes(null);
+            RealKafka.broker.setDeadLetterTopicMaxMessageBytes(null);
         }
     }
 
@@ -84,28 +77,6 @@ class DeadLetterOutageTest {
         } catch (Exception e) {
             return -1;
         }
-    }
-
-    private static long committed(TopicPartition partition) throws Exception {
-        try (Admin admin = admin()) {
-            OffsetAndMetadata offset = admin.listConsumerGroupOffsets("apigw-tke-authorizer")
-                    .partitionsToOffsetAndMetadata().get().get(partition);
-            return offset == null ? -1 : offset.offset();
-        }
-    }
-
-    /** Sets (or, with null, removes) the dead-letter topic's own record size limit. */
-    private static void setDeadLetterTopicMaxMessageBytes(String bytes) throws Exception {
-        try (Admin admin = admin()) {
-            AlterConfigOp op = new AlterConfigOp(new ConfigEntry("max.message.bytes", bytes),
-                    bytes == null ? AlterConfigOp.OpType.DELETE : AlterConfigOp.OpType.SET);
-            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC,
-                    KafkaBroker.DEAD_LETTERS), List.of(op))).all().get();
-        }
-    }
-
-    private static Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, RealKafka.broker.bootstrapServers()));
     }
 
     private static String text(byte[] b) {

@@ -10,15 +10,9 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -61,11 +55,11 @@ class DeadLetterSizeTest {
     @Test
     void aCopyRefusedByTheDeadLetterTopicsOwnLimitIsReplacedByAStub() throws Exception {
         byte[] large = bytes("{\"requestId\":\"r\",\"clusterId\":\"c\",\"pad\":\"" + "y".repeat(150_000) + "\"}");
-        setDeadLetterTopicMaxMessageBytes("100000");
+        RealKafka.broker.setDeadLetterTopicMaxMessageBytes("100000");
         try {
             assertStubAndNextAnswered(large);
         } finally {
-            setDeadLetterTopicMaxMessageBytes(null);
+            RealKafka.broker.setDeadLetterTopicMaxMessageBytes(null);
         }
     }
 
@@ -111,18 +105,6 @@ class DeadLetterSizeTest {
 
     private static boolean isLarge(ConsumerRecord<byte[], byte[]> r, String clusterId, byte[] value) {
         return clusterId.equals(text(r.key())) && r.value() != null && r.value().length == value.length;
-    }
-
-    /** Sets (or, with null, removes) the dead-letter topic's own record size limit. */
-    private static void setDeadLetterTopicMaxMessageBytes(String bytes) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                RealKafka.broker.bootstrapServers()))) {
-            ConfigEntry entry = new ConfigEntry("max.message.bytes", bytes);
-            AlterConfigOp op = new AlterConfigOp(entry, bytes == null ? AlterConfigOp.OpType.DELETE
-                    : AlterConfigOp.OpType.SET);
-            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC,
-                    KafkaBroker.DEAD_LETTERS), List.of(op))).all().get();
-        }
     }
 
     private static byte[] bytes(String s) {

@@ -7,7 +7,6 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,13 +16,9 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.utils.Utils;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -159,7 +154,7 @@ class RequestDeadlineTest {
         long last = -1;
         for (int i = 0; behind.size() < 3; i++) {
             String clusterId = "cls-unknown-" + i;
-            if (partitionOf(clusterId) == held.partition()) {
+            if (KafkaBroker.partitionOf(clusterId, 4) == held.partition()) {
                 String id = "behind-" + UUID.randomUUID();
                 behind.add(id);
                 last = kafka.sendRequest(id, clusterId).offset();
@@ -170,7 +165,7 @@ class RequestDeadlineTest {
         await(behind, started);
         assertThat(stalling.stalled).as("the first request is still running").isNotEmpty();
         Thread.sleep(2_000); // two commit intervals
-        long committedMeanwhile = committed(partition);
+        long committedMeanwhile = RealKafka.broker.committed("apigw-tke-authorizer", partition);
         Assumptions.assumeTrue(Duration.ofNanos(System.nanoTime() - started).compareTo(DEADLINE) < 0,
                 "this machine took longer than the deadline to answer the other requests: nothing left to check");
         assertThat(committedMeanwhile).as("committed offset while offset %d runs", held.offset())
@@ -178,20 +173,7 @@ class RequestDeadlineTest {
 
         await(List.of(stalledRequest), started);
         long answeredAll = last + 1;
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> committed(partition) >= answeredAll);
-    }
-
-    private static int partitionOf(String key) {
-        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % 4;
-    }
-
-    private static long committed(TopicPartition partition) throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                RealKafka.broker.bootstrapServers()))) {
-            OffsetAndMetadata offset = admin.listConsumerGroupOffsets("apigw-tke-authorizer")
-                    .partitionsToOffsetAndMetadata().get().get(partition);
-            return offset == null ? -1 : offset.offset();
-        }
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> RealKafka.broker.committed("apigw-tke-authorizer", partition) >= answeredAll);
     }
 
     private void assertStalledWriteEndsAtTheDeadline(java.util.function.Predicate<String> stall) throws Exception {

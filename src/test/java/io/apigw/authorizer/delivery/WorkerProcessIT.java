@@ -223,7 +223,7 @@ class WorkerProcessIT {
         for (int i = 0; i < 64 && byPartition.values().stream().filter(l -> l.size() >= 2).count() < 4; i++) {
             TargetCluster c = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, TargetCluster.CLUSTER_ADMIN,
                     Duration.ofSeconds(3));
-            List<TargetCluster> on = byPartition.computeIfAbsent(partitionOf(c.clusterId), p -> new ArrayList<>());
+            List<TargetCluster> on = byPartition.computeIfAbsent(KafkaBroker.partitionOf(c.clusterId, 4), p -> new ArrayList<>());
             if (on.size() < 2) {
                 on.add(c);
                 clusters.add(c);
@@ -251,11 +251,6 @@ class WorkerProcessIT {
         assertThat(b.log()).as("b ran the records that were waiting on the partitions it got\n" + logs)
                 .contains("outcome=Authorized");
         assertEachClusterAuthorizedOnce(all, logs);
-    }
-
-    private static int partitionOf(String key) {
-        return org.apache.kafka.common.utils.Utils.toPositive(
-                org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % 4;
     }
 
     /** Waits until the worker has started on {@code n} clusters (each read /version). */

@@ -1,5 +1,6 @@
 package io.apigw.authorizer.testing;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -11,7 +12,13 @@ import java.util.function.Consumer;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
@@ -119,7 +126,7 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     private void admin(AdminCall call) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+        try (Admin admin = admin()) {
             call.run(admin);
         } catch (Exception e) {
             throw new IllegalStateException(e);
@@ -134,6 +141,34 @@ public final class KafkaBroker implements AutoCloseable {
 
     private void createTopics(int requestPartitions) {
         createTopics(REQUESTS, RESULTS, DEAD_LETTERS, requestPartitions);
+    }
+
+    /** The partition a record with this key lands on (the producer's default partitioner). */
+    public static int partitionOf(String key, int partitions) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /** The offset the consumer group has committed for the partition, or -1. */
+    public long committed(String group, TopicPartition partition) throws Exception {
+        try (Admin admin = admin()) {
+            OffsetAndMetadata offset = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+                    .get(partition);
+            return offset == null ? -1 : offset.offset();
+        }
+    }
+
+    /** Sets (or, with null, removes) the dead-letter topic's own record size limit. */
+    public void setDeadLetterTopicMaxMessageBytes(String bytes) throws Exception {
+        try (Admin admin = admin()) {
+            AlterConfigOp op = new AlterConfigOp(new ConfigEntry("max.message.bytes", bytes),
+                    bytes == null ? AlterConfigOp.OpType.DELETE : AlterConfigOp.OpType.SET);
+            admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, DEAD_LETTERS),
+                    List.of(op))).all().get();
+        }
+    }
+
+    private Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
     }
 
     /** Stops the broker as a crash or maintenance would, keeping its data. */
