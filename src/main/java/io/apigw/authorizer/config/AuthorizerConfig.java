@@ -122,6 +122,31 @@ public interface AuthorizerConfig {
         /** How long to wait for the token controller to fill the token Secret. */
         @WithDefault("30s")
         Duration timeout();
+
+        /**
+         * From Kubernetes 1.24 on, an authorize whose token is still the auto-created legacy Secret (listed by the
+         * service account, so counted by the legacy token cleaner) rotates it to a worker-owned one, with the
+         * rotation's grace. On by default: a gateway that leaves such a cluster unused for a year (the cleaner's
+         * default period) would find its token rejected without warning.
+         */
+        @WithDefault("true")
+        boolean migrateLegacy();
+    }
+
+    Rotation rotation();
+
+    /** Credential rotation: a new token stored in place, the old one revoked after the grace. */
+    interface Rotation {
+        /**
+         * How long the old token stays valid after the new one is stored; a rotation request may ask for its own.
+         * Long enough for a gateway to re-read a changed Secret (mounted Secrets take up to about a minute, plus any
+         * cache of its own).
+         */
+        @WithDefault("10m")
+        Duration grace();
+
+        /** An authorize rotates a stored token older than this; unset: never by age. */
+        Optional<Duration> maxAge();
     }
 
     /** Transient failures (I/O, 429, 5xx, conflicts) are retried inside the worker before a result is published. */

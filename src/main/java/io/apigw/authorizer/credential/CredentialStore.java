@@ -2,6 +2,8 @@ package io.apigw.authorizer.credential;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,6 +43,12 @@ public class CredentialStore {
     public static final String NAME_PREFIX = "apigw-cluster-";
     public static final String CLUSTER_ID_LABEL = "apigw.tencent.com/cluster-id";
     public static final String TOKEN_SECRET_ANNOTATION = "apigw.tencent.com/token-secret";
+    public static final String TOKEN_SECRET_UID_ANNOTATION = "apigw.tencent.com/token-secret-uid";
+    public static final String TOKEN_STORED_AT_ANNOTATION = "apigw.tencent.com/token-stored-at";
+    /** A pending revocation: the old token Secret (name, uid) and when it goes (RFC 3339). */
+    public static final String REVOKE_SECRET_ANNOTATION = "apigw.tencent.com/revoke-token-secret";
+    public static final String REVOKE_SECRET_UID_ANNOTATION = "apigw.tencent.com/revoke-token-secret-uid";
+    public static final String REVOKE_AFTER_ANNOTATION = "apigw.tencent.com/revoke-after";
 
     /** Bound on one piece of work when the client sets no request timeout: two reads or writes of 10 s. */
     private static final long DEFAULT_LIMIT_MS = 20_000;
@@ -70,8 +78,15 @@ public class CredentialStore {
         vertx.close();
     }
 
-    /** @return where the credential is kept */
-    public CredentialRef save(String clusterId, String server, String caPem, Token token, String tokenSecret) {
+    /**
+     * Stores the credential, in place: the gateway reads the same Secret before and after. Writes only when something
+     * changed.
+     *
+     * @param pending a revocation to record; null keeps the one recorded, if any
+     * @return where the credential is kept
+     */
+    public CredentialRef save(String clusterId, String server, String caPem, Token token, String tokenSecret,
+            String tokenSecretUid, Revocation pending) {
         String name = reference(clusterId).name();
         Map<String, String> data = new LinkedHashMap<>();
         data.put("server", b64(server.getBytes(StandardCharsets.UTF_8)));
@@ -79,20 +94,34 @@ public class CredentialStore {
         data.put("token", b64(token.bytes()));
         ownCluster("storing the credential", () -> {
             Secret existing = ownCluster.secrets().inNamespace(namespace).withName(name).get();
+            Map<String, String> annotations = new LinkedHashMap<>(existing == null
+                    || existing.getMetadata().getAnnotations() == null ? Map.of()
+                            : existing.getMetadata().getAnnotations());
+            boolean tokenChanged = existing == null || existing.getData() == null
+                    || !data.get("token").equals(existing.getData().get("token"));
+            annotations.put(TOKEN_SECRET_ANNOTATION, tokenSecret);
+            putOrRemove(annotations, TOKEN_SECRET_UID_ANNOTATION, tokenSecretUid);
+            if (tokenChanged || !annotations.containsKey(TOKEN_STORED_AT_ANNOTATION)) {
+                annotations.put(TOKEN_STORED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            }
+            if (pending != null) {
+                annotations.put(REVOKE_SECRET_ANNOTATION, pending.tokenSecret());
+                putOrRemove(annotations, REVOKE_SECRET_UID_ANNOTATION, pending.tokenSecretUid());
+                annotations.put(REVOKE_AFTER_ANNOTATION, pending.after().toString());
+            }
             if (existing == null) {
                 return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
                         .withNewMetadata().withNamespace(namespace).withName(name)
                         .addToLabels("app.kubernetes.io/managed-by", "apigw-tke-authorizer")
                         .addToLabels(CLUSTER_ID_LABEL, clusterId)
-                        .addToAnnotations(TOKEN_SECRET_ANNOTATION, tokenSecret)
+                        .withAnnotations(annotations)
                         .endMetadata()
                         .withType("Opaque").withData(data).build()).create();
             }
-            if (!data.equals(existing.getData())
-                    || !tokenSecret.equals(existing.getMetadata().getAnnotations() == null ? null
-                            : existing.getMetadata().getAnnotations().get(TOKEN_SECRET_ANNOTATION))) {
+            if (!data.equals(existing.getData()) || !annotations.equals(existing.getMetadata().getAnnotations())) {
+                // The read's resourceVersion goes with the update: a concurrent change is a conflict, not lost.
                 return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(existing)
-                        .editMetadata().addToAnnotations(TOKEN_SECRET_ANNOTATION, tokenSecret).endMetadata()
+                        .editMetadata().withAnnotations(annotations).endMetadata()
                         .withData(data).withStringData(null).build()).update();
             }
             return existing;
@@ -100,18 +129,61 @@ public class CredentialStore {
         return reference(clusterId);
     }
 
-    /** The stored credential of a cluster, if there is one. */
-    public Optional<StoredCredential> load(String clusterId) {
+    /** Removes a recorded revocation once it is done, unless another one has been recorded meanwhile. */
+    public void revoked(String clusterId, Revocation done) {
+        ownCluster("recording a revocation", () -> {
+            Secret s = ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get();
+            if (s == null || revocation(s).filter(done::equals).isEmpty()) {
+                return s;
+            }
+            Map<String, String> annotations = new LinkedHashMap<>(s.getMetadata().getAnnotations());
+            annotations.remove(REVOKE_SECRET_ANNOTATION);
+            annotations.remove(REVOKE_SECRET_UID_ANNOTATION);
+            annotations.remove(REVOKE_AFTER_ANNOTATION);
+            return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s).editMetadata()
+                    .withAnnotations(annotations).endMetadata().build()).update();
+        });
+    }
+
+    /** The stored credential of a cluster with what is recorded beside it, if there is one. */
+    public Optional<CredentialRecord> record(String clusterId) {
         Secret s = ownCluster("reading the stored credential",
                 () -> ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get());
         if (s == null || s.getData() == null || s.getData().get("token") == null) {
             return Optional.empty();
         }
         Base64.Decoder d = Base64.getDecoder();
-        return Optional.of(new StoredCredential(
+        Map<String, String> a = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+        return Optional.of(new CredentialRecord(new StoredCredential(
                 new String(d.decode(s.getData().getOrDefault("server", "")), StandardCharsets.UTF_8),
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
-                Token.of(d.decode(s.getData().get("token")))));
+                Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
+                a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s)));
+    }
+
+    private static Optional<Revocation> revocation(Secret s) {
+        Map<String, String> a = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+        Instant after = instant(a.get(REVOKE_AFTER_ANNOTATION));
+        String name = a.get(REVOKE_SECRET_ANNOTATION);
+        // A garbled record is not acted on: the old Secret stays rather than a wrong one going.
+        return name == null || after == null ? Optional.empty()
+                : Optional.of(new Revocation(name, a.get(REVOKE_SECRET_UID_ANNOTATION), after));
+    }
+
+    private static Instant instant(String s) {
+        try {
+            return s == null ? null : Instant.parse(s);
+        } catch (java.time.format.DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static void putOrRemove(Map<String, String> m, String key, String value) {
+        if (value == null) {
+            m.remove(key);
+        } else {
+            m.put(key, value);
+        }
     }
 
     /** @return whether there was a credential to delete */

@@ -5,8 +5,13 @@ import java.util.List;
 import io.apigw.authorizer.credential.Token;
 import io.apigw.authorizer.result.ResourceAction;
 
-/** The four reserved resources in place, and the service account's token. */
-public record Grant(List<ResourceAction> resources, String tokenSecret, Token token, String kubernetesVersion) {
+/**
+ * The four reserved resources in place, and the service account's token, which the gateway probe found usable.
+ * {@code tokenSecretUid} tells that Secret from a later one of the same name; {@code legacyToken}: it is the
+ * auto-created Secret the account lists, on a cluster (1.24+) where the legacy token cleaner may invalidate it.
+ */
+public record Grant(List<ResourceAction> resources, String tokenSecret, String tokenSecretUid, Token token,
+        String kubernetesVersion, boolean legacyToken) {
 
     public boolean alreadyAuthorized() {
         return resources.stream().allMatch(r -> r.action() == ResourceAction.Action.unchanged);

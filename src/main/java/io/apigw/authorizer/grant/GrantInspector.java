@@ -1,5 +1,8 @@
 package io.apigw.authorizer.grant;
 
+import java.util.Optional;
+import java.util.Set;
+
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.kube.ParallelCalls;
@@ -16,11 +19,13 @@ public class GrantInspector {
         this.calls = calls;
     }
 
-    public Inspection inspect(KubernetesClient client) {
-        ObservedGrant observed = ObservedGrant.read(client, calls);
-        String tokenSecret = observed.canonicalToken().filter(TokenSecrets::filled).map(Secret::getMetadata)
-                .map(m -> m.getName()).orElse(null);
-        return new Inspection(observed.missing(), observed.drifted(), tokenSecret,
+    /** @param retiring token Secrets pending revocation: never the cluster's token */
+    public Inspection inspect(KubernetesClient client, java.util.function.Supplier<Set<String>> retiring) {
+        ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
+        Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
+        return new Inspection(observed.missing(), observed.drifted(), token.map(s -> s.getMetadata().getName())
+                .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
+                observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion());
     }
 }

@@ -7,26 +7,34 @@ import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
 import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.result.AuthorizationException;
+import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.apigw.authorizer.result.ResourceAction;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
@@ -43,6 +51,11 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 public class GrantReconciler {
 
 
+    private static final Logger LOG = Logger.getLogger(GrantReconciler.class);
+    /** How long a just-made token or binding is given to be accepted everywhere in the API server. */
+    static final Duration SETTLING = Duration.ofSeconds(5);
+    private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
+
     private final Duration tokenTimeout;
     private final AuthorizerMetrics metrics;
     private final ParallelCalls calls;
@@ -53,9 +66,63 @@ public class GrantReconciler {
         this.calls = calls;
     }
 
-    /** Observe, plan, review the rights once, write in two waves, then get the token. */
-    public Grant reconcile(KubernetesClient client, ChangeLog log) {
-        ObservedGrant observed = ObservedGrant.read(client, calls);
+    /**
+     * Observe, plan, review the rights once, write in two waves, get the token, then try it as the gateway will: a
+     * token that is rejected, labelled invalid by the legacy token cleaner, or of another account is replaced; one
+     * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen.
+     */
+    public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring) {
+        return settle(client, log, check, retiring).grant();
+    }
+
+    /**
+     * A rotation: the grant in place as {@link #reconcile}, then a second token Secret of the account, named from
+     * {@code rotationId}, filled and found usable. Before 1.24 the account lists it, so that the token controller mints
+     * no other when the old one is revoked. If the canonical token already is that Secret (a retry), it is returned.
+     */
+    public Grant rotate(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
+            String rotationId) {
+        Settled current = settle(client, log, check, retiring);
+        String name = TokenSecrets.workerSecretName(current.owner(), "/rotation/" + rotationId);
+        if (current.grant().tokenSecret().equals(name)) {
+            return current.grant();
+        }
+        TokenWait wait = new TokenWait(client, current.owner(), named(name));
+        Secret fresh;
+        try {
+            createWorkerSecret(client, current.owner(), name);
+            log.record(Reserved.TOKEN_SECRET.report(name, Action.created));
+            fresh = wait.await(true);
+        } finally {
+            wait.stop();
+        }
+        if (!current.observed().tokenChoice().preferWorkerOwned()) {
+            list(client, name);
+        }
+        TokenVerdict verdict = judge(fresh, current.owner(), check, true);
+        if (!verdict.usable()) {
+            throw unusable(verdict);
+        }
+        return grant(log, fresh, current.observed(), current.owner());
+    }
+
+    /** Deletes a token Secret that is pending revocation, if it is still the one recorded ({@code uid}). */
+    public Action revoke(KubernetesClient client, String name, String uid) {
+        Secret s = call(client, "reading token Secret " + name,
+                () -> client.secrets().inNamespace(NAMESPACE).withName(name).get());
+        if (s == null || !TokenSecrets.reserved(s) || (uid != null && !uid.equals(s.getMetadata().getUid()))) {
+            return Action.absent;
+        }
+        delete(client, s);
+        return Action.deleted;
+    }
+
+    /** The grant in place and its token usable, with the account that owns it and what was observed. */
+    private record Settled(Grant grant, ServiceAccount owner, ObservedGrant observed) {
+    }
+
+    private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring) {
+        ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
         GrantPlan plan = GrantPlan.of(observed);
         AccessReview.require(client, plan.rights(), calls);
@@ -63,7 +130,8 @@ public class GrantReconciler {
         Optional<Secret> existingToken = observed.canonicalToken();
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
-        TokenWait token = plan.awaitToken() ? new TokenWait(client, owner) : null;
+        TokenWait token = plan.awaitToken() ? new TokenWait(client, owner, canonical(owner, observed, Set.of()))
+                : null;
         try {
             wave2(client, plan, observed.binding(), owner, log);
             if (token != null) {
@@ -74,10 +142,137 @@ public class GrantReconciler {
                 token.stop();
             }
         }
-        log.record(Reserved.TOKEN_SECRET.report(tokenSecret.getMetadata().getName(),
-                existingToken.isPresent() ? Action.unchanged : Action.created));
-        return new Grant(log.actions(), tokenSecret.getMetadata().getName(), TokenSecrets.token(tokenSecret),
-                observed.version().getGitVersion());
+        Action tokenAction = existingToken.isPresent() ? Action.unchanged : Action.created;
+        // Caches of a token or binding made just now may lag a moment behind: then the probe is given time.
+        boolean changed = plan.awaitToken() || plan.wave1() || plan.wave2();
+        TokenVerdict verdict = judge(tokenSecret, owner, check, changed);
+        if (replaceable(verdict)) {
+            LOG.infof("token Secret %s/%s is not usable (%s): replacing it", NAMESPACE,
+                    tokenSecret.getMetadata().getName(), verdict.problem());
+            Secret bad = tokenSecret;
+            tokenSecret = replace(client, observed, owner, bad);
+            tokenAction = tokenSecret.getMetadata().getName().equals(bad.getMetadata().getName()) ? Action.updated
+                    : Action.created;
+            verdict = judge(tokenSecret, owner, check, true);
+            if (verdict.usable() && !bad.getMetadata().getName().equals(tokenSecret.getMetadata().getName())) {
+                delete(client, bad); // from 1.24 the bad one goes once its replacement is proven
+            }
+        }
+        if (!verdict.usable()) {
+            throw unusable(verdict);
+        }
+        for (Secret stale : observed.staleTokens()) {
+            delete(client, stale); // of an earlier account of the same name: no one can use it
+        }
+        log.record(Reserved.TOKEN_SECRET.report(tokenSecret.getMetadata().getName(), tokenAction));
+        return new Settled(grant(log, tokenSecret, observed, owner), owner, observed);
+    }
+
+    private static Grant grant(ChangeLog log, Secret tokenSecret, ObservedGrant observed, ServiceAccount owner) {
+        return new Grant(log.actions(), tokenSecret.getMetadata().getName(), tokenSecret.getMetadata().getUid(),
+                TokenSecrets.token(tokenSecret), observed.version().getGitVersion(),
+                observed.tokenChoice().preferWorkerOwned()
+                        && TokenSecrets.listed(owner).contains(tokenSecret.getMetadata().getName()));
+    }
+
+    private static boolean replaceable(TokenVerdict v) {
+        return v.problem() == CredentialProblem.rejected || v.problem() == CredentialProblem.invalidated
+                || v.problem() == CredentialProblem.wrong_account;
+    }
+
+    private static AuthorizationException unusable(TokenVerdict v) {
+        return new AuthorizationException(FailureCode.CREDENTIAL_UNUSABLE, "the token of " + NAMESPACE + "/"
+                + SERVICE_ACCOUNT + " cannot be used by the gateway: " + v.detail(), v.mayBeSettling());
+    }
+
+    /**
+     * The probe's verdict on a token Secret. {@code patient}: rejected or lacking rights may be caches catching up
+     * with a change made just now, so the probe is repeated for up to {@link #SETTLING}.
+     */
+    private static TokenVerdict judge(Secret secret, ServiceAccount sa, TokenCheck check, boolean patient) {
+        if (TokenSecrets.invalidated(secret)) {
+            return new TokenVerdict(CredentialProblem.invalidated, "token Secret " + secret.getMetadata().getName()
+                    + " is labelled " + ReservedResources.LEGACY_TOKEN_INVALID_SINCE);
+        }
+        long until = System.nanoTime() + SETTLING.toNanos();
+        long pause = FIRST_PAUSE.toMillis();
+        for (;;) {
+            TokenVerdict v = check.verify(TokenSecrets.token(secret), sa.getMetadata().getUid());
+            if (v.usable() || !patient || !v.mayBeSettling()
+                    || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pause) > until) {
+                return v;
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw AuthorizationException.transientFailure(FailureCode.CREDENTIAL_UNUSABLE,
+                        "the wait for the token to be accepted was cut short");
+            }
+            pause = Math.min(pause * 2, 1000);
+        }
+    }
+
+    /**
+     * A replacement for an unusable token Secret. Before 1.24 the token controller mints it: the bad one is deleted
+     * and the account's next token awaited. From 1.24 the worker makes one under another name, never listed by the
+     * account (so the legacy token cleaner never counts it), and the caller deletes the bad one once it is proven.
+     */
+    private Secret replace(KubernetesClient client, ObservedGrant observed, ServiceAccount sa, Secret bad) {
+        String badName = bad.getMetadata().getName();
+        if (!observed.tokenChoice().preferWorkerOwned()) {
+            TokenWait wait = new TokenWait(client, sa, canonical(sa, observed, Set.of(badName)));
+            try {
+                delete(client, bad);
+                return wait.await(true);
+            } finally {
+                wait.stop();
+            }
+        }
+        String name = TokenSecrets.workerSecretName(sa);
+        if (name.equals(badName)) {
+            name = TokenSecrets.workerSecretName(sa, "/replacing/" + bad.getMetadata().getUid());
+        }
+        TokenWait wait = new TokenWait(client, sa, named(name));
+        try {
+            createWorkerSecret(client, sa, name);
+            return wait.await(true);
+        } finally {
+            wait.stop();
+        }
+    }
+
+    private static Function<List<Secret>, Optional<Secret>> canonical(ServiceAccount sa, ObservedGrant observed,
+            Set<String> alsoExcluded) {
+        Set<String> excluded = new HashSet<>(observed.retiring());
+        excluded.addAll(alsoExcluded);
+        TokenSecrets.Choice choice = new TokenSecrets.Choice(observed.tokenChoice().preferWorkerOwned(), excluded);
+        return l -> TokenSecrets.canonical(l, sa, choice);
+    }
+
+    private static Function<List<Secret>, Optional<Secret>> named(String name) {
+        return l -> l.stream().filter(s -> s.getMetadata().getName().equals(name)).findFirst();
+    }
+
+    /** Deletes exactly the Secret that was read (its resourceVersion), never a newer one of the same name. */
+    private static void delete(KubernetesClient client, Secret s) {
+        try {
+            KubeErrors.bounded(client, "deleting token Secret " + s.getMetadata().getName(),
+                    () -> client.secrets().inNamespace(NAMESPACE).withName(s.getMetadata().getName())
+                            .lockResourceVersion(s.getMetadata().getResourceVersion()).delete());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw KubeErrors.classify(e, "deleting token Secret " + s.getMetadata().getName());
+            }
+        }
+    }
+
+    /** Before 1.24: the account lists the Secret, so the token controller counts it as the account's token. */
+    private static void list(KubernetesClient client, String name) {
+        call(client, "listing token Secret " + name + " in " + Reserved.SERVICE_ACCOUNT.described(),
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
+                        .edit(sa -> TokenSecrets.listed(sa).contains(name) ? sa
+                                : new ServiceAccountBuilder(sa).addNewSecret().withName(name).endSecret().build()));
     }
 
     /*
@@ -133,7 +328,11 @@ public class GrantReconciler {
 
     /** @return whether this call made the Secret ({@code false}: it was there already, as the account's token) */
     private boolean createWorkerSecret(KubernetesClient client, ServiceAccount sa) {
-        Secret wanted = TokenSecrets.workerSecret(sa);
+        return createWorkerSecret(client, sa, TokenSecrets.workerSecretName(sa));
+    }
+
+    private boolean createWorkerSecret(KubernetesClient client, ServiceAccount sa, String name) {
+        Secret wanted = TokenSecrets.workerSecret(name);
         try {
             KubeErrors.bounded(client, "creating token Secret " + wanted.getMetadata().getName(),
                     () -> client.secrets().inNamespace(NAMESPACE).resource(wanted).create());
@@ -202,16 +401,17 @@ public class GrantReconciler {
      */
     private final class TokenWait {
         private final KubernetesClient client;
-        private final ServiceAccount sa;
+        private final Function<List<Secret>, Optional<Secret>> pick;
         private final CompletableFuture<List<Secret>> filled;
         private long waitStarted;
         private boolean issued;
 
-        TokenWait(KubernetesClient client, ServiceAccount sa) {
+        /** @param pick the Secret waited for among kube-system's token Secrets (filled or not yet) */
+        TokenWait(KubernetesClient client, ServiceAccount sa, Function<List<Secret>, Optional<Secret>> pick) {
             this.client = client;
-            this.sa = sa;
+            this.pick = l -> pick.apply(l.stream().filter(s -> TokenSecrets.belongsTo(s, sa)).toList());
             this.filled = TokenSecrets.inKubeSystem(client)
-                    .informOnCondition(l -> TokenSecrets.canonical(l, sa).filter(TokenSecrets::filled).isPresent());
+                    .informOnCondition(l -> this.pick.apply(l).filter(TokenSecrets::filled).isPresent());
         }
 
         Secret await(boolean secretExpected) {
@@ -219,10 +419,10 @@ public class GrantReconciler {
             try {
                 List<Secret> secrets = filled.get(tokenTimeout.toMillis(), TimeUnit.MILLISECONDS);
                 issued = true;
-                return TokenSecrets.canonical(secrets, sa).orElseThrow();
+                return pick.apply(secrets).orElseThrow();
             } catch (TimeoutException e) {
-                boolean exists = TokenSecrets.canonical(call(client, "listing Secrets in " + NAMESPACE,
-                        () -> TokenSecrets.inKubeSystem(client).list().getItems()), sa).isPresent();
+                boolean exists = pick.apply(call(client, "listing Secrets in " + NAMESPACE,
+                        () -> TokenSecrets.inKubeSystem(client).list().getItems())).isPresent();
                 String what = exists || secretExpected
                         ? "the token Secret of " + NAMESPACE + "/" + SERVICE_ACCOUNT + " was not filled with a token"
                         : "no token Secret was created for " + NAMESPACE + "/" + SERVICE_ACCOUNT;

@@ -2,8 +2,13 @@ package io.apigw.authorizer.grant;
 
 import java.util.List;
 
-/** What a read-only look at a cluster found: {@code kind/name} of reserved resources missing or not as specified. */
-public record Inspection(List<String> missing, List<String> drifted, String tokenSecret, String kubernetesVersion) {
+/**
+ * What a read-only look at a cluster found: {@code kind/name} of reserved resources missing or not as specified; the
+ * token Secret (null: none filled), whether the legacy token cleaner has marked it invalid, and the uid of the
+ * gateway's service account (null: none).
+ */
+public record Inspection(List<String> missing, List<String> drifted, String tokenSecret, boolean tokenInvalidated,
+        String serviceAccountUid, String kubernetesVersion) {
 
     public boolean complete() {
         return missing.isEmpty() && drifted.isEmpty();

@@ -24,15 +24,20 @@ import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.VersionInfo;
 
-/** The reserved resources as a cluster has them now (any may be null or empty), read without writing anything. */
+/**
+ * The reserved resources as a cluster has them now (any may be null or empty), read without writing anything.
+ * {@code tokenSecrets} are the account's own; {@code staleTokens} reserved token Secrets of an earlier account of the
+ * same name; {@code retiring} names of token Secrets pending revocation, never chosen.
+ */
 record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
-        List<Secret> tokenSecrets) {
+        List<Secret> tokenSecrets, List<Secret> staleTokens, Set<String> retiring) {
 
     /**
      * The five reads are independent: made at once, they cost one round trip instead of five. Four go to the pool,
      * the version is read on the caller's thread meanwhile.
      */
-    static ObservedGrant read(KubernetesClient client, ParallelCalls calls) {
+    static ObservedGrant read(KubernetesClient client, ParallelCalls calls,
+            java.util.function.Supplier<Set<String>> retiring) {
         CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, reading(Reserved.SERVICE_ACCOUNT),
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
         CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, reading(Reserved.CLUSTER_ROLE),
@@ -45,9 +50,13 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         try {
             VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
             ServiceAccount account = ParallelCalls.join(sa);
+            List<Secret> all = ParallelCalls.join(secrets);
             List<Secret> tokens = account == null ? List.of()
-                    : ParallelCalls.join(secrets).stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
-            return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens);
+                    : all.stream().filter(s -> TokenSecrets.belongsTo(s, account)).toList();
+            List<Secret> stale = account == null ? List.of()
+                    : all.stream().filter(s -> TokenSecrets.stale(s, account)).toList();
+            return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens,
+                    stale, retiring.get());
         } catch (RuntimeException e) {
             // The other reads still use the client: let them end (each is bounded) before the attempt returns it.
             CompletableFuture.allOf(sa, role, binding, secrets).handle((done, failed) -> null).join();
@@ -60,7 +69,12 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     }
 
     Optional<Secret> canonicalToken() {
-        return serviceAccount == null ? Optional.empty() : TokenSecrets.canonical(tokenSecrets, serviceAccount);
+        return serviceAccount == null ? Optional.empty()
+                : TokenSecrets.canonical(tokenSecrets, serviceAccount, tokenChoice());
+    }
+
+    TokenSecrets.Choice tokenChoice() {
+        return new TokenSecrets.Choice(!GrantPlan.autoCreatesTokenSecrets(version), retiring);
     }
 
     boolean roleMatches() {

@@ -32,6 +32,8 @@ public final class ReservedResources {
     public static final String SA_NAME_ANNOTATION = "kubernetes.io/service-account.name";
     public static final String SA_UID_ANNOTATION = "kubernetes.io/service-account.uid";
     public static final String RBAC_GROUP = "rbac.authorization.k8s.io";
+    /** Set by the legacy service account token cleaner (KEP-2799, 1.29+) on an unused auto-created token Secret. */
+    public static final String LEGACY_TOKEN_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 
     /** Added to what the worker creates, so operators can tell who made it; never required on existing objects. */
     public static final Map<String, String> LABELS = Map.of("app.kubernetes.io/managed-by", "apigw-tke-authorizer");

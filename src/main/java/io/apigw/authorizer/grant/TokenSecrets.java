@@ -55,18 +55,51 @@ final class TokenSecrets {
     }
 
     /**
-     * Deterministic choice when several exist: the one the service account lists (auto-created before 1.24), then
-     * one the worker made, then the oldest. Never "the first one the server returned".
+     * Deterministic choice when several exist, never "the first one the server returned": Secrets pending revocation
+     * ({@code retiring}) never; before 1.24 the one the service account lists (auto-created), then one the worker
+     * made; from 1.24 one the worker made (never listed, so never cleaned up as a legacy token), then a listed one;
+     * then the oldest.
      */
-    static Optional<Secret> canonical(List<Secret> secrets, ServiceAccount sa) {
-        List<String> listed = sa.getSecrets() == null ? List.of()
-                : sa.getSecrets().stream().map(ObjectReference::getName).filter(Objects::nonNull).toList();
+    static Optional<Secret> canonical(List<Secret> secrets, ServiceAccount sa, Choice choice) {
+        List<String> listed = listed(sa);
+        Comparator<Secret> byListed = Comparator.comparing(s -> !listed.contains(s.getMetadata().getName()));
+        Comparator<Secret> byWorker = Comparator.comparing(s -> !workerOwned(s, sa));
         return secrets.stream()
-                .filter(s -> belongsTo(s, sa))
-                .min(Comparator.<Secret, Boolean>comparing(s -> !listed.contains(s.getMetadata().getName()))
-                        .thenComparing(s -> !ReservedResources.LABELS.equals(s.getMetadata().getLabels()))
+                .filter(s -> belongsTo(s, sa) && !choice.retiring().contains(s.getMetadata().getName()))
+                .min((choice.preferWorkerOwned() ? byWorker.thenComparing(byListed) : byListed.thenComparing(byWorker))
                         .thenComparing(s -> Objects.toString(s.getMetadata().getCreationTimestamp(), ""))
                         .thenComparing(s -> s.getMetadata().getName()));
+    }
+
+    /**
+     * How to choose the canonical token Secret: whether the worker's own come first (1.24 on), and which names are
+     * pending revocation.
+     */
+    record Choice(boolean preferWorkerOwned, java.util.Set<String> retiring) {
+    }
+
+    static List<String> listed(ServiceAccount sa) {
+        return sa.getSecrets() == null ? List.of()
+                : sa.getSecrets().stream().map(ObjectReference::getName).filter(Objects::nonNull).toList();
+    }
+
+    /** Made by the worker (its label) and not listed by the account, so the legacy token cleaner never touches it. */
+    static boolean workerOwned(Secret s, ServiceAccount sa) {
+        return ReservedResources.LABELS.equals(s.getMetadata().getLabels())
+                && !listed(sa).contains(s.getMetadata().getName());
+    }
+
+    /** The legacy token cleaner (1.29+) has marked it: its token is rejected from then on, then it is deleted. */
+    static boolean invalidated(Secret s) {
+        return s.getMetadata().getLabels() != null
+                && s.getMetadata().getLabels().containsKey(ReservedResources.LEGACY_TOKEN_INVALID_SINCE);
+    }
+
+    /** A reserved token Secret left from an earlier account of the same name (another uid). */
+    static boolean stale(Secret s, ServiceAccount sa) {
+        String uid = s.getMetadata().getAnnotations() == null ? null
+                : s.getMetadata().getAnnotations().get(ReservedResources.SA_UID_ANNOTATION);
+        return reserved(s) && uid != null && !uid.equals(sa.getMetadata().getUid());
     }
 
     static boolean filled(Secret s) {
@@ -82,9 +115,17 @@ final class TokenSecrets {
      * service account's uid, so a retry after a lost response finds the same Secret instead of minting a second one.
      */
     static String workerSecretName(ServiceAccount sa) {
+        return workerSecretName(sa, "");
+    }
+
+    /**
+     * Another name of the same kind for a second Secret of the account (a rotation, a replacement): derived from the
+     * uid and {@code salt}, so a retry of the same step finds the Secret it made.
+     */
+    static String workerSecretName(ServiceAccount sa, String salt) {
         try {
             byte[] h = MessageDigest.getInstance("SHA-256")
-                    .digest(sa.getMetadata().getUid().getBytes(StandardCharsets.UTF_8));
+                    .digest((sa.getMetadata().getUid() + salt).getBytes(StandardCharsets.UTF_8));
             StringBuilder suffix = new StringBuilder();
             for (int i = 0; i < 5; i++) {
                 suffix.append(SUFFIX_ALPHABET.charAt((h[i] & 0xff) % SUFFIX_ALPHABET.length()));
@@ -96,10 +137,14 @@ final class TokenSecrets {
     }
 
     static Secret workerSecret(ServiceAccount sa) {
+        return workerSecret(workerSecretName(sa));
+    }
+
+    static Secret workerSecret(String name) {
         return new SecretBuilder()
                 .withNewMetadata()
                 .withNamespace(ReservedResources.NAMESPACE)
-                .withName(workerSecretName(sa))
+                .withName(name)
                 .withLabels(ReservedResources.LABELS)
                 .withAnnotations(Map.of(ReservedResources.SA_NAME_ANNOTATION, ReservedResources.SERVICE_ACCOUNT))
                 .endMetadata()

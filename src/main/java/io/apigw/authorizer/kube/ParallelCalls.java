@@ -24,8 +24,8 @@ import io.apigw.authorizer.config.AuthorizerConfig;
 @ApplicationScoped
 public class ParallelCalls {
 
-    /** Most calls an attempt hands to this pool at once; it makes one more itself on its own thread. */
-    static final int PER_ATTEMPT = 4;
+    /** Most calls an attempt hands to this pool at once (four reads and the stored credential); it makes one more itself on its own thread. */
+    static final int PER_ATTEMPT = 5;
 
     private final ThreadPoolExecutor pool;
 

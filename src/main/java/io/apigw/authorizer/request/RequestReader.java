@@ -2,6 +2,7 @@ package io.apigw.authorizer.request;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
@@ -51,6 +52,8 @@ public class RequestReader {
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final int maxBytes;
+    /** The longest grace a rotation may ask for: an old token alive for longer is no rotation. */
+    static final Duration MAX_GRACE = Duration.ofDays(7);
     private final boolean regionRequired;
 
     @jakarta.inject.Inject
@@ -205,11 +208,36 @@ public class RequestReader {
                 problem = "requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters";
             }
         }
+        Optional<Duration> grace = Optional.empty();
+        if (problem == null && type == RequestType.ROTATE && data.hasNonNull("grace")) {
+            grace = grace(data.get("grace"));
+            if (grace.isEmpty()) {
+                problem = "grace must be an ISO-8601 duration (such as PT10M) or whole seconds, from 0 to "
+                        + MAX_GRACE.toDays() + " days";
+            }
+        }
         if (problem != null) {
             return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
         }
         return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
-                requestedBy));
+                requestedBy, grace));
+    }
+
+    /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */
+    private static Optional<Duration> grace(JsonNode v) {
+        Duration d;
+        if (v.isIntegralNumber() && v.canConvertToLong()) {
+            d = Duration.ofSeconds(v.asLong());
+        } else if (v.isTextual() && v.asText().length() <= 32) {
+            try {
+                d = Duration.parse(v.asText());
+            } catch (java.time.format.DateTimeParseException e) {
+                return Optional.empty();
+            }
+        } else {
+            return Optional.empty();
+        }
+        return d.isNegative() || d.compareTo(MAX_GRACE) > 0 ? Optional.empty() : Optional.of(d);
     }
 
     private ReadResult rejectWithIds(String reason, JsonNode data, boolean unreadable) {

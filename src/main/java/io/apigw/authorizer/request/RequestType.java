@@ -7,7 +7,9 @@ import java.util.Optional;
 public enum RequestType {
     AUTHORIZE("ClusterAuthorizationRequested"),
     CHECK("ClusterAuthorizationCheckRequested"),
-    DEAUTHORIZE("ClusterDeauthorizationRequested");
+    DEAUTHORIZE("ClusterDeauthorizationRequested"),
+    /** Since v1.2: a new token for the gateway, the old one revoked after a grace. */
+    ROTATE("ClusterCredentialRotationRequested");
 
     private final String eventType;
 

@@ -8,6 +8,8 @@ public enum FailureCode {
     API_SERVER_UNREACHABLE(true),
     TOKEN_NOT_ISSUED(true),
     CONFLICT(true),
+    /** Since v1.2: the token the cluster issued is rejected or lacks the seed's rights, even after a replacement. */
+    CREDENTIAL_UNUSABLE(true),
     INTERNAL(true);
 
     private final boolean retryable;

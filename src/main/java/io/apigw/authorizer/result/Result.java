@@ -39,10 +39,15 @@ public sealed interface Result {
     }
 
     /** A check found the cluster not (fully) authorized (contract section 8). */
+    /**
+     * Since v1.2 {@code credentialProblem} and {@code credentialMessage} say why, when {@code credentialValid} is
+     * false.
+     */
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "missing", "drifted",
-            "credentialValid" })
+            "credentialValid", "credentialProblem", "credentialMessage" })
     record NotAuthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
-            List<String> missing, List<String> drifted, boolean credentialValid) implements Result {
+            List<String> missing, List<String> drifted, boolean credentialValid, CredentialProblem credentialProblem,
+            String credentialMessage) implements Result {
 
         @Override
         public String type() {
@@ -68,6 +73,23 @@ public sealed interface Result {
         @Override
         public String type() {
             return "Deauthorized";
+        }
+    }
+
+    /**
+     * Since v1.2: a new token is stored in place of the old ({@code credentialRef}); the old one
+     * ({@code previousTokenSecret}, null when there was none stored) stays valid until {@code revokeAfter}, then its
+     * Secret is deleted ({@code revoked}: already done, for a grace of zero).
+     */
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "tokenSecret",
+            "previousTokenSecret", "revokeAfter", "revoked", "credentialRef", "kubernetesVersion" })
+    record CredentialRotated(String requestId, String clusterId, String region, String completedAt, int attempts,
+            String tokenSecret, String previousTokenSecret, String revokeAfter, boolean revoked, String credentialRef,
+            String kubernetesVersion) implements Result {
+
+        @Override
+        public String type() {
+            return "CredentialRotated";
         }
     }
 

@@ -1,14 +1,27 @@
 package io.apigw.authorizer.worker;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.CredentialStore;
+import io.apigw.authorizer.credential.Revocation;
 import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.directory.ClusterDirectory;
@@ -17,7 +30,13 @@ import io.apigw.authorizer.grant.ChangeLog;
 import io.apigw.authorizer.kube.ClusterClients;
 import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantInspector;
+import io.apigw.authorizer.grant.GatewayProbe;
 import io.apigw.authorizer.grant.GrantReconciler;
+import io.apigw.authorizer.grant.TokenCheck;
+import io.apigw.authorizer.grant.TokenVerdict;
+import io.apigw.authorizer.grant.ReservedResources;
+import io.apigw.authorizer.kube.ParallelCalls;
+import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.grant.GrantRemover;
 import io.apigw.authorizer.grant.Inspection;
 import io.apigw.authorizer.kube.KubeErrors;
@@ -45,6 +64,8 @@ public class Authorizer {
     private static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(30);
     /** A retry is started only if this much of the deadline is left after its pause: less could not finish. */
     private static final Duration SHORTEST_ATTEMPT = Duration.ofSeconds(1);
+    /** The timer fires this long after a revocation is due, so that "due" holds on any clock reading it. */
+    private static final Duration REVOCATION_SLACK = Duration.ofSeconds(1);
 
     private final ClusterDirectory directory;
     private final ClusterClients clients;
@@ -56,10 +77,26 @@ public class Authorizer {
     private final AuthorizerMetrics metrics;
     private final Drain drain;
     private final Duration deadline;
+    private final GatewayProbe probe;
+    private final ParallelCalls calls;
+    private final Duration grace;
+    private final boolean migrateLegacy;
+    private final Optional<Duration> maxAge;
+    /** Revokes old tokens at their due time while this worker runs; any later request does it otherwise. */
+    private final ScheduledExecutorService revocationTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "token-revocations");
+        t.setDaemon(true);
+        return t;
+    });
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
             GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config,
-            AuthorizerMetrics metrics, Drain drain) {
+            AuthorizerMetrics metrics, Drain drain, GatewayProbe probe, ParallelCalls calls) {
+        this.probe = probe;
+        this.calls = calls;
+        this.grace = config.rotation().grace();
+        this.migrateLegacy = config.token().migrateLegacy();
+        this.maxAge = config.rotation().maxAge();
         this.metrics = metrics;
         this.drain = drain;
         this.directory = directory;
@@ -82,54 +119,222 @@ public class Authorizer {
             case AUTHORIZE -> withRetries(request, this::authorize);
             case CHECK -> withRetries(request, this::check);
             case DEAUTHORIZE -> withRetries(request, this::deauthorize);
+            case ROTATE -> withRetries(request, this::rotate);
         };
     }
 
+    /**
+     * Puts the grant in place, tries the token as the gateway will (the directory's endpoint and CA) and stores it
+     * only then. A stored token that the grant no longer uses is revoked after the rotation grace, so the gateway is
+     * never left without a working one; so is a legacy token from 1.24 on ({@code migrate-legacy}) and one older than
+     * {@code rotation.max-age}.
+     */
     private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = metrics.step("directory", () -> directory.resolve(request));
-        Grant grant = metrics.step("grant", () -> {
-            try (ClusterClients.Lease admin = clients.open(access)) {
-                return grants.reconcile(admin.client(), changes);
+        // Read alongside the cluster's reads: it is needed only once the grant is in place.
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
+                request.clusterId()));
+        try (ClusterClients.Lease admin = clients.open(access)) {
+            TokenCheck check = asGateway(request.clusterId(), access);
+            Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
+                    retiring(stored)));
+            Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            Revocation retire = null;
+            if (dueForRotation(grant, record)) {
+                Grant before = grant;
+                grant = grants.rotate(admin.client(), changes, check, retiring(stored),
+                        "renewal/" + before.tokenSecretUid());
+                retire = new Revocation(before.tokenSecret(), before.tokenSecretUid(), revokeAfter(grace));
             }
-        });
-        String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(), access.server(),
-                access.caPem(), grant.token(), grant.tokenSecret())).value();
-        return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
-                grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
-                grant.kubernetesVersion());
+            Grant kept = grant;
+            if (retire == null) {
+                // The gateway's stored token is no longer the grant's (a replacement elsewhere): it goes after the grace.
+                retire = record.filter(r -> r.tokenSecret() != null && !r.tokenSecret().equals(kept.tokenSecret())
+                        && r.pending().isEmpty())
+                        .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(grace)))
+                        .orElse(null);
+            }
+            Revocation retiring = retire;
+            String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(),
+                    access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
+                    retiring)).value();
+            if (retire != null) {
+                scheduleRevocation(request, retire.after());
+            }
+            revokeDue(admin.client(), request.clusterId(), record);
+            return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
+                    attempt, grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
+                    grant.kubernetesVersion());
+        } finally {
+            ParallelCalls.settled(stored);
+        }
     }
 
+    private static Instant revokeAfter(Duration grace) {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS).plus(grace);
+    }
+
+    /** A legacy token on a cluster that no longer auto-creates them, or a token older than the configured age. */
+    private boolean dueForRotation(Grant grant, Optional<CredentialRecord> record) {
+        if (migrateLegacy && grant.legacyToken()) {
+            return true;
+        }
+        return maxAge.isPresent() && record.filter(r -> grant.tokenSecret().equals(r.tokenSecret()))
+                .map(CredentialRecord::tokenStoredAt)
+                .filter(at -> at.plus(maxAge.get()).isBefore(Instant.now())).isPresent();
+    }
+
+    private TokenCheck asGateway(String clusterId, ClusterAccess access) {
+        return (token, serviceAccountUid) -> metrics.step("verify", () -> probe.verify(clusterId,
+                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid));
+    }
+
+    private static java.util.function.Supplier<Set<String>> retiring(
+            CompletableFuture<Optional<CredentialRecord>> stored) {
+        return () -> retiring(ParallelCalls.join(stored));
+    }
+
+    private static Set<String> retiring(Optional<CredentialRecord> record) {
+        return record.flatMap(CredentialRecord::pending).map(r -> Set.of(r.tokenSecret())).orElse(Set.of());
+    }
+
+    /** Completes a recorded revocation whose time has come (any request for the cluster does). */
+    private void revokeDue(KubernetesClient admin, String clusterId, Optional<CredentialRecord> record) {
+        Optional<Revocation> due = record.flatMap(CredentialRecord::pending).filter(r -> r.due(Instant.now()))
+                .filter(r -> !r.tokenSecret().equals(record.get().tokenSecret()));
+        if (due.isPresent()) {
+            Action done = grants.revoke(admin, due.get().tokenSecret(), due.get().tokenSecretUid());
+            credentials.revoked(clusterId, due.get());
+            LOG.infof("cluster %s: old token Secret %s revoked (%s)", clusterId, due.get().tokenSecret(), done);
+        }
+    }
+
+    /** Called by the revocation timer at a revocation's due time; a later request does it if this one cannot. */
+    void revokeIfDue(AuthorizationRequest request) {
+        try (Watchdog watchdog = Watchdog.start(deadline)) {
+            ClusterAccess access = directory.resolve(request);
+            Optional<CredentialRecord> record = credentials.record(request.clusterId());
+            try (ClusterClients.Lease admin = clients.open(access)) {
+                revokeDue(admin.client(), request.clusterId(), record);
+            }
+        } catch (RuntimeException e) {
+            // Logged by type and code only; the revocation stays recorded for the next request of the cluster.
+            LOG.warnf("cluster %s: the old token's revocation at its due time failed (%s%s); the next request for "
+                    + "the cluster completes it", request.clusterId(), e.getClass().getSimpleName(),
+                    e instanceof AuthorizationException a ? " " + a.code() : "");
+        }
+    }
+
+    private Result rotate(AuthorizationRequest request, int attempt, ChangeLog changes) {
+        ClusterAccess access = directory.resolve(request);
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
+                request.clusterId()));
+        try (ClusterClients.Lease admin = clients.open(access)) {
+            Grant fresh = grants.rotate(admin.client(), changes, asGateway(request.clusterId(), access),
+                    retiring(stored), request.requestId());
+            Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            String credentialRef = credentials.reference(request.clusterId()).value();
+            if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
+                // This rotation is stored already (a retry or a redelivery): answer as it was done.
+                revokeDue(admin.client(), request.clusterId(), record);
+                Optional<Revocation> pending = record.get().pending();
+                return new Result.CredentialRotated(request.requestId(), request.clusterId(), region(request),
+                        Result.now(), attempt, fresh.tokenSecret(), pending.map(Revocation::tokenSecret).orElse(null),
+                        pending.map(r -> r.after().toString()).orElse(null),
+                        pending.map(r -> r.due(Instant.now())).orElse(true), credentialRef,
+                        fresh.kubernetesVersion());
+            }
+            // One pending revocation at a time: an earlier rotation's old token goes now.
+            Optional<Revocation> earlier = record.flatMap(CredentialRecord::pending);
+            if (earlier.isPresent()) {
+                grants.revoke(admin.client(), earlier.get().tokenSecret(), earlier.get().tokenSecretUid());
+            }
+            Duration graceNow = request.grace().orElse(grace);
+            Revocation retire = record.filter(r -> r.tokenSecret() != null)
+                    .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(graceNow)))
+                    .orElse(null);
+            credentials.save(request.clusterId(), access.server(), access.caPem(), fresh.token(),
+                    fresh.tokenSecret(), fresh.tokenSecretUid(), retire);
+            boolean revoked = retire == null;
+            if (retire != null && graceNow.isZero()) {
+                grants.revoke(admin.client(), retire.tokenSecret(), retire.tokenSecretUid());
+                credentials.revoked(request.clusterId(), retire);
+                revoked = true;
+            } else if (retire != null) {
+                scheduleRevocation(request, retire.after());
+            }
+            return new Result.CredentialRotated(request.requestId(), request.clusterId(), region(request),
+                    Result.now(), attempt, fresh.tokenSecret(), retire == null ? null : retire.tokenSecret(),
+                    retire == null ? null : retire.after().toString(), revoked, credentialRef,
+                    fresh.kubernetesVersion());
+        } finally {
+            ParallelCalls.settled(stored);
+        }
+    }
+
+    /**
+     * Read only, as the gateway would see it: the reserved resources, then the stored credential compared with what
+     * the directory says now and tried at the stored endpoint with the stored CA. A due revocation is completed.
+     */
     private Result check(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = directory.resolve(request);
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
+                request.clusterId()));
         Inspection found;
+        Optional<CredentialRecord> record;
         try (ClusterClients.Lease admin = clients.open(access)) {
-            found = inspector.inspect(admin.client());
+            found = inspector.inspect(admin.client(), retiring(stored));
+            record = ParallelCalls.join(stored);
+            revokeDue(admin.client(), request.clusterId(), record);
+        } finally {
+            ParallelCalls.settled(stored);
         }
-        boolean credentialValid = credentials.load(request.clusterId())
-                .map(stored -> authenticates(request.clusterId(), stored)).orElse(false);
-        if (found.complete() && credentialValid) {
+        TokenVerdict verdict = credentialVerdict(request.clusterId(), access, record, found);
+        if (found.complete() && verdict.usable()) {
             List<ResourceAction> resources = Reserved.each(Action.unchanged, found.tokenSecret());
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()).value(),
                     found.kubernetesVersion());
         }
         return new Result.NotAuthorized(request.requestId(), request.clusterId(), region(request), Result.now(),
-                attempt, found.missing(), found.drifted(), credentialValid);
+                attempt, found.missing(), found.drifted(), verdict.usable(), verdict.problem(),
+                verdict.usable() ? null : verdict.detail());
     }
 
-    /** Whether the stored token still works against the cluster, as the gateway would use it (a read). */
-    private boolean authenticates(String clusterId, StoredCredential credential) {
-        try (ClusterClients.Lease gateway = clients.openAs(clusterId, credential)) {
-            KubernetesClient asGateway = gateway.client();
-            KubeErrors.call(asGateway, "trying the stored credential", () -> asGateway.namespaces()
-                    .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build()));
-            return true;
-        } catch (AuthorizationException e) {
-            if (e.code() == FailureCode.PERMISSION_DENIED) {
-                return false;
-            }
-            throw e;
+    /** Whether the stored credential works as the gateway uses it, and follows the directory; the first reason not. */
+    private TokenVerdict credentialVerdict(String clusterId, ClusterAccess access, Optional<CredentialRecord> record,
+            Inspection found) {
+        if (record.isEmpty()) {
+            return new TokenVerdict(CredentialProblem.missing, "no credential is stored for the cluster");
         }
+        StoredCredential c = record.get().credential();
+        if (!c.server().equals(access.server())) {
+            return new TokenVerdict(CredentialProblem.endpoint_changed, "the cluster's private endpoint is now "
+                    + access.server() + ", the stored one " + c.server() + "; authorize again to update it");
+        }
+        if (!c.caPem().strip().equals(access.caPem().strip())) {
+            return new TokenVerdict(CredentialProblem.ca_changed, "the cluster's CA has changed since the credential "
+                    + "was stored; authorize again to update it");
+        }
+        if (found.tokenInvalidated() && java.util.Objects.equals(found.tokenSecret(), record.get().tokenSecret())) {
+            return new TokenVerdict(CredentialProblem.invalidated, "token Secret " + found.tokenSecret()
+                    + " is labelled " + ReservedResources.LEGACY_TOKEN_INVALID_SINCE + "; authorize again to replace it");
+        }
+        return probe.verify(clusterId, c, found.serviceAccountUid());
+    }
+
+    private void scheduleRevocation(AuthorizationRequest request, Instant at) {
+        long delay = Math.max(0, Duration.between(Instant.now(), at).toMillis()) + REVOCATION_SLACK.toMillis();
+        try {
+            revocationTimer.schedule(() -> revokeIfDue(request), delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // Stopping: the revocation is recorded, and the next request for the cluster completes it.
+        }
+    }
+
+    @PreDestroy
+    void stopTimer() {
+        revocationTimer.shutdownNow();
     }
 
     private Result deauthorize(AuthorizationRequest request, int attempt, ChangeLog changes) {

@@ -41,11 +41,13 @@ import io.apigw.authorizer.result.Result;
 class ContractDocumentTest {
 
     private static final List<String> REQUESTS = List.of("ClusterAuthorizationRequested",
-            "ClusterAuthorizationCheckRequested", "ClusterDeauthorizationRequested");
+            "ClusterAuthorizationCheckRequested", "ClusterDeauthorizationRequested",
+            "ClusterCredentialRotationRequested");
     private static final List<String> RESULTS = List.of("Authorized", "PrivateAccessDisabled", "Failed",
-            "NotAuthorized", "Deauthorized");
+            "NotAuthorized", "Deauthorized", "CredentialRotated");
     private static final Set<String> V1_1 = Set.of("ClusterAuthorizationCheckRequested",
             "ClusterDeauthorizationRequested", "NotAuthorized", "Deauthorized");
+    private static final Set<String> V1_2 = Set.of("ClusterCredentialRotationRequested", "CredentialRotated");
 
     private final Contract contract = Contract.load();
     private final JsonNode doc = contract.document();
@@ -193,7 +195,7 @@ class ContractDocumentTest {
     void lifecycleEventsOfSection8AreMarkedV11() {
         for (String name : messageNames()) {
             JsonNode m = contract.message(name);
-            String since = V1_1.contains(name) ? "1.1" : "1.0";
+            String since = V1_2.contains(name) ? "1.2" : V1_1.contains(name) ? "1.1" : "1.0";
             assertThat(m.path("x-since").asText()).as(name).isEqualTo(since);
             assertThat(m.path("tags").findValuesAsText("name")).as(name).contains("v" + since);
         }
@@ -207,7 +209,8 @@ class ContractDocumentTest {
     void everySchemaFileIsValidDraft2020_12CompilesAndIsUsed() throws IOException, URISyntaxException {
         List<String> files = schemaFiles();
         assertThat(files).containsExactlyInAnyOrder("Authorized.json", "ClusterAuthorizationRequested.json",
-                "Deauthorized.json", "Failed.json", "NotAuthorized.json", "PrivateAccessDisabled.json");
+                "Deauthorized.json", "Failed.json", "NotAuthorized.json", "PrivateAccessDisabled.json",
+                "CredentialRotated.json");
         Set<String> referenced = messageNames().stream().filter(n -> !n.equals("DeadLetter"))
                 .map(contract::payloadFile).collect(Collectors.toSet());
         for (String file : files) {
@@ -222,7 +225,7 @@ class ContractDocumentTest {
     @Test
     void examplesConform() {
         for (String file : List.of("ClusterAuthorizationRequested", "Authorized", "PrivateAccessDisabled", "Failed",
-                "NotAuthorized", "Deauthorized")) {
+                "NotAuthorized", "Deauthorized", "CredentialRotated")) {
             JsonNode schema = Contract.readJson(Contract.SCHEMA_DIR + file + ".json");
             assertThat(schema.path("examples")).as(file).isNotEmpty();
             for (JsonNode example : schema.path("examples")) {

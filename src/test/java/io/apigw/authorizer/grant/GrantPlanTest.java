@@ -25,7 +25,7 @@ class GrantPlanTest {
 
     @Test
     void emptyClusterOn128CreatesAllAndMakesTheTokenSecret() {
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of(), List.of(), java.util.Set.of()));
 
         assertThat(plan).isEqualTo(new GrantPlan(Action.created, Action.created, Action.created, false, true, true));
         assertThat(plan.wave1()).isTrue();
@@ -34,7 +34,7 @@ class GrantPlanTest {
 
     @Test
     void before124TheTokenControllerMakesTheSecret() {
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of(), List.of(), java.util.Set.of()));
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -44,7 +44,7 @@ class GrantPlanTest {
     void everythingInPlaceIsNoWorkAndNoReview() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4="))));
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of()));
 
         assertThat(plan).isEqualTo(new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false,
                 false));
@@ -56,7 +56,7 @@ class GrantPlanTest {
     void anUnfilledTokenIsAwaitedNotMadeAgain() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, null))));
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of()));
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -112,7 +112,8 @@ class GrantPlanTest {
 
     private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding) {
         ServiceAccount sa = account();
-        return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4="))));
+        return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4=")), List.of(),
+                java.util.Set.of()));
     }
 
     static ServiceAccount account() {

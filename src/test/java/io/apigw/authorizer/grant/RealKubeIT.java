@@ -66,6 +66,8 @@ class RealKubeIT {
     static KafkaBroker broker;
     static KafkaClients kafka;
     static WorkerProcess worker;
+    static Map<String, String> workerConfig;
+    static String limitedToken;
 
     @BeforeAll
     static void start() throws Exception {
@@ -78,7 +80,8 @@ class RealKubeIT {
 
         Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("authorizer.directory.kubeconfig.path", directory(limitedAdminToken(), kubeSystemAdminToken()).toString());
+        limitedToken = limitedAdminToken();
+        config.put("authorizer.directory.kubeconfig.path", directory(limitedToken, kubeSystemAdminToken()).toString());
         config.put("quarkus.kubernetes-client.api-server-url", kube.server());
         config.put("quarkus.kubernetes-client.ca-cert-file", kube.caFile().toString());
         config.put("quarkus.kubernetes-client.token", kube.adminToken());
@@ -86,6 +89,7 @@ class RealKubeIT {
         config.put("authorizer.retry.max-backoff", "1s");
         config.put("authorizer.kube.connect-timeout", "2s");
         config.put("authorizer.kube.request-timeout", "5s");
+        workerConfig = config;
         worker = WorkerProcess.start("realkube", config).awaitReady(Duration.ofSeconds(90));
     }
 
@@ -223,7 +227,170 @@ class RealKubeIT {
     }
 
     @Test
-    @Order(7)
+    @Order(10)
+    void aTokenTheApiServerRejectsIsReplacedAndTheStoredOneWorks() throws Exception {
+        Secret before = tokenSecrets().get(0);
+        admin.secrets().inNamespace("kube-system").resource(new io.fabric8.kubernetes.api.model.SecretBuilder(before)
+                .addToData("token", Base64.getEncoder().encodeToString("not-a-token".getBytes())).build()).update();
+
+        assertReplaced(before, authorize(CLUSTER));
+    }
+
+    @Test
+    @Order(11)
+    void aTokenSecretLabelledInvalidByTheLegacyTokenCleanerIsReplaced() throws Exception {
+        // 1.20 does not enforce the label (1.29+ rejects such a token): the worker acts on the label itself.
+        Secret before = tokenSecrets().get(0);
+        admin.secrets().inNamespace("kube-system").withName(before.getMetadata().getName()).edit(s ->
+                new io.fabric8.kubernetes.api.model.SecretBuilder(s).editMetadata()
+                        .addToLabels("kubernetes.io/legacy-token-invalid-since", "2026-01-01").endMetadata().build());
+
+        JsonNode result = authorize(CLUSTER);
+
+        assertReplaced(before, result);
+        assertThat(tokenSecrets().get(0).getMetadata().getLabels()).doesNotContainKey(
+                "kubernetes.io/legacy-token-invalid-since");
+    }
+
+    @Test
+    @Order(12)
+    void aTokenOfAnotherAccountIsNeverStoredEvenThoughItAuthenticates() throws Exception {
+        Secret before = tokenSecrets().get(0);
+        admin.secrets().inNamespace("kube-system").resource(new io.fabric8.kubernetes.api.model.SecretBuilder(before)
+                .addToData("token", Base64.getEncoder().encodeToString(limitedToken.getBytes())).build()).update();
+
+        assertReplaced(before, authorize(CLUSTER));
+        assertThat(storedToken()).isNotEqualTo(limitedToken);
+    }
+
+    @Test
+    @Order(13)
+    void checkReportsATokenWithoutTheSeedsRightsAndAuthorizeRestoresThem() throws Exception {
+        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
+        awaitBindingGone();
+        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
+                .withNewMetadata().withName(ReservedResources.CLUSTER_ROLE_BINDING).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "view")
+                .addNewSubject().withKind("ServiceAccount").withName("apigw-ingress").withNamespace("kube-system")
+                .endSubject().build()).create();
+
+        JsonNode check = authorize(CLUSTER, "ClusterAuthorizationCheckRequested");
+        assertThat(check.get("type").asText()).as(check.toString()).isEqualTo("NotAuthorized");
+        assertThat(check.get("drifted").toString()).contains("ClusterRoleBinding");
+        assertThat(check.get("credentialValid").asBoolean()).isFalse();
+        assertThat(check.get("credentialProblem").asText()).isEqualTo("lacks_rights");
+
+        assertThat(authorize(CLUSTER).get("type").asText()).isEqualTo("Authorized");
+        assertThat(authorize(CLUSTER, "ClusterAuthorizationCheckRequested").get("type").asText())
+                .isEqualTo("Authorized");
+    }
+
+    @Test
+    @Order(14)
+    void rotationKeepsTheOldTokenValidForTheGraceThenRevokesIt() throws Exception {
+        String oldToken = storedToken();
+        String oldSecret = tokenSecrets().get(0).getMetadata().getName();
+        String credentialUid = credential().getMetadata().getUid();
+
+        JsonNode rotated = rotate(CLUSTER, "PT8S");
+
+        assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
+        assertThat(rotated.get("previousTokenSecret").asText()).isEqualTo(oldSecret);
+        assertThat(rotated.get("tokenSecret").asText()).isNotEqualTo(oldSecret);
+        assertThat(rotated.get("revoked").asBoolean()).isFalse();
+        assertThat(credential().getMetadata().getUid()).as("the credential Secret changes in place")
+                .isEqualTo(credentialUid);
+        String newToken = storedToken();
+        assertThat(newToken).isNotEqualTo(oldToken);
+        assertThat(listsPods(oldToken)).as("the old token during the grace").isEqualTo(200);
+        assertThat(listsPods(newToken)).isEqualTo(200);
+
+        awaitRejected(oldToken, Duration.ofSeconds(40));
+        assertThat(listsPods(newToken)).isEqualTo(200);
+        assertThat(tokenSecrets()).extracting(t -> t.getMetadata().getName())
+                .containsExactly(rotated.get("tokenSecret").asText());
+    }
+
+    @Test
+    @Order(15)
+    void aRevocationPendingWhenTheWorkerDiesIsCompletedByTheNextRequest() throws Exception {
+        String oldToken = storedToken();
+        String oldSecret = tokenSecrets().get(0).getMetadata().getName();
+        JsonNode rotated = rotate(CLUSTER, "PT3S");
+        assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
+
+        worker.kill();
+        Thread.sleep(Duration.between(java.time.Instant.now(),
+                java.time.Instant.parse(rotated.get("revokeAfter").asText())).plusSeconds(3).toMillis());
+        assertThat(admin.secrets().inNamespace("kube-system").withName(oldSecret).get())
+                .as("no one revoked it while no worker ran").isNotNull();
+        assertThat(listsPods(oldToken)).isEqualTo(200);
+
+        worker = WorkerProcess.start("realkube-restarted", workerConfig).awaitReady(Duration.ofSeconds(90));
+        assertThat(authorize(CLUSTER, "ClusterAuthorizationCheckRequested").get("type").asText())
+                .isEqualTo("Authorized");
+        assertThat(admin.secrets().inNamespace("kube-system").withName(oldSecret).get()).isNull();
+        awaitRejected(oldToken, Duration.ofSeconds(20));
+        assertThat(tokenSecrets()).extracting(t -> t.getMetadata().getName())
+                .containsExactly(rotated.get("tokenSecret").asText());
+        assertThat(listsPods(storedToken())).isEqualTo(200);
+    }
+
+    /** Authorized with a new token Secret in place of {@code before}, the only one, whose token is stored and works. */
+    private static void assertReplaced(Secret before, JsonNode result) {
+        assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Authorized");
+        assertThat(result.get("alreadyAuthorized").asBoolean()).isFalse();
+        String now = result.get("tokenSecret").asText();
+        assertThat(now).isNotEqualTo(before.getMetadata().getName());
+        assertThat(result.get("resources").toString()).contains("\"name\":\"" + now + "\",\"action\":\"created\"");
+        List<Secret> tokens = tokenSecrets();
+        assertThat(tokens).extracting(t -> t.getMetadata().getName()).containsExactly(now);
+        assertThat(decode(tokens.get(0).getData().get("token"))).isEqualTo(storedToken());
+        assertThat(listsPods(storedToken())).isEqualTo(200);
+    }
+
+    private static Secret credential() {
+        return admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get();
+    }
+
+    private static String storedToken() {
+        return decode(credential().getData().get("token"));
+    }
+
+    /** The HTTP status of listing pods in every namespace with this token, as the gateway does. */
+    private static int listsPods(String token) {
+        Config asGateway = new ConfigBuilder(Config.empty()).withMasterUrl(kube.server())
+                .withCaCertData(credential().getData().get("ca.crt")).withOauthToken(token).build();
+        try (KubernetesClient gateway = new KubernetesClientBuilder().withConfig(asGateway).build()) {
+            gateway.pods().inAnyNamespace().list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+                    .withLimit(1L).build());
+            return 200;
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            return e.getCode();
+        }
+    }
+
+    private static void awaitRejected(String token, Duration within) throws InterruptedException {
+        long until = System.nanoTime() + within.toNanos();
+        while (listsPods(token) != 401 && System.nanoTime() < until) {
+            Thread.sleep(250);
+        }
+        assertThat(listsPods(token)).as("the old token is rejected").isEqualTo(401);
+    }
+
+    private static JsonNode rotate(String clusterId, String grace) throws Exception {
+        String id = "it-" + UUID.randomUUID();
+        kafka.send(KafkaBroker.REQUESTS, clusterId, ("{\"requestId\":\"" + id + "\",\"clusterId\":\"" + clusterId
+                + "\",\"grace\":\"" + grace + "\"}").getBytes(StandardCharsets.UTF_8),
+                List.of(io.apigw.authorizer.testing.Requests.header("ce_specversion", "1.0"),
+                        io.apigw.authorizer.testing.Requests.header("ce_type", "ClusterCredentialRotationRequested"),
+                        io.apigw.authorizer.testing.Requests.header("ce_id", "evt-" + id),
+                        io.apigw.authorizer.testing.Requests.header("ce_source", "/test")));
+        return result(id);
+    }
+
+    @Test
+    @Order(20)
     void deauthorizeRemovesTheGrantAndTheTokenStopsWorking() throws Exception {
         Secret credential = admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get();
         JsonNode gone = authorize(CLUSTER, "ClusterDeauthorizationRequested");
@@ -248,7 +415,7 @@ class RealKubeIT {
     }
 
     @Test
-    @Order(8)
+    @Order(21)
     void adminWithoutTheRightsToGrantThemIsDeniedAndNothingIsWritten() throws Exception {
         deleteReservedResources();
 
@@ -262,7 +429,7 @@ class RealKubeIT {
     }
 
     @Test
-    @Order(8)
+    @Order(21)
     void adminOnlyInKubeSystemIsDeniedAndNothingIsWritten() throws Exception {
         // RBAC judges the ClusterRole and its binding by cluster-wide grants only: kube-system's RoleBinding to
         // cluster-admin does not count, so the preflight must not let the ServiceAccount be made first.
@@ -280,7 +447,7 @@ class RealKubeIT {
     }
 
     @Test
-    @Order(9)
+    @Order(22)
     void apiServerDownIsUnreachableAfterRetriesAndARetryWorksOnceItIsBack() throws Exception {
         kube.stopApiServer();
         JsonNode down;
@@ -316,6 +483,10 @@ class RealKubeIT {
     private static JsonNode authorize(String clusterId, String type) throws Exception {
         String id = "it-" + UUID.randomUUID();
         kafka.sendRequest(KafkaBroker.REQUESTS, id, clusterId, type);
+        return result(id);
+    }
+
+    private static JsonNode result(String id) throws Exception {
         List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(KafkaBroker.RESULTS,
                 rs -> rs.stream().anyMatch(r -> KafkaClients.text(r.value()).contains(id)), Duration.ofSeconds(120));
         ConsumerRecord<byte[], byte[]> r = read.stream().filter(x -> KafkaClients.text(x.value()).contains(id))

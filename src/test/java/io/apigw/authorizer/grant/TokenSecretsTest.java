@@ -3,6 +3,7 @@ package io.apigw.authorizer.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,12 +25,50 @@ class TokenSecretsTest {
         ServiceAccount listing = new ServiceAccountBuilder(sa).addNewSecret().withName("apigw-ingress-token-bbbbb")
                 .endSecret().build();
 
-        assertThat(TokenSecrets.canonical(List.of(older, mine, newer), listing)).contains(newer);
-        assertThat(TokenSecrets.canonical(List.of(older, newer, mine), sa)).contains(mine);
-        assertThat(TokenSecrets.canonical(List.of(newer, older), sa)).contains(older);
+        assertThat(TokenSecrets.canonical(List.of(older, mine, newer), listing, BEFORE_124)).contains(newer);
+        assertThat(TokenSecrets.canonical(List.of(older, newer, mine), sa, BEFORE_124)).contains(mine);
+        assertThat(TokenSecrets.canonical(List.of(newer, older), sa, BEFORE_124)).contains(older);
         // Whatever order the server returns them in.
-        assertThat(TokenSecrets.canonical(List.of(older, newer), sa)).contains(older);
+        assertThat(TokenSecrets.canonical(List.of(older, newer), sa, BEFORE_124)).contains(older);
     }
+
+    @Test
+    void from124TheWorkersOwnWinsOverTheListedLegacyOneAndARetiringSecretIsNeverChosen() {
+        Secret legacy = auto("apigw-ingress-token-bbbbb", "2020-02-01T00:00:00Z");
+        Secret mine = GrantPlanTest.token(sa, null);
+        ServiceAccount listing = new ServiceAccountBuilder(sa).addNewSecret().withName("apigw-ingress-token-bbbbb")
+                .endSecret().build();
+
+        assertThat(TokenSecrets.canonical(List.of(legacy, mine), listing, FROM_124)).contains(mine);
+        assertThat(TokenSecrets.canonical(List.of(legacy, mine), listing,
+                new TokenSecrets.Choice(true, Set.of(mine.getMetadata().getName())))).contains(legacy);
+        assertThat(TokenSecrets.canonical(List.of(legacy, mine), listing,
+                new TokenSecrets.Choice(false, Set.of("apigw-ingress-token-bbbbb")))).contains(mine);
+    }
+
+    @Test
+    void theLegacyCleanersLabelAndAnEarlierAccountsSecretAreRecognised() {
+        Secret labelled = new SecretBuilder(auto("apigw-ingress-token-bbbbb", "2020-02-01T00:00:00Z")).editMetadata()
+                .addToLabels(ReservedResources.LEGACY_TOKEN_INVALID_SINCE, "2026-01-01").endMetadata().build();
+        Secret earlier = new SecretBuilder(auto("apigw-ingress-token-ccccc", "2020-01-01T00:00:00Z"))
+                .editMetadata().addToAnnotations(ReservedResources.SA_UID_ANNOTATION, "other-uid").endMetadata().build();
+
+        assertThat(TokenSecrets.invalidated(labelled)).isTrue();
+        assertThat(TokenSecrets.invalidated(earlier)).isFalse();
+        assertThat(TokenSecrets.stale(earlier, sa)).isTrue();
+        assertThat(TokenSecrets.stale(labelled, sa)).isFalse();
+    }
+
+    @Test
+    void aSaltedNameIsStableAndDiffersFromTheAccountsFirstName() {
+        assertThat(TokenSecrets.workerSecretName(sa, "/rotation/req-1"))
+                .isEqualTo(TokenSecrets.workerSecretName(sa, "/rotation/req-1"))
+                .isNotEqualTo(TokenSecrets.workerSecretName(sa, "/rotation/req-2"))
+                .isNotEqualTo(TokenSecrets.workerSecretName(sa));
+    }
+
+    private static final TokenSecrets.Choice BEFORE_124 = new TokenSecrets.Choice(false, Set.of());
+    private static final TokenSecrets.Choice FROM_124 = new TokenSecrets.Choice(true, Set.of());
 
     @Test
     void secretsOfAnotherAccountOrBeingDeletedAreNeverChosen() {
@@ -39,7 +78,7 @@ class TokenSecretsTest {
                 .editMetadata().withDeletionTimestamp("2026-03-01T00:00:00Z").endMetadata().build();
         Secret unprefixed = auto("other-token-eeeee", "2026-01-01T00:00:00Z");
 
-        assertThat(TokenSecrets.canonical(List.of(foreignUid, deleting, unprefixed), sa)).isEmpty();
+        assertThat(TokenSecrets.canonical(List.of(foreignUid, deleting, unprefixed), sa, BEFORE_124)).isEmpty();
     }
 
     @Test

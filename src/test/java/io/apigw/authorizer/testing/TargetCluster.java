@@ -171,6 +171,12 @@ public final class TargetCluster implements AutoCloseable {
     }
 
     private final List<Long> arrivals = new CopyOnWriteArrayList<>();
+    private final Set<String> rejected = ConcurrentHashMap.newKeySet();
+
+    /** From now on the API server answers 401 to this bearer token, as a real one does to a revoked token. */
+    public void rejectToken(String token) {
+        rejected.add(token);
+    }
 
     /** One request the worker made: when it arrived (nanoTime), its method and its path with the query. */
     public record WorkerRequest(long nanos, String method, String path) {
@@ -203,7 +209,13 @@ public final class TargetCluster implements AutoCloseable {
 
         @Override
         public MockResponse dispatch(RecordedRequest request) {
-            if (("Bearer admin-" + clusterId).equals(request.getHeader("Authorization"))) {
+            String auth = request.getHeader("Authorization");
+            if (auth != null && rejected.contains(auth.replaceFirst("(?i)^bearer\\s+", ""))) {
+                return new MockResponse().setResponseCode(401).setHeader("Content-Type", "application/json")
+                        .setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+                                + "\"reason\":\"Unauthorized\",\"code\":401}");
+            }
+            if (("Bearer admin-" + clusterId).equals(auth)) {
                 arrivals.add(System.nanoTime());
                 workerRequests.add(new WorkerRequest(System.nanoTime(), request.getMethod(), request.getPath()));
                 if ("/version".equals(request.getPath())) {
@@ -281,6 +293,11 @@ public final class TargetCluster implements AutoCloseable {
         }
         register(id, server);
         return id;
+    }
+
+    /** Points an entry at another address of the same server, as when the cloud moves a private endpoint. */
+    public static synchronized void moveEndpoint(String clusterId, String server) {
+        register(clusterId, server);
     }
 
     /** Points an entry at another CA, as when ops correct or rotate it in the directory. */

@@ -21,7 +21,10 @@ import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.Requests.Published;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.TargetCluster.TokenController;
+import io.apigw.authorizer.testing.TestPki;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
@@ -68,6 +71,107 @@ class LifecycleTest {
     }
 
     @Test
+    void checkSaysWhyTheStoredCredentialNoLongerFitsAndAuthorizeMakesItFollowTheDirectory() throws Exception {
+        send(cluster.clusterId, "ClusterAuthorizationRequested");
+        String newCa = java.nio.file.Files.readString(TestPki.create("rotated-ca").caCertificate);
+        TargetCluster.changeCa(cluster.clusterId, newCa);
+
+        Published changedCa = send(cluster.clusterId, CHECK);
+        assertThat(changedCa.header("ce_type")).as(changedCa.body().toString()).isEqualTo("NotAuthorized");
+        assertThat(changedCa.body().get("credentialValid").asBoolean()).isFalse();
+        assertThat(changedCa.body().get("credentialProblem").asText()).isEqualTo("ca_changed");
+        assertThat(changedCa.body().get("credentialMessage").asText()).contains("authorize again");
+
+        assertThat(send(cluster.clusterId, "ClusterAuthorizationRequested").header("ce_type")).isEqualTo("Authorized");
+        assertThat(stored("ca.crt")).isEqualTo(newCa);
+        assertThat(send(cluster.clusterId, CHECK).header("ce_type")).isEqualTo("Authorized");
+
+        String moved = cluster.server.url("/").replaceAll("/$", "").replace("localhost", "127.0.0.1");
+        TargetCluster.moveEndpoint(cluster.clusterId, moved);
+        Published changedEndpoint = send(cluster.clusterId, CHECK);
+        assertThat(changedEndpoint.body().get("credentialProblem").asText()).as(changedEndpoint.body().toString())
+                .isEqualTo("endpoint_changed");
+        assertThat(send(cluster.clusterId, "ClusterAuthorizationRequested").header("ce_type")).isEqualTo("Authorized");
+        assertThat(stored("server")).isEqualTo(moved);
+        assertThat(send(cluster.clusterId, CHECK).header("ce_type")).isEqualTo("Authorized");
+    }
+
+    @Test
+    void aTokenTheServerRejectsIsReplacedFrom124ByAWorkerOwnedSecretAndNeverStored() {
+        JsonNode first = send(cluster.clusterId, "ClusterAuthorizationRequested").body();
+        String rejected = stored("token");
+        cluster.rejectToken(rejected);
+
+        Published check = send(cluster.clusterId, CHECK);
+        assertThat(check.body().get("credentialProblem").asText()).as(check.body().toString()).isEqualTo("rejected");
+
+        Published again = send(cluster.clusterId, "ClusterAuthorizationRequested");
+        assertThat(again.header("ce_type")).as(again.body().toString()).isEqualTo("Authorized");
+        assertThat(again.body().get("alreadyAuthorized").asBoolean()).isFalse();
+        assertThat(again.body().get("tokenSecret").asText()).isNotEqualTo(first.get("tokenSecret").asText());
+        assertThat(actions(again.body())).contains("Secret/" + again.body().get("tokenSecret").asText() + "=created");
+        assertThat(stored("token")).isNotEqualTo(rejected);
+        assertThat(tokenSecrets()).containsExactly(again.body().get("tokenSecret").asText());
+        assertThat(send(cluster.clusterId, CHECK).header("ce_type")).isEqualTo("Authorized");
+    }
+
+    @Test
+    void aListedLegacyTokenFrom124IsMigratedToAWorkerOwnedSecretAndRetiredAfterTheGrace() {
+        // As a cluster authorized before 1.24 and upgraded since: the account lists its auto-created token.
+        ServiceAccount sa = cluster.client.serviceAccounts().inNamespace("kube-system").resource(
+                new ServiceAccountBuilder().withNewMetadata().withName("apigw-ingress").withNamespace("kube-system")
+                        .endMetadata().addNewSecret().withName("apigw-ingress-token-lgcy1").endSecret().build())
+                .create();
+        cluster.client.secrets().inNamespace("kube-system").resource(new SecretBuilder().withNewMetadata()
+                .withName("apigw-ingress-token-lgcy1").withNamespace("kube-system")
+                .addToAnnotations("kubernetes.io/service-account.name", "apigw-ingress")
+                .addToAnnotations("kubernetes.io/service-account.uid", sa.getMetadata().getUid()).endMetadata()
+                .withType("kubernetes.io/service-account-token").build()).create();
+
+        Published migrated = send(cluster.clusterId, "ClusterAuthorizationRequested");
+
+        assertThat(migrated.header("ce_type")).as(migrated.body().toString()).isEqualTo("Authorized");
+        String now = migrated.body().get("tokenSecret").asText();
+        assertThat(now).isNotEqualTo("apigw-ingress-token-lgcy1");
+        assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()
+                .getSecrets()).extracting(r -> r.getName()).doesNotContain(now);
+        Secret credential = credentialSecret();
+        assertThat(credential.getMetadata().getAnnotations())
+                .containsEntry("apigw.tencent.com/token-secret", now)
+                .containsEntry("apigw.tencent.com/revoke-token-secret", "apigw-ingress-token-lgcy1")
+                .containsKey("apigw.tencent.com/revoke-after");
+        assertThat(tokenSecrets()).as("the old token stays valid for the grace").contains("apigw-ingress-token-lgcy1");
+
+        // A rotation with no grace retires the older token at once and the one before it too.
+        String rotationId = "req-" + UUID.randomUUID();
+        requests.sendBinary(cluster.clusterId, request(rotationId, cluster.clusterId).replace("}", ",\"grace\":\"PT0S\"}"),
+                "ClusterCredentialRotationRequested");
+        Published rotated = requests.awaitResult(rotationId);
+        assertThat(rotated.header("ce_type")).as(rotated.body().toString()).isEqualTo("CredentialRotated");
+        assertThat(rotated.body().get("previousTokenSecret").asText()).isEqualTo(now);
+        assertThat(rotated.body().get("revoked").asBoolean()).isTrue();
+        assertThat(tokenSecrets()).containsExactly(rotated.body().get("tokenSecret").asText());
+        assertThat(credentialSecret().getMetadata().getUid()).as("changed in place")
+                .isEqualTo(credential.getMetadata().getUid());
+        assertThat(credentialSecret().getMetadata().getAnnotations()).doesNotContainKey(
+                "apigw.tencent.com/revoke-token-secret");
+    }
+
+    private Secret credentialSecret() {
+        return ownCluster.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + cluster.clusterId).get();
+    }
+
+    private String stored(String key) {
+        return new String(java.util.Base64.getDecoder().decode(credentialSecret().getData().get(key)),
+                java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private List<String> tokenSecrets() {
+        return cluster.client.secrets().inNamespace("kube-system").list().getItems().stream()
+                .map(s -> s.getMetadata().getName()).filter(n -> n.startsWith("apigw-ingress-token-")).toList();
+    }
+
+    @Test
     void checkOfAnAuthorizedClusterIsAuthorizedAndWritesNothing() throws Exception {
         JsonNode authorized = send(cluster.clusterId, "ClusterAuthorizationRequested").body();
         cluster.takeRequests();
@@ -79,8 +183,10 @@ class LifecycleTest {
         assertThat(check.body().get("tokenSecret").asText()).isEqualTo(authorized.get("tokenSecret").asText());
         assertThat(check.body().get("credentialRef").asText()).isEqualTo(authorized.get("credentialRef").asText());
         assertThat(actions(check.body())).allMatch(a -> a.endsWith("=unchanged")).hasSize(4);
+        // Reads, and the reviews the stored token is tried with (they change nothing in the cluster).
         assertThat(cluster.takeRequests()).as("requests of the check").isNotEmpty()
-                .allMatch(r -> r.getMethod().equals("GET"));
+                .allMatch(r -> r.getMethod().equals("GET")
+                        || r.getPath().startsWith("/apis/authorization.k8s.io/v1/selfsubject"));
     }
 
     @Test

@@ -115,10 +115,10 @@ class SecretHygieneTest {
         outcomes.put("fresh 1.20", send(old.clusterId, "ClusterAuthorizationRequested"));
 
         // the stored credential no longer authenticates
-        old.server.expect().get().withPath("/api/v1/namespaces?limit=1")
-                .andReturn(401, new StatusBuilder().withCode(401).withReason("Unauthorized").withMessage("Unauthorized")
-                        .build())
-                .always();
+        Secret oldStored = ownCluster.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + old.clusterId)
+                .get();
+        old.rejectToken(new String(Base64.getDecoder().decode(oldStored.getData().get("token")),
+                StandardCharsets.UTF_8));
         outcomes.put("check with a revoked credential", send(old.clusterId, CHECK));
         assertThat(outcomes.get("check with a revoked credential").body().path("credentialValid").asBoolean(true))
                 .isFalse();
@@ -199,7 +199,7 @@ class SecretHygieneTest {
         Token token = Token.of(secret.getBytes(StandardCharsets.UTF_8));
         assertThat(token.toString()).doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(String.valueOf(token)).isEqualTo(token.toString());
-        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", token, "v1.28.3").toString())
+        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", "uid-1", token, "v1.28.3", false).toString())
                 .doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(new StoredCredential("https://10.0.0.1", "-----BEGIN CERTIFICATE-----", token).toString())
                 .doesNotContain(secret);
