@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -13,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
@@ -22,8 +24,9 @@ import io.apigw.authorizer.testing.KafkaClients;
  * broker never ships in the production image.
  * <ul>
  * <li>{@code broker PORT READY_FILE}: runs a single-node KRaft broker with the contract's topics until killed.</li>
- * <li>{@code request BOOTSTRAP authorize|check|deauthorize CLUSTER_ID [REGION]}: sends one binary-mode request and
- * prints the result the worker publishes for it, then a one-line summary.</li>
+ * <li>{@code request BOOTSTRAP authorize|check|deauthorize|rotate CLUSTER_ID [REGION] [--grace DURATION]}: sends one
+ * binary-mode request and prints the result the worker publishes for it, then a one-line summary. {@code --grace}
+ * (rotate only) goes into the request data as the string {@code grace}, e.g. {@code PT10M}.</li>
  * </ul>
  */
 public final class LocalKafka {
@@ -39,27 +42,51 @@ public final class LocalKafka {
                 new CountDownLatch(1).await();
             }
         } else if (args.length >= 4 && args[0].equals("request") && TYPES.containsKey(args[2])) {
+            List<String> rest = new ArrayList<>(List.of(args).subList(3, args.length));
+            String grace = null;
+            int g = rest.indexOf("--grace");
+            if (g >= 0) {
+                if (g + 1 >= rest.size() || !args[2].equals("rotate")) {
+                    usage();
+                }
+                grace = rest.get(g + 1);
+                rest.subList(g, g + 2).clear();
+            }
+            if (rest.isEmpty() || rest.size() > 2) {
+                usage();
+            }
             try {
-                request(args[1], TYPES.get(args[2]), args[3], args.length > 4 ? args[4] : "ap-guangzhou");
+                request(args[1], TYPES.get(args[2]), rest.get(0), rest.size() > 1 ? rest.get(1) : "ap-guangzhou",
+                        grace);
             } catch (RuntimeException e) {
                 System.err.println("no result: " + e.getMessage() + " (is the worker running? start "
                         + "scripts/run-local.sh, or set KAFKA_BOOTSTRAP_SERVERS to its broker)");
                 System.exit(1);
             }
         } else {
-            System.err.println("usage: LocalKafka broker PORT READY_FILE"
-                    + " | request BOOTSTRAP authorize|check|deauthorize CLUSTER_ID [REGION]");
-            System.exit(2);
+            usage();
         }
     }
 
-    private static final Map<String, String> TYPES = Map.of("authorize", "ClusterAuthorizationRequested",
-            "check", "ClusterAuthorizationCheckRequested", "deauthorize", "ClusterDeauthorizationRequested");
+    private static void usage() {
+        System.err.println("usage: LocalKafka broker PORT READY_FILE"
+                + " | request BOOTSTRAP authorize|check|deauthorize CLUSTER_ID [REGION]"
+                + " | request BOOTSTRAP rotate CLUSTER_ID [REGION] [--grace DURATION]");
+        System.exit(2);
+    }
 
-    private static void request(String bootstrap, String type, String clusterId, String region) {
+    private static final Map<String, String> TYPES = Map.of("authorize", "ClusterAuthorizationRequested",
+            "check", "ClusterAuthorizationCheckRequested", "deauthorize", "ClusterDeauthorizationRequested",
+            "rotate", "ClusterCredentialRotationRequested");
+
+    private static void request(String bootstrap, String type, String clusterId, String region, String grace) {
         String requestId = "cli-" + UUID.randomUUID();
-        String body = "{\"requestId\":\"" + requestId + "\",\"clusterId\":\"" + clusterId + "\",\"region\":\"" + region
-                + "\",\"requestedBy\":\"local-cli\"}";
+        ObjectNode data = new ObjectMapper().createObjectNode().put("requestId", requestId).put("clusterId", clusterId)
+                .put("region", region).put("requestedBy", "local-cli");
+        if (grace != null) {
+            data.put("grace", grace);
+        }
+        String body = data.toString();
         try (KafkaClients kafka = new KafkaClients(bootstrap)) {
             kafka.send(KafkaBroker.REQUESTS, clusterId, body.getBytes(StandardCharsets.UTF_8), List.of(
                     header("ce_specversion", "1.0"), header("ce_type", type),
@@ -86,8 +113,19 @@ public final class LocalKafka {
                         + ", token in " + r.path("credentialRef").asText();
                 case "Failed" -> " " + r.path("code").asText() + (r.path("retryable").asBoolean() ? " (retryable)"
                         : " (not retryable)") + ": " + r.path("message").asText();
-                case "NotAuthorized" -> ": missing " + r.path("missing") + ", drifted " + r.path("drifted")
-                        + ", stored credential " + (r.path("credentialValid").asBoolean() ? "valid" : "not valid");
+                case "NotAuthorized" -> ": missing " + r.path("missing") + ", drifted " + r.path("drifted") + ", "
+                        + (r.path("credentialValid").asBoolean() ? "stored credential valid"
+                                : text(r, "credentialProblem") == null ? "stored credential not valid"
+                                : "credential invalid: " + text(r, "credentialProblem")
+                                        + (text(r, "credentialMessage") == null ? ""
+                                                : " (" + text(r, "credentialMessage") + ")"));
+                case "CredentialRotated" -> ": new token in " + r.path("credentialRef").asText() + " (Secret kube-system/"
+                        + r.path("tokenSecret").asText() + "); "
+                        + (text(r, "previousTokenSecret") == null ? "no earlier token was stored"
+                                : "old " + text(r, "previousTokenSecret") + (r.path("revoked").asBoolean()
+                                        ? " already revoked"
+                                        : " revoked after " + (text(r, "revokeAfter") == null ? "the grace"
+                                                : text(r, "revokeAfter"))));
                 case "Deauthorized" -> r.path("complete").asBoolean(true) ? ": everything removed"
                         : ": incomplete, " + r.path("message").asText();
                 default -> ": " + r.path("message").asText("");
@@ -95,6 +133,12 @@ public final class LocalKafka {
         } catch (java.io.IOException e) {
             return "=> " + outcome;
         }
+    }
+
+    /** The field's text, or null when it is absent or JSON null. */
+    private static String text(JsonNode r, String field) {
+        JsonNode v = r.get(field);
+        return v == null || v.isNull() ? null : v.asText();
     }
 
     private static org.apache.kafka.common.header.Header header(String k, String v) {
