@@ -170,13 +170,7 @@ class RealKubeIT {
         ClusterRole role = admin.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get();
         admin.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
                 .withRules(role.getRules().subList(0, 2)).build()).update();
-        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
-        awaitBindingGone();
-        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
-                .withNewMetadata().withName(ReservedResources.CLUSTER_ROLE_BINDING).endMetadata()
-                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "view")
-                .addNewSubject().withKind("ServiceAccount").withName("apigw-ingress").withNamespace("kube-system")
-                .endSubject().build()).create();
+        rebindTo("view");
 
         JsonNode result = authorize(CLUSTER);
 
@@ -266,13 +260,7 @@ class RealKubeIT {
     @Test
     @Order(13)
     void checkReportsATokenWithoutTheSeedsRightsAndAuthorizeRestoresThem() throws Exception {
-        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
-        awaitBindingGone();
-        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
-                .withNewMetadata().withName(ReservedResources.CLUSTER_ROLE_BINDING).endMetadata()
-                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "view")
-                .addNewSubject().withKind("ServiceAccount").withName("apigw-ingress").withNamespace("kube-system")
-                .endSubject().build()).create();
+        rebindTo("view");
 
         JsonNode check = authorize(CLUSTER, "ClusterAuthorizationCheckRequested");
         assertThat(check.get("type").asText()).as(check.toString()).isEqualTo("NotAuthorized");
@@ -525,6 +513,17 @@ class RealKubeIT {
                 .get() != null || !tokenSecrets().isEmpty()); i++) {
             Thread.sleep(100);
         }
+    }
+
+    /** The reserved binding made again with another roleRef (roleRef is immutable), as a user might. */
+    private static void rebindTo(String clusterRole) throws InterruptedException {
+        admin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
+        awaitBindingGone();
+        admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
+                .withNewMetadata().withName(ReservedResources.CLUSTER_ROLE_BINDING).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", clusterRole)
+                .addNewSubject().withKind("ServiceAccount").withName("apigw-ingress").withNamespace("kube-system")
+                .endSubject().build()).create();
     }
 
     private static void awaitBindingGone() throws InterruptedException {
