@@ -5,8 +5,9 @@ import java.util.Optional;
 
 /**
  * A stored credential with what the worker records beside it: the token Secret it came from, when the token was
- * stored (null for credentials stored before v1.2), and a pending revocation.
+ * stored (null for credentials stored before v1.2), a pending revocation, and the version of the Secret that holds it
+ * (its resourceVersion: any change to it, or its deletion, gives another).
  */
 public record CredentialRecord(StoredCredential credential, String tokenSecret, String tokenSecretUid,
-        Instant tokenStoredAt, Optional<Revocation> pending) {
+        Instant tokenStoredAt, Optional<Revocation> pending, String version) {
 }

@@ -49,6 +49,19 @@ public class CredentialStore {
     public static final String REVOKE_SECRET_ANNOTATION = "apigw.tencent.com/revoke-token-secret";
     public static final String REVOKE_SECRET_UID_ANNOTATION = "apigw.tencent.com/revoke-token-secret-uid";
     public static final String REVOKE_AFTER_ANNOTATION = "apigw.tencent.com/revoke-after";
+    /** What a sweep needs to ask the directory again (v1.3). */
+    public static final String REGION_ANNOTATION = "apigw.tencent.com/region";
+    public static final String APP_ID_ANNOTATION = "apigw.tencent.com/app-id";
+    /** When the stored token last proved usable (stored after a proof, or a sweep's check found it so). */
+    public static final String VERIFIED_AT_ANNOTATION = "apigw.tencent.com/verified-at";
+    /** The last sweep's verdict: which sweep, when, and the state it found. */
+    public static final String SWEEP_ID_ANNOTATION = "apigw.tencent.com/sweep-id";
+    public static final String CHECKED_AT_ANNOTATION = "apigw.tencent.com/checked-at";
+    public static final String SWEEP_STATE_ANNOTATION = "apigw.tencent.com/sweep-state";
+    /** An unchanged credential's verified time is rewritten at most this often, so a repeat authorize writes nothing. */
+    private static final Duration VERIFIED_AT_REFRESH = Duration.ofHours(1);
+    /** Credentials listed per page when a sweep reads the registry. */
+    private static final long REGISTRY_PAGE = 500;
 
     /** Bound on one piece of work when the client sets no request timeout: two reads or writes of 10 s. */
     private static final long DEFAULT_LIMIT_MS = 20_000;
@@ -80,13 +93,15 @@ public class CredentialStore {
 
     /**
      * Stores the credential, in place: the gateway reads the same Secret before and after. Writes only when something
-     * changed.
+     * changed. The token has just been proven, so it is recorded as verified (refreshed hourly); the request's region
+     * and appId are kept for the sweep.
      *
      * @param pending a revocation to record; null keeps the one recorded, if any
      * @return where the credential is kept
      */
-    public CredentialRef save(String clusterId, String server, String caPem, Token token, String tokenSecret,
+    public CredentialRef save(Registered where, String server, String caPem, Token token, String tokenSecret,
             String tokenSecretUid, Revocation pending) {
+        String clusterId = where.clusterId();
         String name = reference(clusterId).name();
         Map<String, String> data = new LinkedHashMap<>();
         data.put("server", b64(server.getBytes(StandardCharsets.UTF_8)));
@@ -94,15 +109,19 @@ public class CredentialStore {
         data.put("token", b64(token.bytes()));
         ownCluster("storing the credential", () -> {
             Secret existing = ownCluster.secrets().inNamespace(namespace).withName(name).get();
-            Map<String, String> annotations = new LinkedHashMap<>(existing == null
-                    || existing.getMetadata().getAnnotations() == null ? Map.of()
-                            : existing.getMetadata().getAnnotations());
+            Map<String, String> annotations = new LinkedHashMap<>(existing == null ? Map.of() : annotations(existing));
             boolean tokenChanged = existing == null || existing.getData() == null
                     || !data.get("token").equals(existing.getData().get("token"));
             annotations.put(TOKEN_SECRET_ANNOTATION, tokenSecret);
             putOrRemove(annotations, TOKEN_SECRET_UID_ANNOTATION, tokenSecretUid);
             if (tokenChanged || !annotations.containsKey(TOKEN_STORED_AT_ANNOTATION)) {
                 annotations.put(TOKEN_STORED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            }
+            where.region().ifPresent(r -> annotations.put(REGION_ANNOTATION, r));
+            where.appId().ifPresent(a -> annotations.put(APP_ID_ANNOTATION, a));
+            Instant verified = instant(annotations.get(VERIFIED_AT_ANNOTATION));
+            if (tokenChanged || verified == null || verified.plus(VERIFIED_AT_REFRESH).isBefore(Instant.now())) {
+                annotations.put(VERIFIED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
             }
             if (pending != null) {
                 annotations.put(REVOKE_SECRET_ANNOTATION, pending.tokenSecret());
@@ -136,7 +155,7 @@ public class CredentialStore {
             if (s == null || revocation(s).filter(done::equals).isEmpty()) {
                 return s;
             }
-            Map<String, String> annotations = new LinkedHashMap<>(s.getMetadata().getAnnotations());
+            Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
             annotations.remove(REVOKE_SECRET_ANNOTATION);
             annotations.remove(REVOKE_SECRET_UID_ANNOTATION);
             annotations.remove(REVOKE_AFTER_ANNOTATION);
@@ -149,20 +168,100 @@ public class CredentialStore {
     public Optional<CredentialRecord> record(String clusterId) {
         Secret s = ownCluster("reading the stored credential",
                 () -> ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get());
+        return recordOf(s);
+    }
+
+    private static Optional<CredentialRecord> recordOf(Secret s) {
         if (s == null || s.getData() == null || s.getData().get("token") == null) {
             return Optional.empty();
         }
         Base64.Decoder d = Base64.getDecoder();
-        Map<String, String> a = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+        Map<String, String> a = annotations(s);
         return Optional.of(new CredentialRecord(new StoredCredential(
                 new String(d.decode(s.getData().getOrDefault("server", "")), StandardCharsets.UTF_8),
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
                 Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
-                a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s)));
+                a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
+                s.getMetadata().getResourceVersion()));
+    }
+
+    /** A stored credential as the registry lists it: what a sweep needs to check it, and what the last sweep found. */
+    public record Registered(String clusterId, Optional<String> region, Optional<String> appId, String version,
+            Optional<String> sweepId, Optional<String> sweepState) {
+
+        /** Where a credential is about to be stored from a request. */
+        public static Registered of(String clusterId, Optional<String> region, Optional<String> appId) {
+            return new Registered(clusterId, region, appId, null, Optional.empty(), Optional.empty());
+        }
+    }
+
+    /** Every stored credential (the sweep's registry), read in pages. */
+    public java.util.List<Registered> registry() {
+        java.util.List<Registered> all = new java.util.ArrayList<>();
+        String next = null;
+        do {
+            String page = next;
+            var list = ownCluster("listing the stored credentials", () -> ownCluster.secrets().inNamespace(namespace)
+                    .withLabel(CLUSTER_ID_LABEL).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+                            .withLimit(REGISTRY_PAGE).withContinue(page).build()));
+            for (Secret s : list.getItems()) {
+                Map<String, String> a = annotations(s);
+                String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
+                if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)) {
+                    all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
+                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), s.getMetadata().getResourceVersion(),
+                            Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
+                            Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION))));
+                }
+            }
+            next = list.getMetadata() == null ? null : list.getMetadata().getContinue();
+        } while (next != null && !next.isEmpty());
+        return all;
+    }
+
+    /**
+     * Records a sweep's verdict on the credential it judged: only if that credential is still stored (a change of
+     * annotations alone, such as a completed revocation, does not matter; a new token or a deletion does).
+     *
+     * @return the credential's version after the write; empty if the credential has changed or gone since
+     */
+    public Optional<String> recordSweep(String clusterId, CredentialRecord judged, String sweepId, String state,
+            boolean usable) {
+        return ownCluster("recording a sweep's verdict", () -> {
+            Secret s = ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get();
+            Optional<CredentialRecord> now = recordOf(s);
+            if (now.isEmpty() || !now.get().credential().equals(judged.credential())
+                    || !java.util.Objects.equals(now.get().tokenSecretUid(), judged.tokenSecretUid())) {
+                return Optional.<String>empty();
+            }
+            Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
+            String at = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+            annotations.put(SWEEP_ID_ANNOTATION, sweepId);
+            annotations.put(SWEEP_STATE_ANNOTATION, state);
+            annotations.put(CHECKED_AT_ANNOTATION, at);
+            if (usable) {
+                annotations.put(VERIFIED_AT_ANNOTATION, at);
+            }
+            try {
+                // Locked to the version just read: a concurrent authorize wins, and this verdict is dropped.
+                Secret written = ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s)
+                        .editMetadata().withAnnotations(annotations).endMetadata().build()).update();
+                return Optional.of(written.getMetadata().getResourceVersion());
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 409 || e.getCode() == 404) {
+                    return Optional.<String>empty();
+                }
+                throw e;
+            }
+        });
+    }
+
+    private static Map<String, String> annotations(Secret s) {
+        return s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
     }
 
     private static Optional<Revocation> revocation(Secret s) {
-        Map<String, String> a = s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+        Map<String, String> a = annotations(s);
         Instant after = instant(a.get(REVOKE_AFTER_ANNOTATION));
         String name = a.get(REVOKE_SECRET_ANNOTATION);
         // A garbled record is not acted on: the old Secret stays rather than a wrong one going.

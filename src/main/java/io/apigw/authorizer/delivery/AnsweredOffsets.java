@@ -58,10 +58,13 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
     public static class Factory implements KafkaCommitHandler.Factory {
 
         private final KeyedDispatcher dispatcher;
+        private final KeyedDispatcher sweeps;
         private final Duration revocationWait;
 
-        public Factory(KeyedDispatcher dispatcher, AuthorizerConfig config) {
+        public Factory(KeyedDispatcher dispatcher, @Sweeps KeyedDispatcher sweeps,
+                AuthorizerConfig config) {
             this.dispatcher = dispatcher;
+            this.sweeps = sweeps;
             this.revocationWait = Dispatchers.longestRun(config);
         }
 
@@ -71,7 +74,8 @@ public final class AnsweredOffsets implements KafkaCommitHandler {
                 BiConsumer<Throwable, Boolean> reportFailure) {
             long interval = config.config().getOptionalValue(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, Long.class)
                     .orElse(1000L);
-            return new AnsweredOffsets(consumer, dispatcher, revocationWait, vertx, interval);
+            KeyedDispatcher runs = Dispatchers.SWEEP_CHANNEL.equals(config.getChannel()) ? sweeps : dispatcher;
+            return new AnsweredOffsets(consumer, runs, revocationWait, vertx, interval);
         }
     }
 

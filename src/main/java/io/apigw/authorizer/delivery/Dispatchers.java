@@ -8,9 +8,15 @@ import jakarta.inject.Singleton;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 
-/** The worker's one {@link KeyedDispatcher}, sized by {@code authorizer.concurrency}. */
+/**
+ * The worker's {@link KeyedDispatcher}s: the console's requests (unqualified, sized by {@code authorizer.concurrency})
+ * and the sweep's checks ({@link Sweeps}).
+ */
 @Singleton
 public class Dispatchers {
+
+    /** The channel whose records run on the sweeps dispatcher. */
+    public static final String SWEEP_CHANNEL = "sweep-requests";
 
     /** Headroom over the request deadline for publishing the result once the deadline has ended the work. */
     private static final Duration PUBLISH_HEADROOM = Duration.ofSeconds(15);
@@ -25,6 +31,19 @@ public class Dispatchers {
     }
 
     void close(@Disposes KeyedDispatcher dispatcher) {
+        dispatcher.shutdownNow();
+    }
+
+    /** The sweep's checks: threads and slots of their own ({@code authorizer.sweep.concurrency}). */
+    @Produces
+    @Singleton
+    @Sweeps
+    KeyedDispatcher sweeps(AuthorizerConfig config) {
+        return new KeyedDispatcher(config.sweep().concurrency(), ADMITTED_PER_SLOT * config.sweep().concurrency(),
+                "sweep-worker");
+    }
+
+    void closeSweeps(@Disposes @Sweeps KeyedDispatcher dispatcher) {
         dispatcher.shutdownNow();
     }
 

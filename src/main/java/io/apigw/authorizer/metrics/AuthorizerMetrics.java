@@ -1,5 +1,13 @@
 package io.apigw.authorizer.metrics;
 
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.micrometer.core.instrument.Gauge;
+
 import java.time.Duration;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -30,12 +38,63 @@ public class AuthorizerMetrics {
     private final MeterRegistry registry;
 
     private final Counter deadLetters;
+    private final Counter sweepChecksSent;
+    private final Counter repairsSent;
+    private final AtomicLong sweepLeader = new AtomicLong();
+    private final AtomicLong sweepCompleted = new AtomicLong();
+    private final Map<String, AtomicLong> sweepClusters = new LinkedHashMap<>();
 
     public AuthorizerMetrics(MeterRegistry registry) {
         this.registry = registry;
         // Served at 0 from the start: a counter that appears at 1 hides its first increase from rate() and increase().
         this.deadLetters = Counter.builder("authorizer.dead.letters")
                 .description("Records forwarded to the dead-letter topic").register(registry);
+        this.sweepChecksSent = Counter.builder("authorizer.sweep.checks.sent")
+                .description("Sweep checks sent to the sweeps topic by this replica (the sweeper)").register(registry);
+        this.repairsSent = Counter.builder("authorizer.sweep.repairs.sent")
+                .description("Conditional re-authorizations sent to the request topic after a sweep's check")
+                .register(registry);
+        Gauge.builder("authorizer.sweep.leader", sweepLeader, AtomicLong::get)
+                .description("1 on the replica that holds the sweeper Lease").register(registry);
+        Gauge.builder("authorizer.sweep.last.completed.timestamp", sweepCompleted, AtomicLong::get).baseUnit("seconds")
+                .description("When the last sweep had a verdict for every stored credential (0: none yet here)")
+                .register(registry);
+    }
+
+    /** Clusters per state in the last sweep; served by the sweeper only (0 elsewhere), so sum them across replicas. */
+    public synchronized void sweepStates(List<String> states) {
+        for (String state : states) {
+            sweepClusters.computeIfAbsent(state, s -> {
+                AtomicLong v = new AtomicLong();
+                Gauge.builder("authorizer.sweep.clusters", v, AtomicLong::get).tag("state", s)
+                        .description("Clusters by the state the last sweep found").register(registry);
+                return v;
+            });
+        }
+    }
+
+    public synchronized void sweepTally(Map<String, Long> byState, Instant completed) {
+        sweepClusters.forEach((state, v) -> v.set(byState.getOrDefault(state, 0L)));
+        if (completed != null) {
+            sweepCompleted.set(completed.getEpochSecond());
+        }
+    }
+
+    /** Leadership moves: the gauges of the last sweep belong to the new leader from now on. */
+    public synchronized void sweepLeader(boolean leading) {
+        sweepLeader.set(leading ? 1 : 0);
+        if (!leading) {
+            sweepClusters.values().forEach(v -> v.set(0));
+            sweepCompleted.set(0);
+        }
+    }
+
+    public void sweepCheckSent() {
+        sweepChecksSent.increment();
+    }
+
+    public void repairSent() {
+        repairsSent.increment();
     }
 
     public void outcome(String type, String outcome, String code, Duration took) {

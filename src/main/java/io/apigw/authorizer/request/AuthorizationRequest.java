@@ -6,6 +6,8 @@ import java.util.Optional;
 /**
  * A validated request (contract section 3): authorize, check, deauthorize or rotate one cluster's credential.
  * {@code grace}: a rotation's own grace for the old token (else {@code authorizer.rotation.grace}).
+ * {@code ifCredentialVersion}: an authorize that runs only while the stored credential is still this version (a
+ * sweep's repair); it does nothing if the credential changed or was deleted since.
  */
 public record AuthorizationRequest(
         RequestType type,
@@ -14,10 +16,13 @@ public record AuthorizationRequest(
         Optional<String> region,
         Optional<String> appId,
         Optional<String> requestedBy,
-        Optional<Duration> grace) {
+        Optional<Duration> grace,
+        Trigger trigger,
+        Optional<String> ifCredentialVersion) {
 
     public AuthorizationRequest(RequestType type, String requestId, String clusterId, Optional<String> region,
             Optional<String> appId, Optional<String> requestedBy) {
-        this(type, requestId, clusterId, region, appId, requestedBy, Optional.empty());
+        this(type, requestId, clusterId, region, appId, requestedBy, Optional.empty(), Trigger.console,
+                Optional.empty());
     }
 }

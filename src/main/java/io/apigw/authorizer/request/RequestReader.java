@@ -36,6 +36,8 @@ public class RequestReader {
     static final Pattern REGION = Pattern.compile("[a-z]+(-[a-z0-9]+)+");
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     static final int MAX_REQUESTED_BY = 256;
+    /** A Kubernetes resourceVersion: opaque, but digits in every API server; bounded here for logs and keys. */
+    static final Pattern CREDENTIAL_VERSION = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
     static final int MAX_HEADER_BYTES = 1024;
     static final int MAX_ECHOED_ID_BYTES = 1024;
     private static final String CE_PREFIX = "ce_";
@@ -216,11 +218,29 @@ public class RequestReader {
                         + MAX_GRACE.toDays() + " days";
             }
         }
+        Trigger trigger = Trigger.console;
+        if (problem == null && data.hasNonNull("trigger")) {
+            Optional<Trigger> named = text(data, "trigger").flatMap(Trigger::of);
+            if (named.isEmpty()) {
+                problem = "trigger must be one of console, sweep, repair";
+            } else {
+                trigger = named.get();
+            }
+        }
+        Optional<String> ifVersion = Optional.empty();
+        if (problem == null && data.hasNonNull("ifCredentialVersion")) {
+            ifVersion = text(data, "ifCredentialVersion").filter(CREDENTIAL_VERSION.asMatchPredicate());
+            if (type != RequestType.AUTHORIZE) {
+                problem = "ifCredentialVersion is only for ClusterAuthorizationRequested";
+            } else if (ifVersion.isEmpty()) {
+                problem = "ifCredentialVersion must be 1-64 characters of [A-Za-z0-9._:-]";
+            }
+        }
         if (problem != null) {
             return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
         }
         return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
-                requestedBy, grace));
+                requestedBy, grace, trigger, ifVersion));
     }
 
     /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */

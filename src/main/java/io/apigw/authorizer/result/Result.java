@@ -93,6 +93,24 @@ public sealed interface Result {
         }
     }
 
+    /**
+     * Since v1.3: a conditional authorize ({@code ifCredentialVersion}, a sweep's repair) did nothing, because the
+     * stored credential has changed ({@code credential_changed}) or been deleted ({@code credential_deleted}) since its
+     * sender saw it. A deauthorize in between is never undone.
+     */
+    @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "reason", "message" })
+    record AuthorizationSkipped(String requestId, String clusterId, String region, String completedAt, int attempts,
+            String reason, String message) implements Result {
+
+        public static final String CREDENTIAL_CHANGED = "credential_changed";
+        public static final String CREDENTIAL_DELETED = "credential_deleted";
+
+        @Override
+        public String type() {
+            return "AuthorizationSkipped";
+        }
+    }
+
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "retryable", "message" })
     record PrivateAccessDisabled(String requestId, String clusterId, String region, String completedAt, int attempts,
             boolean retryable, String message) implements Result {

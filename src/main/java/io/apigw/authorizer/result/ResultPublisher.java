@@ -1,5 +1,7 @@
 package io.apigw.authorizer.result;
 
+import io.apigw.authorizer.request.Trigger;
+
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
@@ -35,9 +37,20 @@ public class ResultPublisher {
     }
 
     public void publish(Result result) {
+        publish(result, Trigger.console);
+    }
+
+    /** A result of a sweep's check or repair carries {@code trigger} (v1.3); the console's own carry none. */
+    public void publish(Result result, Trigger trigger) {
         String body;
         try {
-            body = json.writeValueAsString(result);
+            if (trigger == Trigger.console) {
+                body = json.writeValueAsString(result);
+            } else {
+                com.fasterxml.jackson.databind.node.ObjectNode tree = json.valueToTree(result);
+                tree.put("trigger", trigger.name());
+                body = json.writeValueAsString(tree);
+            }
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("result cannot be serialized: " + result.type(), e);
         }

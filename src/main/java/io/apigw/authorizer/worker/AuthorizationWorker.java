@@ -7,7 +7,6 @@ import java.util.concurrent.CompletionStage;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.reactive.messaging.Acknowledgment;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -15,6 +14,7 @@ import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 
 import io.apigw.authorizer.delivery.KeyedDispatcher;
+import io.apigw.authorizer.delivery.RecordJobs;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.request.ReadResult;
 import io.apigw.authorizer.request.RequestReader;
@@ -35,13 +35,6 @@ public class AuthorizationWorker {
 
     private static final Logger LOG = Logger.getLogger(AuthorizationWorker.class);
 
-    private static final java.util.concurrent.Executor NACKS = java.util.concurrent.Executors
-            .newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "record-nack");
-                t.setDaemon(true);
-                return t;
-            });
-
     private final RequestReader reader;
     private final Authorizer authorizer;
     private final ResultPublisher results;
@@ -59,39 +52,16 @@ public class AuthorizationWorker {
         this.dispatcher = dispatcher;
     }
 
-    /**
-     * Hands the record to the dispatcher at once (so the offset ledger sees it) and returns when another may come.
-     * The record is acknowledged after its result or dead letter is on the broker; if publishing fails it is
-     * nacked, which stops the channel (failure-strategy=fail): nothing is committed past an unanswered record.
-     */
+    /** Per-cluster order, acknowledgement after the answer, a nack that stops the channel: {@link RecordJobs}. */
     @Incoming("authorization-requests")
     @Acknowledgment(Acknowledgment.Strategy.MANUAL)
     public CompletionStage<Void> onRecord(Message<ConsumerRecord<String, byte[]>> message) {
-        ConsumerRecord<String, byte[]> record = message.getPayload();
-        // Records without a key are kept in order per partition.
-        String key = record.key() != null ? record.key() : "\0partition-" + record.partition();
         Context trace = Context.current();
-        return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()), key,
-                () -> answer(message, record, trace)));
-    }
-
-    private void answer(Message<ConsumerRecord<String, byte[]>> message, ConsumerRecord<String, byte[]> record,
-            Context trace) {
-        try (Scope scope = trace.makeCurrent()) {
-            handle(record);
-        } catch (Throwable e) {
-            if (dispatcher.draining()) {
-                LOG.infof("record %s-%d@%d left for redelivery: the worker is stopping (%s)", record.topic(),
-                        record.partition(), record.offset(), e.getClass().getSimpleName());
-                return;
+        return RecordJobs.admit(dispatcher, message, () -> {
+            try (Scope scope = trace.makeCurrent()) {
+                handle(message.getPayload());
             }
-            LOG.errorf("record %s-%d@%d could not be answered (%s); stopping the channel", record.topic(),
-                    record.partition(), record.offset(), e.getClass().getSimpleName());
-            // Not on this thread: failing the channel closes the consumer, whose revocation waits for this job.
-            NACKS.execute(() -> message.nack(e));
-            return;
-        }
-        message.ack();
+        });
     }
 
     private void handle(ConsumerRecord<String, byte[]> record) {
@@ -99,7 +69,7 @@ public class AuthorizationWorker {
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {
             Result result = authorizer.handle(accepted.request());
-            metrics.step("publish", () -> results.publish(result));
+            metrics.step("publish", () -> results.publish(result, accepted.request().trigger()));
             outcome(accepted.request().type().name().toLowerCase(Locale.ROOT), result, started);
             return;
         }

@@ -130,10 +130,27 @@ public class Authorizer {
      * {@code rotation.max-age}.
      */
     private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
-        ClusterAccess access = metrics.step("directory", () -> directory.resolve(request));
-        // Read alongside the cluster's reads: it is needed only once the grant is in place.
-        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
-                request.clusterId()));
+        CompletableFuture<Optional<CredentialRecord>> stored;
+        if (request.ifCredentialVersion().isPresent()) {
+            // A repair: only while the credential its sender judged is still stored. Requests of one cluster run in
+            // order, so nothing the console sends for it can come between this read and the save.
+            Optional<CredentialRecord> seen = credentials.record(request.clusterId());
+            String expected = request.ifCredentialVersion().get();
+            if (seen.isEmpty() || !expected.equals(seen.get().version())) {
+                return skipped(request, attempt, seen.isEmpty());
+            }
+            stored = CompletableFuture.completedFuture(seen);
+        } else {
+            // Read alongside the cluster's reads: it is needed only once the grant is in place.
+            stored = calls.submit(() -> credentials.record(request.clusterId()));
+        }
+        ClusterAccess access;
+        try {
+            access = metrics.step("directory", () -> directory.resolve(request));
+        } catch (RuntimeException e) {
+            ParallelCalls.settled(stored);
+            throw e;
+        }
         try (ClusterClients.Lease admin = clients.open(access)) {
             TokenCheck check = asGateway(request.clusterId(), access);
             Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
@@ -155,7 +172,7 @@ public class Authorizer {
                         .orElse(null);
             }
             Revocation retiring = retire;
-            String credentialRef = metrics.step("credential", () -> credentials.save(request.clusterId(),
+            String credentialRef = metrics.step("credential", () -> credentials.save(registered(request),
                     access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
                     retiring)).value();
             if (retire != null) {
@@ -168,6 +185,21 @@ public class Authorizer {
         } finally {
             ParallelCalls.settled(stored);
         }
+    }
+
+    private static CredentialStore.Registered registered(AuthorizationRequest request) {
+        return CredentialStore.Registered.of(request.clusterId(), request.region(), request.appId());
+    }
+
+    private static Result skipped(AuthorizationRequest request, int attempt, boolean deleted) {
+        LOG.infof("request %s: conditional authorize of %s skipped: the stored credential %s", request.requestId(),
+                request.clusterId(), deleted ? "is gone" : "has changed");
+        return new Result.AuthorizationSkipped(request.requestId(), request.clusterId(), region(request), Result.now(),
+                attempt, deleted ? Result.AuthorizationSkipped.CREDENTIAL_DELETED
+                        : Result.AuthorizationSkipped.CREDENTIAL_CHANGED,
+                deleted ? "Nothing was done: the cluster's stored credential has been deleted (deauthorized) since this "
+                        + "request was made."
+                        : "Nothing was done: the cluster's stored credential has changed since this request was made.");
     }
 
     private static Instant revokeAfter(Duration grace) {
@@ -253,7 +285,7 @@ public class Authorizer {
             Revocation retire = record.filter(r -> r.tokenSecret() != null)
                     .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(graceNow)))
                     .orElse(null);
-            credentials.save(request.clusterId(), access.server(), access.caPem(), fresh.token(),
+            credentials.save(registered(request), access.server(), access.caPem(), fresh.token(),
                     fresh.tokenSecret(), fresh.tokenSecretUid(), retire);
             boolean revoked = retire == null;
             if (retire != null && graceNow.isZero()) {

@@ -10,6 +10,7 @@ import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.delivery.KeyedDispatcher;
+import io.apigw.authorizer.delivery.Sweeps;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -27,11 +28,14 @@ public class Drain {
 
     private final Duration grace;
     private final KeyedDispatcher dispatcher;
+    private final KeyedDispatcher sweeps;
     private volatile boolean tearingDown;
 
-    public Drain(AuthorizerConfig config, KeyedDispatcher dispatcher, MeterRegistry registry) {
+    public Drain(AuthorizerConfig config, KeyedDispatcher dispatcher,
+            @Sweeps KeyedDispatcher sweeps, MeterRegistry registry) {
         this.grace = config.shutdownGrace();
         this.dispatcher = dispatcher;
+        this.sweeps = sweeps;
         Gauge.builder("authorizer.inflight", dispatcher, KeyedDispatcher::running)
                 .description("Requests being handled right now").strongReference(true).register(registry);
     }
@@ -52,14 +56,19 @@ public class Drain {
             LOG.infof("shutting down: waiting up to %ss for %d requests in flight", grace.toSeconds(), running);
         }
         int unfinished;
+        long started = System.nanoTime();
         try {
+            // Sweep checks are read-only and redelivered if cut short: they get what the requests leave of the grace.
+            sweeps.drain(Duration.ZERO);
             unfinished = dispatcher.drain(grace);
+            unfinished += sweeps.drain(grace.minusNanos(System.nanoTime() - started));
         } finally {
             tearingDown = true;
         }
         if (unfinished > 0) {
             LOG.warnf("shutting down with %d requests unfinished; they will be redelivered", unfinished);
             dispatcher.shutdownNow();
+            sweeps.shutdownNow();
         }
     }
 }

@@ -44,10 +44,13 @@ class ContractDocumentTest {
             "ClusterAuthorizationCheckRequested", "ClusterDeauthorizationRequested",
             "ClusterCredentialRotationRequested");
     private static final List<String> RESULTS = List.of("Authorized", "PrivateAccessDisabled", "Failed",
-            "NotAuthorized", "Deauthorized", "CredentialRotated");
+            "NotAuthorized", "Deauthorized", "CredentialRotated", "AuthorizationSkipped");
     private static final Set<String> V1_1 = Set.of("ClusterAuthorizationCheckRequested",
             "ClusterDeauthorizationRequested", "NotAuthorized", "Deauthorized");
     private static final Set<String> V1_2 = Set.of("ClusterCredentialRotationRequested", "CredentialRotated");
+    private static final Set<String> V1_3 = Set.of("AuthorizationSkipped");
+    /** Result fields the publisher adds to every result type, beyond the record's own components (v1.3). */
+    private static final Set<String> PUBLISHED_WITH_EVERY_RESULT = Set.of("trigger");
 
     private final Contract contract = Contract.load();
     private final JsonNode doc = contract.document();
@@ -79,7 +82,7 @@ class ContractDocumentTest {
                 configured.put(m.group(2), app.getProperty(key));
             }
         }
-        assertThat(configured).hasSize(3);
+        assertThat(configured).hasSize(6);
 
         Map<String, String> documented = new LinkedHashMap<>();
         doc.path("channels").fields().forEachRemaining(e -> documented.put(e.getKey(), e.getValue().path("address").asText()));
@@ -88,7 +91,8 @@ class ContractDocumentTest {
                 e.getValue().path("bindings").path("kafka").path("topic").asText())
                 .as("kafka binding topic of %s", e.getKey()).isEqualTo(e.getValue().path("address").asText()));
         assertThat(documented.values()).containsExactlyInAnyOrder("apigw.tke-authorization.requests",
-                "apigw.tke-authorization.results", "apigw.tke-authorization.requests.dlq");
+                "apigw.tke-authorization.results", "apigw.tke-authorization.requests.dlq",
+                "apigw.tke-authorization.sweeps", "apigw.tke-authorization.sweeps", "apigw.tke-authorization.requests");
         // The consumer group the document names is the one the worker joins.
         assertThat(doc.at("/operations/receiveRequests/bindings/kafka/groupId/enum/0").asText())
                 .isEqualTo(app.getProperty("mp.messaging.incoming.authorization-requests.group.id"));
@@ -97,7 +101,8 @@ class ContractDocumentTest {
     @Test
     void operationsReceiveRequestsSendResultsAndDeadLetters() {
         Map<String, String> directions = Map.of("authorization-requests", "receive", "authorization-results", "send",
-                "authorization-dead-letters", "send");
+                "authorization-dead-letters", "send", "sweep-checks", "send", "sweep-requests", "receive",
+                "repair-requests", "send");
         Map<String, String> seen = new LinkedHashMap<>();
         doc.path("operations").fields().forEachRemaining(e -> {
             JsonNode op = e.getValue();
@@ -124,6 +129,9 @@ class ContractDocumentTest {
         assertThat(contract.channelMessages("authorization-requests")).containsExactlyInAnyOrderElementsOf(REQUESTS);
         assertThat(contract.channelMessages("authorization-results")).containsExactlyInAnyOrderElementsOf(RESULTS);
         assertThat(contract.channelMessages("authorization-dead-letters")).containsExactly("DeadLetter");
+        assertThat(contract.channelMessages("sweep-checks")).containsExactly("ClusterAuthorizationCheckRequested");
+        assertThat(contract.channelMessages("sweep-requests")).containsExactly("ClusterAuthorizationCheckRequested");
+        assertThat(contract.channelMessages("repair-requests")).containsExactly("ClusterAuthorizationRequested");
     }
 
     @Test
@@ -195,7 +203,8 @@ class ContractDocumentTest {
     void lifecycleEventsOfSection8AreMarkedV11() {
         for (String name : messageNames()) {
             JsonNode m = contract.message(name);
-            String since = V1_2.contains(name) ? "1.2" : V1_1.contains(name) ? "1.1" : "1.0";
+            String since = V1_3.contains(name) ? "1.3" : V1_2.contains(name) ? "1.2" : V1_1.contains(name) ? "1.1"
+                    : "1.0";
             assertThat(m.path("x-since").asText()).as(name).isEqualTo(since);
             assertThat(m.path("tags").findValuesAsText("name")).as(name).contains("v" + since);
         }
@@ -210,7 +219,7 @@ class ContractDocumentTest {
         List<String> files = schemaFiles();
         assertThat(files).containsExactlyInAnyOrder("Authorized.json", "ClusterAuthorizationRequested.json",
                 "Deauthorized.json", "Failed.json", "NotAuthorized.json", "PrivateAccessDisabled.json",
-                "CredentialRotated.json");
+                "CredentialRotated.json", "AuthorizationSkipped.json");
         Set<String> referenced = messageNames().stream().filter(n -> !n.equals("DeadLetter"))
                 .map(contract::payloadFile).collect(Collectors.toSet());
         for (String file : files) {
@@ -225,7 +234,7 @@ class ContractDocumentTest {
     @Test
     void examplesConform() {
         for (String file : List.of("ClusterAuthorizationRequested", "Authorized", "PrivateAccessDisabled", "Failed",
-                "NotAuthorized", "Deauthorized", "CredentialRotated")) {
+                "NotAuthorized", "Deauthorized", "CredentialRotated", "AuthorizationSkipped")) {
             JsonNode schema = Contract.readJson(Contract.SCHEMA_DIR + file + ".json");
             assertThat(schema.path("examples")).as(file).isNotEmpty();
             for (JsonNode example : schema.path("examples")) {
@@ -384,6 +393,8 @@ class ContractDocumentTest {
                     .collect(Collectors.toCollection(TreeSet::new));
             Set<String> properties = new TreeSet<>();
             schema.path("properties").fieldNames().forEachRemaining(properties::add);
+            assertThat(properties).as("fields of %s", name).containsAll(PUBLISHED_WITH_EVERY_RESULT);
+            properties.removeAll(PUBLISHED_WITH_EVERY_RESULT);
             assertThat(properties).as("fields of %s", name).isEqualTo(fields);
         }
     }

@@ -311,4 +311,33 @@ class RequestReaderTest {
         String reason = rejected(kubeconfigReader.read(h, bytes(VALID))).reason();
         assertThat(reason).doesNotContain("\r").doesNotContain("\n").hasSizeLessThan(200);
     }
+
+    @Test
+    void aSweepsRepairCarriesItsTriggerAndTheCredentialVersionItSaw() {
+        String repair = VALID.replace("\"extra\":1", "\"trigger\":\"repair\",\"ifCredentialVersion\":\"48213\"");
+        AuthorizationRequest r = accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"), bytes(repair)));
+        assertThat(r.trigger()).isEqualTo(Trigger.repair);
+        assertThat(r.ifCredentialVersion()).contains("48213");
+
+        AuthorizationRequest console = accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"),
+                bytes(VALID)));
+        assertThat(console.trigger()).isEqualTo(Trigger.console);
+        assertThat(console.ifCredentialVersion()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "ClusterAuthorizationRequested|\"trigger\":\"Sweep\"|trigger must be one of console, sweep, repair",
+            "ClusterAuthorizationRequested|\"trigger\":1|trigger must be one of console, sweep, repair",
+            "ClusterAuthorizationRequested|\"ifCredentialVersion\":\"a b\"|ifCredentialVersion must be 1-64 characters",
+            "ClusterAuthorizationRequested|\"ifCredentialVersion\":7|ifCredentialVersion must be 1-64 characters",
+            "ClusterDeauthorizationRequested|\"ifCredentialVersion\":\"7\"|ifCredentialVersion is only for "
+                    + "ClusterAuthorizationRequested" })
+    void badTriggersAndConditionsAreAnsweredInvalidRequest(String type, String field, String reason) {
+        ReadResult.Rejected r = rejected(kubeconfigReader.read(binary(type), bytes(VALID.replace("\"extra\":1",
+                field))));
+        assertThat(r.reason()).startsWith(reason);
+        assertThat(r.answerable()).isTrue();
+        assertThat(r.unreadable()).isFalse();
+    }
 }

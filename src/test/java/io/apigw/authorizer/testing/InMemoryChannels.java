@@ -12,9 +12,10 @@ public class InMemoryChannels implements QuarkusTestResourceLifecycleManager {
     @Override
     public Map<String, String> start() {
         Map<String, String> config = new HashMap<>();
-        config.putAll(InMemoryConnector.switchIncomingChannelsToInMemory("authorization-requests"));
+        config.putAll(InMemoryConnector.switchIncomingChannelsToInMemory("authorization-requests",
+                "sweep-requests"));
         config.putAll(InMemoryConnector.switchOutgoingChannelsToInMemory("authorization-results",
-                "authorization-dead-letters"));
+                "authorization-dead-letters", "sweep-checks", "repair-requests"));
         config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
         return config;
     }

@@ -34,6 +34,7 @@ public final class KafkaBroker implements AutoCloseable {
     public static final String REQUESTS = "apigw.tke-authorization.requests";
     public static final String RESULTS = "apigw.tke-authorization.results";
     public static final String DEAD_LETTERS = "apigw.tke-authorization.requests.dlq";
+    public static final String SWEEPS = "apigw.tke-authorization.sweeps";
 
     private final EmbeddedKafkaBroker broker;
     private final Path logs;
@@ -141,6 +142,7 @@ public final class KafkaBroker implements AutoCloseable {
 
     private void createTopics(int requestPartitions) {
         createTopics(REQUESTS, RESULTS, DEAD_LETTERS, requestPartitions);
+        admin(a -> a.createTopics(List.of(new NewTopic(SWEEPS, 4, (short) 1))).all().get());
     }
 
     /** The partition a record with this key lands on (the producer's default partitioner). */

@@ -1,0 +1,423 @@
+package io.apigw.authorizer.sweep;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.apigw.authorizer.credential.CredentialStore;
+import io.apigw.authorizer.grant.ReservedResources;
+import io.apigw.authorizer.testing.FreePort;
+import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.KafkaClients;
+import io.apigw.authorizer.testing.LocalKube;
+import io.apigw.authorizer.testing.Requests;
+import io.apigw.authorizer.testing.StallingApiServer;
+import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+
+/**
+ * Continuous assurance on real parts: three real kube-apiservers (with their controller-managers), a real broker and
+ * two packaged workers sharing one real Lease. A sweep finds a deleted binding, a revoked token and private access
+ * turned off, repairs the first two through the request topic, never undoes a deauthorize, moves to the other
+ * replica when its sweeper dies, and never holds up the console's requests.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SweepIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration INTERVAL = Duration.ofSeconds(30);
+    private static final Duration LEASE = Duration.ofSeconds(6);
+    private static final Duration LEASE_RETRY = Duration.ofSeconds(1);
+    private static final String DRIFT = "cls-drift";
+    private static final String TOKEN = "cls-token";
+    private static final String HEALTHY = "cls-healthy";
+    private static final String PRIVATE = "cls-private";
+    private static final int STALLED = 6;
+    private static final Pattern SWEEP_REQUEST = Pattern.compile("(sweep|repair)-(\\d{8}T\\d{6}Z)-(.+)");
+
+    static LocalKube own;
+    static LocalKube tokenKube;
+    static LocalKube healthyKube;
+    static KubernetesClient ownAdmin;
+    static KafkaBroker broker;
+    static KafkaClients kafka;
+    static StallingApiServer stalling;
+    static Path directory;
+    static final List<WorkerProcess> workers = new ArrayList<>();
+    static Instant broken;
+    static Instant repaired;
+
+    @BeforeAll
+    static void start() throws Exception {
+        CompletableFuture<LocalKube> b = CompletableFuture.supplyAsync(LocalKube::start);
+        CompletableFuture<LocalKube> c = CompletableFuture.supplyAsync(LocalKube::start);
+        own = LocalKube.start();
+        tokenKube = b.join();
+        healthyKube = c.join();
+        ownAdmin = own.adminClient();
+        ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("apigw-system")
+                .endMetadata().build()).serverSideApply();
+        broker = KafkaBroker.start(FreePort.closed(), 4);
+        kafka = new KafkaClients(broker.bootstrapServers());
+        stalling = new StallingApiServer(path -> true);
+        directory = Files.createTempFile("sweep-directory", ".kubeconfig");
+        writeDirectory(true);
+
+        Map<String, String> config = new HashMap<>();
+        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        config.put("authorizer.directory.kubeconfig.path", directory.toString());
+        config.put("quarkus.kubernetes-client.api-server-url", own.server());
+        config.put("quarkus.kubernetes-client.ca-cert-file", own.caFile().toString());
+        config.put("quarkus.kubernetes-client.token", own.adminToken());
+        config.put("authorizer.concurrency", "4");
+        config.put("authorizer.retry.initial-backoff", "200ms");
+        config.put("authorizer.retry.max-backoff", "1s");
+        config.put("authorizer.kube.connect-timeout", "2s");
+        config.put("authorizer.kube.request-timeout", "5s");
+        config.put("authorizer.request.deadline", "20s");
+        config.put("authorizer.sweep.interval", INTERVAL.toSeconds() + "s");
+        config.put("authorizer.sweep.rate", "5");
+        config.put("authorizer.sweep.concurrency", "2");
+        config.put("authorizer.sweep.repair", "true");
+        config.put("authorizer.sweep.lease.duration", LEASE.toSeconds() + "s");
+        config.put("authorizer.sweep.lease.renew-deadline", "4s");
+        config.put("authorizer.sweep.lease.retry-period", LEASE_RETRY.toSeconds() + "s");
+        CompletableFuture<WorkerProcess> second = CompletableFuture.supplyAsync(
+                () -> WorkerProcess.start("sweep-2", config).awaitReady(Duration.ofSeconds(90)));
+        workers.add(WorkerProcess.start("sweep-1", config).awaitReady(Duration.ofSeconds(90)));
+        workers.add(second.join());
+    }
+
+    @AfterAll
+    static void stop() {
+        workers.forEach(WorkerProcess::close);
+        for (AutoCloseable c : new AutoCloseable[] { kafka, broker, stalling, ownAdmin, own, tokenKube,
+                healthyKube }) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // next
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aSweepFindsEachProblemWithItsStateAndRepairsTheTwoItCan() throws Exception {
+        for (String cluster : List.of(DRIFT, TOKEN, HEALTHY, PRIVATE)) {
+            JsonNode r = request(cluster, "ClusterAuthorizationRequested", Map.of());
+            assertThat(r.get("type").asText()).as(r.toString()).isEqualTo("Authorized");
+            assertThat(r.has("trigger")).as("the console's own results carry no trigger").isFalse();
+        }
+        // What users and clouds do to authorized clusters: a deleted binding, a revoked token, private access off.
+        ownAdmin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).delete();
+        try (KubernetesClient b = tokenKube.adminClient()) {
+            b.secrets().inNamespace("kube-system").list().getItems().stream()
+                    .filter(s -> s.getMetadata().getName().startsWith(ReservedResources.TOKEN_SECRET_PREFIX))
+                    .forEach(s -> b.secrets().inNamespace("kube-system").resource(s).delete());
+        }
+        writeDirectory(false);
+        // A check reads and answers within a second: one that ends later saw the damage.
+        broken = Instant.now().plusSeconds(1);
+
+        Map<String, JsonNode> found = sweepResults(broken, "sweep", List.of(DRIFT, TOKEN, HEALTHY, PRIVATE));
+        assertThat(found.get(DRIFT).get("type").asText()).as(found.get(DRIFT).toString()).isEqualTo("NotAuthorized");
+        assertThat(found.get(DRIFT).get("missing").toString()).as("a deleted binding is missing")
+                .contains(ReservedResources.CLUSTER_ROLE_BINDING);
+        assertThat(found.get(TOKEN).get("type").asText()).isEqualTo("NotAuthorized");
+        assertThat(found.get(TOKEN).get("credentialProblem").asText()).as(found.get(TOKEN).toString())
+                .isEqualTo("rejected");
+        assertThat(found.get(PRIVATE).get("type").asText()).isEqualTo("PrivateAccessDisabled");
+        assertThat(found.get(HEALTHY).get("type").asText()).isEqualTo("Authorized");
+        assertThat(found.values()).allSatisfy(r -> assertThat(r.get("trigger").asText()).isEqualTo("sweep"));
+        assertThat(awaitState(DRIFT, "drifted")).isTrue();
+
+        Map<String, JsonNode> repairs = sweepResults(broken, "repair", List.of(DRIFT, TOKEN));
+        assertThat(repairs.values()).allSatisfy(r -> {
+            assertThat(r.get("type").asText()).as(r.toString()).isEqualTo("Authorized");
+            assertThat(r.get("trigger").asText()).isEqualTo("repair");
+        });
+        repaired = Instant.now().plusSeconds(1);
+        assertThat(ownAdmin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get())
+                .as("the binding is back").isNotNull();
+        try (KubernetesClient asGateway = gatewayClient(TOKEN)) {
+            assertThat(asGateway.pods().inAnyNamespace().list().getItems()).isNotNull();
+        }
+        assertThat(results(r -> r.path("trigger").asText().equals("repair") && r.get("clusterId").asText()
+                .equals(PRIVATE), Duration.ofSeconds(1))).as("private access off is not repaired").isEmpty();
+    }
+
+    @Test
+    @Order(2)
+    void theNextSweepFindsTheRepairedClustersAuthorizedAndTheSweeperServesTheTally() throws Exception {
+        Map<String, JsonNode> found = sweepResults(repaired, "sweep", List.of(DRIFT, TOKEN, PRIVATE));
+        assertThat(found.get(DRIFT).get("type").asText()).isEqualTo("Authorized");
+        assertThat(found.get(TOKEN).get("type").asText()).isEqualTo("Authorized");
+        assertThat(found.get(PRIVATE).get("type").asText()).isEqualTo("PrivateAccessDisabled");
+
+        WorkerProcess leader = awaitLeader(Duration.ofSeconds(10));
+        long deadline = System.nanoTime() + Duration.ofSeconds(70).toNanos();
+        String metrics = leader.get("/q/metrics").body();
+        while (gauge(metrics, "authorizer_sweep_clusters{state=\"authorized\"") != 3 && System.nanoTime() < deadline) {
+            Thread.sleep(1000);
+            metrics = leader.get("/q/metrics").body();
+        }
+        assertThat(gauge(metrics, "authorizer_sweep_clusters{state=\"authorized\"")).as(metrics).isEqualTo(3);
+        assertThat(gauge(metrics, "authorizer_sweep_clusters{state=\"private_access_disabled\"")).isEqualTo(1);
+        assertThat(gauge(metrics, "authorizer_sweep_clusters{state=\"drifted\"")).isZero();
+        assertThat(gauge(metrics, "authorizer_sweep_last_completed_timestamp_seconds"))
+                .isGreaterThan(repaired.getEpochSecond());
+        WorkerProcess other = workers.stream().filter(w -> w != leader).findFirst().get();
+        assertThat(gauge(other.get("/q/metrics").body(), "authorizer_sweep_leader")).isZero();
+        assertThat(gauge(other.get("/q/metrics").body(), "authorizer_sweep_clusters{state=\"authorized\""))
+                .as("only the sweeper serves the tally").isZero();
+    }
+
+    @Test
+    @Order(3)
+    void aRepairForACredentialThatChangedOrWasDeauthorizedDoesNothing() throws Exception {
+        JsonNode stale = request(HEALTHY, "ClusterAuthorizationRequested",
+                Map.of("trigger", "repair", "ifCredentialVersion", "1"));
+        assertThat(stale.get("type").asText()).as(stale.toString()).isEqualTo("AuthorizationSkipped");
+        assertThat(stale.get("reason").asText()).isEqualTo("credential_changed");
+
+        // The version a sweep recorded its verdict on; then the console deauthorizes before the repair runs.
+        String seen = credential(DRIFT).getMetadata().getResourceVersion();
+        JsonNode gone = request(DRIFT, "ClusterDeauthorizationRequested", Map.of());
+        assertThat(gone.get("type").asText()).as(gone.toString()).isEqualTo("Deauthorized");
+        JsonNode repair = request(DRIFT, "ClusterAuthorizationRequested",
+                Map.of("trigger", "repair", "ifCredentialVersion", seen));
+        assertThat(repair.get("type").asText()).as(repair.toString()).isEqualTo("AuthorizationSkipped");
+        assertThat(repair.get("reason").asText()).isEqualTo("credential_deleted");
+        assertThat(repair.get("trigger").asText()).isEqualTo("repair");
+        assertThat(credential(DRIFT)).as("the deauthorize is not undone").isNull();
+        assertThat(ownAdmin.serviceAccounts().inNamespace("kube-system").withName(ReservedResources.SERVICE_ACCOUNT)
+                .get()).isNull();
+    }
+
+    @Test
+    @Order(4)
+    void whenTheSweeperDiesTheOtherReplicaTakesOverWithinTheLeaseDuration() throws Exception {
+        WorkerProcess leader = awaitLeader(Duration.ofSeconds(10));
+        assertThat(workers.stream().filter(w -> gauge(w.get("/q/metrics").body(), "authorizer_sweep_leader") == 1))
+                .as("exactly one sweeper").hasSize(1);
+        String holder = lease().getSpec().getHolderIdentity();
+        WorkerProcess other = workers.stream().filter(w -> w != leader).findFirst().get();
+
+        long killed = System.nanoTime();
+        leader.kill();
+        workers.remove(leader);
+        while (gauge(other.get("/q/metrics").body(), "authorizer_sweep_leader") != 1
+                && System.nanoTime() - killed < Duration.ofSeconds(30).toNanos()) {
+            Thread.sleep(100);
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - killed);
+        assertThat(gauge(other.get("/q/metrics").body(), "authorizer_sweep_leader")).isEqualTo(1);
+        // The Lease expires at most its duration after the last renewal; the candidate tries every retry period.
+        assertThat(took).as("takeover after the kill").isLessThanOrEqualTo(LEASE.plus(LEASE_RETRY.multipliedBy(2)));
+        assertThat(lease().getSpec().getHolderIdentity()).isNotEqualTo(holder);
+        System.out.printf("sweeper takeover after SIGKILL: %d ms (lease %ss)%n", took.toMillis(), LEASE.toSeconds());
+    }
+
+    @Test
+    @Order(5)
+    void theConsolesRequestsAreNotQueuedBehindASweepOfStalledClusters() throws Exception {
+        for (int i = 0; i < STALLED; i++) {
+            storeCredential("cls-stall-" + i, stalling.url());
+        }
+        long deadline = System.nanoTime() + INTERVAL.plusSeconds(20).toNanos();
+        while (stalling.stalled.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertThat(stalling.stalled.size()).as("the sweep's own slots are held by stalled checks").isGreaterThanOrEqualTo(2);
+
+        // More stalled sweep checks than the console's pool has slots (4): a shared pool would be full.
+        long sent = System.nanoTime();
+        JsonNode answer = request(HEALTHY, "ClusterAuthorizationCheckRequested", Map.of());
+        Duration took = Duration.ofNanos(System.nanoTime() - sent);
+        assertThat(answer.get("type").asText()).as(answer.toString()).isEqualTo("Authorized");
+        assertThat(took).as("a console check during the stalled sweep").isLessThan(Duration.ofSeconds(5));
+        System.out.printf("console check during a sweep of %d stalled clusters: %d ms%n", STALLED, took.toMillis());
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** The worker's directory: one context per cluster, private access of {@link #PRIVATE} on or off. */
+    private static void writeDirectory(boolean privateAccess) throws Exception {
+        StringBuilder kubeconfig = new StringBuilder("apiVersion: v1\nkind: Config\nclusters:\n");
+        kubeconfig.append(cluster("own", own)).append(cluster("token", tokenKube)).append(cluster("healthy", healthyKube));
+        kubeconfig.append("- name: private\n  cluster:\n").append(privateAccess ? "    server: " + healthyKube.server()
+                + "\n    certificate-authority: " + healthyKube.caFile() + "\n" : "    {}\n");
+        kubeconfig.append("- name: stall\n  cluster:\n    server: ").append(stalling.url()).append('\n');
+        kubeconfig.append("users:\n").append(user("own", own)).append(user("token", tokenKube))
+                .append(user("healthy", healthyKube)).append("- name: stall\n  user:\n    token: not-used\n");
+        kubeconfig.append("contexts:\n").append(context(DRIFT, "own", "own")).append(context(TOKEN, "token", "token"))
+                .append(context(HEALTHY, "healthy", "healthy")).append(context(PRIVATE, "private", "healthy"));
+        for (int i = 0; i < STALLED; i++) {
+            kubeconfig.append(context("cls-stall-" + i, "stall", "stall"));
+        }
+        Path next = Files.createTempFile(directory.getParent(), "sweep-directory", ".tmp");
+        Files.writeString(next, kubeconfig);
+        Files.move(next, directory, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static String cluster(String name, LocalKube kube) {
+        return "- name: " + name + "\n  cluster:\n    server: " + kube.server() + "\n    certificate-authority: "
+                + kube.caFile() + "\n";
+    }
+
+    private static String user(String name, LocalKube kube) {
+        return "- name: " + name + "\n  user:\n    token: " + kube.adminToken() + "\n";
+    }
+
+    private static String context(String name, String cluster, String user) {
+        return "- name: " + name + "\n  context: {cluster: " + cluster + ", user: " + user + "}\n";
+    }
+
+    /** A stored credential of a cluster whose API server now stalls every call (written as the worker writes one). */
+    private static void storeCredential(String clusterId, String server) {
+        Base64.Encoder b64 = Base64.getEncoder();
+        ownAdmin.secrets().inNamespace("apigw-system").resource(new SecretBuilder().withNewMetadata()
+                .withName(CredentialStore.NAME_PREFIX + clusterId).withNamespace("apigw-system")
+                .addToLabels(CredentialStore.CLUSTER_ID_LABEL, clusterId).endMetadata()
+                .addToData("server", b64.encodeToString(server.getBytes(StandardCharsets.UTF_8)))
+                .addToData("ca.crt", "")
+                .addToData("token", b64.encodeToString("stored-token".getBytes(StandardCharsets.UTF_8)))
+                .build()).create();
+    }
+
+    private static Secret credential(String clusterId) {
+        return ownAdmin.secrets().inNamespace("apigw-system").withName(CredentialStore.NAME_PREFIX + clusterId).get();
+    }
+
+    private static KubernetesClient gatewayClient(String clusterId) {
+        Secret s = credential(clusterId);
+        Base64.Decoder d = Base64.getDecoder();
+        return new KubernetesClientBuilder().withConfig(new ConfigBuilder()
+                .withMasterUrl(new String(d.decode(s.getData().get("server")), StandardCharsets.UTF_8))
+                .withCaCertData(s.getData().get("ca.crt"))
+                .withOauthToken(new String(d.decode(s.getData().get("token")), StandardCharsets.UTF_8))
+                .build()).build();
+    }
+
+    private static boolean awaitState(String clusterId, String state) throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            Secret s = credential(clusterId);
+            if (s != null && state.equals(s.getMetadata().getAnnotations().get(CredentialStore.SWEEP_STATE_ANNOTATION))) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    private static Lease lease() {
+        return ownAdmin.leases().inNamespace("apigw-system").withName("apigw-tke-authorizer-sweeper").get();
+    }
+
+    private static WorkerProcess awaitLeader(Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<WorkerProcess> leader = workers.stream()
+                    .filter(w -> gauge(w.get("/q/metrics").body(), "authorizer_sweep_leader") == 1).findFirst();
+            if (leader.isPresent()) {
+                return leader.get();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("no sweeper among " + workers.size() + " workers");
+    }
+
+    /** The value of the first series starting with {@code series} (name and the first labels), or -1. */
+    private static long gauge(String metrics, String series) {
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + "[^ ]* ([0-9.eE+-]+)$").matcher(metrics);
+        return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
+    }
+
+    /** For each cluster, its first result of {@code trigger} completed after {@code since}. */
+    private static Map<String, JsonNode> sweepResults(Instant since, String trigger, List<String> clusters)
+            throws Exception {
+        String after = since.toString();
+        Predicate<JsonNode> wanted = r -> {
+            Matcher m = SWEEP_REQUEST.matcher(r.path("requestId").asText());
+            return m.matches() && m.group(1).equals(trigger) && r.path("trigger").asText().equals(trigger)
+                    && Instant.parse(r.path("completedAt").asText()).isAfter(since);
+        };
+        Map<String, JsonNode> first = new HashMap<>();
+        long deadline = System.nanoTime() + INTERVAL.multipliedBy(3).toNanos();
+        while (first.size() < clusters.size() && System.nanoTime() < deadline) {
+            for (JsonNode r : results(wanted, Duration.ofSeconds(2))) {
+                first.putIfAbsent(r.get("clusterId").asText(), r);
+            }
+            first.keySet().retainAll(clusters);
+        }
+        assertThat(first.keySet()).as("%s results after %s", trigger, after).containsExactlyInAnyOrderElementsOf(clusters);
+        return first;
+    }
+
+    private static List<JsonNode> results(Predicate<JsonNode> wanted, Duration within) throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : kafka.readUntil(KafkaBroker.RESULTS, rs -> false, within)) {
+            ObjectNode body = (ObjectNode) JSON.readTree(r.value());
+            body.put("type", KafkaClients.header(r, "ce_type"));
+            if (wanted.test(body)) {
+                out.add(body);
+            }
+        }
+        return out;
+    }
+
+    /** A console request (with extra fields) and its result. */
+    private static JsonNode request(String clusterId, String type, Map<String, String> extra) throws Exception {
+        String id = "it-" + UUID.randomUUID();
+        ObjectNode data = (ObjectNode) JSON.readTree(Requests.request(id, clusterId));
+        extra.forEach(data::put);
+        kafka.send(KafkaBroker.REQUESTS, clusterId, JSON.writeValueAsBytes(data), List.of(
+                Requests.header("ce_specversion", "1.0"), Requests.header("ce_type", type),
+                Requests.header("ce_id", "evt-" + id), Requests.header("ce_source", "/test")));
+        List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(KafkaBroker.RESULTS,
+                rs -> rs.stream().anyMatch(r -> KafkaClients.text(r.value()).contains(id)), Duration.ofSeconds(60));
+        ConsumerRecord<byte[], byte[]> r = read.stream().filter(x -> KafkaClients.text(x.value()).contains(id))
+                .findFirst().orElseThrow(() -> new AssertionError("no result for " + id + "\n"
+                        + workers.get(0).log()));
+        ObjectNode body = (ObjectNode) JSON.readTree(r.value());
+        body.put("type", KafkaClients.header(r, "ce_type"));
+        return body;
+    }
+}
