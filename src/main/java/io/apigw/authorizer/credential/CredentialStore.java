@@ -186,12 +186,12 @@ public class CredentialStore {
     }
 
     /** A stored credential as the registry lists it: what a sweep needs to check it, and what the last sweep found. */
-    public record Registered(String clusterId, Optional<String> region, Optional<String> appId, String version,
+    public record Registered(String clusterId, Optional<String> region, Optional<String> appId,
             Optional<String> sweepId, Optional<String> sweepState) {
 
         /** Where a credential is about to be stored from a request. */
         public static Registered of(String clusterId, Optional<String> region, Optional<String> appId) {
-            return new Registered(clusterId, region, appId, null, Optional.empty(), Optional.empty());
+            return new Registered(clusterId, region, appId, Optional.empty(), Optional.empty());
         }
     }
 
@@ -209,8 +209,7 @@ public class CredentialStore {
                 String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
                 if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)) {
                     all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
-                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), s.getMetadata().getResourceVersion(),
-                            Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
+                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
                             Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION))));
                 }
             }
@@ -235,6 +234,11 @@ public class CredentialStore {
                 return Optional.<String>empty();
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
+            String recorded = annotations.get(SWEEP_ID_ANNOTATION);
+            if (recorded != null && recorded.compareTo(sweepId) > 0) {
+                // A late check of an earlier sweep never overwrites a later sweep's verdict (ids sort by time).
+                return Optional.<String>empty();
+            }
             String at = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
             annotations.put(SWEEP_ID_ANNOTATION, sweepId);
             annotations.put(SWEEP_STATE_ANNOTATION, state);

@@ -107,8 +107,15 @@ public class SweepWorker {
         metrics.step("publish", () -> results.publish(result, Trigger.sweep));
         boolean repairing = repair && state.repairable() && version.isPresent();
         if (repairing) {
-            requests.repair(sweepId.get(), request.clusterId(), request.region(), request.appId(), version.get());
-            metrics.repairSent();
+            try {
+                requests.repair(sweepId.get(), request.clusterId(), request.region(), request.appId(), version.get());
+                metrics.repairSent();
+            } catch (RuntimeException e) {
+                // The check is answered; a repair not sent waits for the next sweep rather than stop the channel.
+                repairing = false;
+                LOG.warnf("sweep %s: the repair of %s could not be sent (%s); the next sweep tries again",
+                        sweepId.get(), request.clusterId(), e.getClass().getSimpleName());
+            }
         }
         Duration took = Duration.ofNanos(System.nanoTime() - started);
         metrics.outcome("sweep", result.type(), result instanceof Result.Failed f ? f.code().name() : "none", took);

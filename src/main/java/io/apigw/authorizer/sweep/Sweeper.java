@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import jakarta.annotation.Priority;
@@ -60,6 +61,7 @@ public class Sweeper {
     private final KubernetesClient ownCluster;
     private final String identity;
     private CompletableFuture<?> election;
+    private volatile boolean stopping;
     private volatile Thread leading;
 
     public Sweeper(AuthorizerConfig config, CredentialStore credentials, SweepRequests requests,
@@ -79,8 +81,20 @@ public class Sweeper {
     }
 
     void start(@Observes StartupEvent event) {
-        if (config.interval().isZero()) {
+        if (config.interval().isZero() || config.interval().isNegative()) {
             LOG.info("sweep: off (authorizer.sweep.interval=0)");
+            return;
+        }
+        elect();
+    }
+
+    /**
+     * Stands for the Lease until this replica stops. fabric8's elector ends for good once a renewal fails (the own
+     * cluster did not answer within the renew deadline), so a new one is started: a blip never takes a replica out of
+     * the election.
+     */
+    private synchronized void elect() {
+        if (stopping) {
             return;
         }
         AuthorizerConfig.Sweep.Lease lease = config.lease();
@@ -95,14 +109,25 @@ public class Sweeper {
                 .withLeaderCallbacks(new LeaderCallbacks(this::startLeading, this::stopLeading,
                         leader -> LOG.infof("sweep: the sweeper is %s", leader)))
                 .build()).build().start();
+        election.whenComplete((done, failure) -> {
+            if (!stopping) {
+                CompletableFuture.delayedExecutor(lease.retryPeriod().toMillis(), TimeUnit.MILLISECONDS)
+                        .execute(this::elect);
+            }
+        });
     }
 
-    /** Before the drain: a stopping replica neither sends nor holds the Lease. */
+    /** Before the drain: a stopping replica stops sending first, then hands the Lease over. */
     void stop(@Observes @Priority(-1) ShutdownEvent event) {
-        if (election != null) {
-            election.cancel(true);
-        }
+        stopping = true;
         stopLeading();
+        CompletableFuture<?> e;
+        synchronized (this) {
+            e = election;
+        }
+        if (e != null) {
+            e.cancel(true);
+        }
     }
 
     private synchronized void startLeading() {
@@ -136,6 +161,9 @@ public class Sweeper {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                if (leading != Thread.currentThread()) {
+                    return;
+                }
                 // Logged by type only: a message may quote what it saw. The sweep resumes where its verdicts end.
                 LOG.warnf("sweep: interrupted by %s; resuming in %ss", e.getClass().getSimpleName(),
                         RESUME_AFTER.toSeconds());
@@ -151,13 +179,23 @@ public class Sweeper {
     /** One sweep: the checks it still needs, then its verdicts until the interval ends. */
     private void sweep(String sweepId, Instant end) throws InterruptedException {
         List<Registered> listed = credentials.registry();
+        if (tenantRate.isPresent()) {
+            // The TKE directory needs the region, which authorize records only since v1.3: such a credential is
+            // checked once an authorize (or its next repair by the console) has recorded it.
+            List<Registered> placed = listed.stream().filter(r -> r.region().isPresent()).toList();
+            if (placed.size() < listed.size()) {
+                LOG.infof("sweep %s: %d stored credentials have no recorded region (stored before v1.3) and are left "
+                        + "out until an authorize records it", sweepId, listed.size() - placed.size());
+            }
+            listed = placed;
+        }
         List<Registered> todo = listed.stream().filter(r -> !r.sweepId().equals(Optional.of(sweepId))).toList();
         if (!todo.isEmpty()) {
             Duration left = Duration.between(Instant.now(), end);
             SweepPlan plan = SweepPlan.of(todo, Duration.ofMillis((long) (left.toMillis() * SENDING_SHARE)),
                     config.rate(), tenantRate);
             LOG.infof("sweep %s: %d checks over %ss%s", sweepId, todo.size(), plan.length().toSeconds(),
-                    plan.overruns() ? " (longer than the interval allows at the configured rates)" : "");
+                    plan.overruns() ? " (longer than the time left allows at the configured rates)" : "");
             long started = System.nanoTime();
             for (SweepPlan.Slot slot : plan.slots()) {
                 long wait = started + slot.at().toNanos() - System.nanoTime();
@@ -178,8 +216,17 @@ public class Sweeper {
     /** Until every listed credential still stored has this sweep's verdict; one stored since waits for the next. */
     private void awaitVerdicts(String sweepId, Instant end, Set<String> listed) throws InterruptedException {
         while (true) {
-            List<Registered> all = credentials.registry().stream().filter(r -> listed.contains(r.clusterId()))
-                    .toList();
+            List<Registered> all;
+            try {
+                all = credentials.registry().stream().filter(r -> listed.contains(r.clusterId())).toList();
+            } catch (RuntimeException e) {
+                // A missed poll is not a failed sweep: sending again would only duplicate the checks.
+                pauseUntil(min(end, Instant.now().plus(TALLY_POLL)));
+                if (!Instant.now().isBefore(end)) {
+                    return;
+                }
+                continue;
+            }
             Map<String, Long> byState = all.stream().collect(Collectors.groupingBy(r -> state(r, sweepId),
                     Collectors.counting()));
             boolean complete = !byState.containsKey(SweepState.unchecked.name());

@@ -131,9 +131,10 @@ public class Authorizer {
      */
     private Result authorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
         CompletableFuture<Optional<CredentialRecord>> stored;
-        if (request.ifCredentialVersion().isPresent()) {
+        if (request.ifCredentialVersion().isPresent() && attempt == 1) {
             // A repair: only while the credential its sender judged is still stored. Requests of one cluster run in
-            // order, so nothing the console sends for it can come between this read and the save.
+            // order, so nothing the console sends for it can come between this read and the save. Checked once:
+            // a retry may find the version this very request wrote.
             Optional<CredentialRecord> seen = credentials.record(request.clusterId());
             String expected = request.ifCredentialVersion().get();
             if (seen.isEmpty() || !expected.equals(seen.get().version())) {

@@ -192,7 +192,7 @@ class KustomizeOverlaysTest {
                     assertThat(texts(rule.path("resourceNames"))).containsExactly(AppConfigKeys.authorizerLeaves()
                             .stream().filter(k -> k.name().equals("authorizer.sweep.lease.name")).findFirst()
                             .orElseThrow().defaultValue());
-                    assertThat(texts(rule.path("verbs"))).containsExactlyInAnyOrder("get", "update");
+                    assertThat(texts(rule.path("verbs"))).containsExactlyInAnyOrder("get", "update", "patch");
                 }
                 continue;
             }

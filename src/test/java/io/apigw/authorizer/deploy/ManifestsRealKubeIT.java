@@ -69,7 +69,13 @@ class ManifestsRealKubeIT {
             "create, clusterrolebindings, '', no",
             "list, pods, apigw-system, no",
             "create, serviceaccounts, kube-system, no",
-            "get, configmaps, apigw-system, no" })
+            "get, configmaps, apigw-system, no",
+            "create, leases.coordination.k8s.io, apigw-system, yes",
+            "get, leases.coordination.k8s.io/apigw-tke-authorizer-sweeper, apigw-system, yes",
+            "patch, leases.coordination.k8s.io/apigw-tke-authorizer-sweeper, apigw-system, yes",
+            "update, leases.coordination.k8s.io/apigw-tke-authorizer-sweeper, apigw-system, yes",
+            "patch, leases.coordination.k8s.io/kube-controller-manager, apigw-system, no",
+            "create, leases.coordination.k8s.io, kube-system, no" })
     void theWorkersOwnRbacGrantsOnlyItsNamespacesSecrets(String verb, String resource, String namespace,
             String expected) throws Exception {
         List<String> args = new ArrayList<>(List.of("auth", "can-i", verb, resource, "--as=" + WORKER));

@@ -65,14 +65,17 @@ class SweepPlanTest {
         assertThat(plan.slots().subList(0, 6)).extracting(s -> s.target().appId().get())
                 .containsExactly("big", "small", "big", "small", "big", "small");
         assertThat(plan.length()).isEqualTo(Duration.ofSeconds(29));
+        assertThat(plan.overruns()).as("30 clusters of one tenant at 1/s do not fit in 10 s").isTrue();
         assertThat(plan.slots()).extracting(s -> s.at()).isSorted();
     }
 
     @Test
     void withoutTenantBudgetsOnlyTheGlobalRateApplies() {
-        SweepPlan plan = SweepPlan.of(clusters(10, "one"), Duration.ofSeconds(1), 100, Optional.empty());
+        // One tenant, 10 clusters in 100 ms: only the global 50/s spaces them (20 ms), no tenant rate of 1/s.
+        SweepPlan plan = SweepPlan.of(clusters(10, "one"), Duration.ofMillis(100), 50, Optional.empty());
 
-        assertThat(plan.length()).isEqualTo(Duration.ofMillis(900));
+        assertThat(plan.length()).isEqualTo(Duration.ofMillis(180));
+        assertThat(plan.overruns()).isTrue();
     }
 
     @Test
