@@ -167,6 +167,8 @@ public final class FleetBenchmark {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("kafka.bootstrap.servers", broker.bootstrapServers());
         config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+        // The interactive load alone: a sweep would add checks of every stored credential.
+        config.put("authorizer.sweep.interval", "0");
         config.put("quarkus.kubernetes-client.api-server-url", own.url("/"));
         config.put("quarkus.kubernetes-client.token", "own-cluster-token");
         config.put("mp.messaging.incoming.authorization-requests.topic", requests);

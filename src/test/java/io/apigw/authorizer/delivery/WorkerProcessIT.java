@@ -90,6 +90,8 @@ class WorkerProcessIT {
         config.put("quarkus.kubernetes-client.api-server-url", ownCluster.url("/"));
         config.put("quarkus.kubernetes-client.token", "own-cluster-token");
         config.put("authorizer.concurrency", "4");
+        // Counted here: authorizations. A sweep check (sweep/SweepIT) would read each cluster's /version too.
+        config.put("authorizer.sweep.interval", "0");
         config.put("authorizer.token.timeout", "10s");
         config.put("mp.messaging.incoming.authorization-requests.topic", requests);
         config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + suffix);
