@@ -31,6 +31,34 @@ public interface AuthorizerConfig {
 
     Sweep sweep();
 
+    PolicyChoice policy();
+
+    Rollout rollout();
+
+    interface PolicyChoice {
+        /**
+         * The ClusterRole policy version new clusters get, and the one a rollout moves authorized clusters to; an
+         * authorized cluster keeps its own otherwise. 1 is the seed's rules verbatim.
+         */
+        @WithDefault("1")
+        int version();
+    }
+
+    /** How the sweep (with {@code sweep.repair}) moves authorized clusters to {@code policy.version}. */
+    interface Rollout {
+        /** Clusters moved at once; the next wave starts when this one has settled. */
+        @WithDefault("10")
+        int waveSize();
+
+        /** A wave whose share of failed clusters is larger pauses the rollout until an operator resumes it. */
+        @WithDefault("0.2")
+        double failureThreshold();
+
+        /** A wave's cluster not on the new version by then counts as failed (its authorize queues with others). */
+        @WithDefault("5m")
+        Duration waveTimeout();
+    }
+
     interface Directory {
         /** Where clusters are found: {@code kubeconfig} (one file, a context per cluster id) or {@code tke}. */
         @WithDefault("kubeconfig")

@@ -42,6 +42,8 @@ public class CredentialStore {
     private static final Logger LOG = Logger.getLogger(CredentialStore.class);
     public static final String NAME_PREFIX = "apigw-cluster-";
     public static final String CLUSTER_ID_LABEL = "apigw.tencent.com/cluster-id";
+    /** The policy version the cluster's ClusterRole was last written with (v1.4; absent: 1, the seed's rules). */
+    public static final String POLICY_VERSION_LABEL = "apigw.tencent.com/policy-version";
     public static final String TOKEN_SECRET_ANNOTATION = "apigw.tencent.com/token-secret";
     public static final String TOKEN_SECRET_UID_ANNOTATION = "apigw.tencent.com/token-secret-uid";
     public static final String TOKEN_STORED_AT_ANNOTATION = "apigw.tencent.com/token-stored-at";
@@ -128,19 +130,25 @@ public class CredentialStore {
                 putOrRemove(annotations, REVOKE_SECRET_UID_ANNOTATION, pending.tokenSecretUid());
                 annotations.put(REVOKE_AFTER_ANNOTATION, pending.after().toString());
             }
+            Map<String, String> labels = new LinkedHashMap<>(
+                    existing == null || existing.getMetadata().getLabels() == null ? Map.of()
+                            : existing.getMetadata().getLabels());
+            labels.put("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
+            labels.put(CLUSTER_ID_LABEL, clusterId);
+            labels.put(POLICY_VERSION_LABEL, String.valueOf(where.policyVersion()));
             if (existing == null) {
                 return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
                         .withNewMetadata().withNamespace(namespace).withName(name)
-                        .addToLabels("app.kubernetes.io/managed-by", "apigw-tke-authorizer")
-                        .addToLabels(CLUSTER_ID_LABEL, clusterId)
+                        .withLabels(labels)
                         .withAnnotations(annotations)
                         .endMetadata()
                         .withType("Opaque").withData(data).build()).create();
             }
-            if (!data.equals(existing.getData()) || !annotations.equals(existing.getMetadata().getAnnotations())) {
+            if (!data.equals(existing.getData()) || !annotations.equals(existing.getMetadata().getAnnotations())
+                    || !labels.equals(existing.getMetadata().getLabels())) {
                 // The read's resourceVersion goes with the update: a concurrent change is a conflict, not lost.
                 return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(existing)
-                        .editMetadata().withAnnotations(annotations).endMetadata()
+                        .editMetadata().withLabels(labels).withAnnotations(annotations).endMetadata()
                         .withData(data).withStringData(null).build()).update();
             }
             return existing;
@@ -182,16 +190,30 @@ public class CredentialStore {
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
                 Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
                 a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
-                s.getMetadata().getResourceVersion()));
+                s.getMetadata().getResourceVersion(), policyVersion(s)));
     }
 
-    /** A stored credential as the registry lists it: what a sweep needs to check it, and what the last sweep found. */
-    public record Registered(String clusterId, Optional<String> region, Optional<String> appId,
-            Optional<String> sweepId, Optional<String> sweepState) {
+    /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */
+    private static int policyVersion(Secret s) {
+        String v = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get(POLICY_VERSION_LABEL);
+        try {
+            return v == null ? 1 : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return 0; // garbled: no known policy, so the cluster's rules are never changed on its account
+        }
+    }
 
-        /** Where a credential is about to be stored from a request. */
-        public static Registered of(String clusterId, Optional<String> region, Optional<String> appId) {
-            return new Registered(clusterId, region, appId, Optional.empty(), Optional.empty());
+    /**
+     * A stored credential as the registry lists it: what a sweep needs to check it, its policy version, what the last
+     * sweep found, and the version of the Secret (what a conditional authorize names).
+     */
+    public record Registered(String clusterId, Optional<String> region, Optional<String> appId, int policyVersion,
+            Optional<String> sweepId, Optional<String> sweepState, String version) {
+
+        /** Where a credential is about to be stored from a request, with the policy its ClusterRole now has. */
+        public static Registered of(String clusterId, Optional<String> region, Optional<String> appId,
+                int policyVersion) {
+            return new Registered(clusterId, region, appId, policyVersion, Optional.empty(), Optional.empty(), null);
         }
     }
 
@@ -209,8 +231,9 @@ public class CredentialStore {
                 String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
                 if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)) {
                     all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
-                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
-                            Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION))));
+                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), policyVersion(s),
+                            Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
+                            Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION)), s.getMetadata().getResourceVersion()));
                 }
             }
             next = list.getMetadata() == null ? null : list.getMetadata().getContinue();

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import io.apigw.authorizer.kube.KubeErrors;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
@@ -68,9 +69,10 @@ final class AccessReview {
 
     /**
      * What a plan needs the credential to hold: the permissions of its writes and waits, and whether it creates or
-     * changes the role ({@code grantsRole}) or binds it ({@code bindsRole}), for the escalation rule.
+     * changes the role ({@code grantsRole}) or binds it ({@code bindsRole}), for the escalation rule, and the rights the
+     * role grants ({@code roleRights}), which the escalation rule asks the credential to hold.
      */
-    record Rights(Set<Permission> permissions, boolean grantsRole, boolean bindsRole) {
+    record Rights(Set<Permission> permissions, boolean grantsRole, boolean bindsRole, List<Permission> roleRights) {
 
         boolean none() {
             return permissions.isEmpty() && !grantsRole && !bindsRole;
@@ -93,10 +95,10 @@ final class AccessReview {
     private AccessReview() {
     }
 
-    /** All permissions the seed's ClusterRole grants, one tuple each, as the escalation rule counts them. */
-    static List<Permission> seedPermissions() {
+    /** Every permission a policy grants, one tuple each, as RBAC's escalation rule counts them. */
+    static List<Permission> permissions(Policy policy) {
         List<Permission> all = new ArrayList<>();
-        for (PolicyRule r : ReservedResources.RULES) {
+        for (PolicyRule r : policy.rules()) {
             for (String g : r.getApiGroups()) {
                 for (String res : r.getResources()) {
                     for (String v : r.getVerbs()) {
@@ -169,7 +171,7 @@ final class AccessReview {
                 ReservedResources.CLUSTER_ROLE);
         boolean roleOk = !rights.grantsRole() || holds.allowed(escalate);
         boolean bindOk = !rights.bindsRole() || holds.allowed(bind);
-        if (roleOk && bindOk || seedPermissions().stream().allMatch(holds::allowed)) {
+        if (roleOk && bindOk || rights.roleRights().stream().allMatch(holds::allowed)) {
             return java.util.Optional.empty();
         }
         return java.util.Optional.of(roleOk ? bind

@@ -12,6 +12,7 @@ import io.apigw.authorizer.grant.AccessReview.Permission;
 import io.apigw.authorizer.kube.ClusterClients;
 import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.kube.ParallelCalls;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.CredentialProblem;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
@@ -24,10 +25,10 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 
 /**
  * Tries a token exactly as the gateway will use it: the given endpoint and CA, the token alone. Two reviews made as
- * that token, at once: a SelfSubjectRulesReview in kube-system must cover every permission of every seed rule, and a
- * SelfSubjectAccessReview without a namespace must allow a sample of them cluster-wide (a RoleBinding in kube-system
- * alone would pass the first, not the second). A 401 on either is a rejected token. Where the rules review cannot
- * answer completely (a webhook authorizer), one cluster-wide access review per seed rule decides instead. Nothing is
+ * that token, at once: a SelfSubjectRulesReview in kube-system must cover every permission of every rule of the
+ * cluster's policy, and a SelfSubjectAccessReview without a namespace must allow a sample of them cluster-wide (a
+ * RoleBinding in kube-system alone would pass the first, not the second). A 401 on either is a rejected token. Where the rules review cannot
+ * answer completely (a webhook authorizer), one cluster-wide access review per policy rule decides instead. Nothing is
  * taken on faith: a review without an answer is not a grant.
  */
 @ApplicationScoped
@@ -49,7 +50,7 @@ public class GatewayProbe {
      * @param serviceAccountUid the uid of {@code kube-system/apigw-ingress} as the admin sees it, or null when unknown
      * @throws io.apigw.authorizer.result.AuthorizationException when the server cannot be asked (unreachable, 5xx)
      */
-    public TokenVerdict verify(String clusterId, StoredCredential as, String serviceAccountUid) {
+    public TokenVerdict verify(String clusterId, StoredCredential as, String serviceAccountUid, Policy policy) {
         Optional<TokenClaims.Subject> subject = TokenClaims.subject(as.token());
         if (subject.isPresent() && !subject.get().isGateway(serviceAccountUid)) {
             return new TokenVerdict(CredentialProblem.wrong_account, "the token is not one of "
@@ -78,20 +79,20 @@ public class GatewayProbe {
             } catch (Rejected e) {
                 return rejected();
             }
-            List<Permission> missing = rules == null ? missingClusterWide(gateway) : missing(rules);
+            List<Permission> missing = rules == null ? missingClusterWide(gateway, policy) : missing(rules, policy);
             if (!missing.isEmpty()) {
-                return lacks(missing);
+                return lacks(missing, policy);
             }
-            return sampleAllowed ? TokenVerdict.USABLE : lacks(List.of(CLUSTER_WIDE_SAMPLE));
+            return sampleAllowed ? TokenVerdict.USABLE : lacks(List.of(CLUSTER_WIDE_SAMPLE), policy);
         } catch (Rejected e) {
             return rejected();
         }
     }
 
-    /** Seed permissions the kube-system rules do not cover. */
-    static List<Permission> missing(List<ResourceRule> rules) {
+    /** Permissions of the policy that the kube-system rules do not cover. */
+    static List<Permission> missing(List<ResourceRule> rules, Policy policy) {
         List<Permission> missing = new ArrayList<>();
-        for (Permission p : AccessReview.seedPermissions()) {
+        for (Permission p : AccessReview.permissions(policy)) {
             if (!AccessReview.covered(rules, new Permission(AccessReview.Scope.KUBE_SYSTEM, p.verb(), p.group(),
                     p.resource(), null))) {
                 missing.add(p);
@@ -100,10 +101,10 @@ public class GatewayProbe {
         return missing;
     }
 
-    /** The fallback: one cluster-wide review per seed rule, of its first verb on its first resource. */
-    private List<Permission> missingClusterWide(KubernetesClient gateway) {
+    /** The fallback: one cluster-wide review per policy rule, of its first verb on its first resource. */
+    private List<Permission> missingClusterWide(KubernetesClient gateway, Policy policy) {
         List<Permission> samples = new ArrayList<>();
-        for (PolicyRule r : ReservedResources.RULES) {
+        for (PolicyRule r : policy.rules()) {
             samples.add(Permission.clusterWide(r.getVerbs().get(0), r.getApiGroups().get(0),
                     r.getResources().get(0)));
         }
@@ -120,8 +121,9 @@ public class GatewayProbe {
         return new TokenVerdict(CredentialProblem.rejected, "the API server rejects the token (401)");
     }
 
-    private static TokenVerdict lacks(List<Permission> missing) {
-        return new TokenVerdict(CredentialProblem.lacks_rights, "the token lacks the seed's rights: "
+    private static TokenVerdict lacks(List<Permission> missing, Policy policy) {
+        return new TokenVerdict(CredentialProblem.lacks_rights, "the token lacks the rights of policy v"
+                + policy.version() + (policy == Policy.V1 ? " (the seed's)" : "") + ": "
                 + String.join(", ", missing.stream().limit(5).map(Permission::toString).toList())
                 + (missing.size() > 5 ? " and " + (missing.size() - 5) + " more" : ""));
     }

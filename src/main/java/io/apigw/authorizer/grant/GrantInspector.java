@@ -6,6 +6,7 @@ import java.util.Set;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.kube.ParallelCalls;
+import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -19,11 +20,15 @@ public class GrantInspector {
         this.calls = calls;
     }
 
-    /** @param retiring token Secrets pending revocation: never the cluster's token */
-    public Inspection inspect(KubernetesClient client, java.util.function.Supplier<Set<String>> retiring) {
+    /**
+     * @param retiring token Secrets pending revocation: never the cluster's token
+     * @param policy the policy the cluster's ClusterRole should be
+     */
+    public Inspection inspect(KubernetesClient client, java.util.function.Supplier<Set<String>> retiring,
+            Policy policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(), token.map(s -> s.getMetadata().getName())
+        return new Inspection(observed.missing(), observed.drifted(policy), token.map(s -> s.getMetadata().getName())
                 .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion());

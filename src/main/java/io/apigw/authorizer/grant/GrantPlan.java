@@ -11,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.apigw.authorizer.grant.AccessReview.Permission;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.VersionInfo;
@@ -23,22 +24,23 @@ import io.fabric8.kubernetes.client.VersionInfo;
  * @param createToken no token Secret, on a cluster (1.24+) whose token controller no longer makes one
  * @param awaitToken no filled token yet: wait for the token controller
  */
-record GrantPlan(Action serviceAccount, Action role, Action binding, boolean rebind, boolean createToken,
-        boolean awaitToken) {
+record GrantPlan(Policy policy, Action serviceAccount, Action role, Action binding, boolean rebind,
+        boolean createToken, boolean awaitToken) {
 
     /** Kubernetes stopped auto-creating service account token Secrets in 1.24. */
     private static final int LAST_MINOR_WITH_AUTO_TOKENS = 23;
     private static final Pattern DIGITS = Pattern.compile("\\d+");
 
-    static GrantPlan of(ObservedGrant observed) {
+    static GrantPlan of(ObservedGrant observed, Policy policy) {
         Action serviceAccount = observed.serviceAccount() == null ? Action.created : Action.unchanged;
+        // A role without the policy's annotation gets it: the version applied is always on the role.
         Action role = observed.role() == null ? Action.created
-                : observed.roleMatches() ? Action.unchanged : Action.updated;
+                : observed.roleMatches(policy) && observed.roleLabelled(policy) ? Action.unchanged : Action.updated;
         boolean rebind = observed.binding() != null && !observed.roleRefMatches();
         Action binding = observed.binding() == null ? Action.created
                 : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;
         Optional<Secret> token = observed.canonicalToken();
-        return new GrantPlan(serviceAccount, role, binding, rebind,
+        return new GrantPlan(policy, serviceAccount, role, binding, rebind,
                 token.isEmpty() && !autoCreatesTokenSecrets(observed.version()),
                 token.filter(TokenSecrets::filled).isEmpty());
     }
@@ -86,7 +88,8 @@ record GrantPlan(Action serviceAccount, Action role, Action binding, boolean reb
             needed.add(Permission.inKubeSystem("list", "", "secrets"));
             needed.add(Permission.inKubeSystem("watch", "", "secrets"));
         }
-        return new AccessReview.Rights(needed, role != Action.unchanged, binding != Action.unchanged);
+        return new AccessReview.Rights(needed, role != Action.unchanged, binding != Action.unchanged,
+                AccessReview.permissions(policy));
     }
 
     static boolean autoCreatesTokenSecrets(VersionInfo v) {

@@ -26,6 +26,7 @@ import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.result.FailureCode;
@@ -69,10 +70,12 @@ public class GrantReconciler {
     /**
      * Observe, plan, review the rights once, write in two waves, get the token, then try it as the gateway will: a
      * token that is rejected, labelled invalid by the legacy token cleaner, or of another account is replaced; one
-     * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen.
+     * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen;
+     * {@code policy}: the ClusterRole's rules, and what the token is checked for.
      */
-    public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring) {
-        return settle(client, log, check, retiring).grant();
+    public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
+            Policy policy) {
+        return settle(client, log, check, retiring, policy).grant();
     }
 
     /**
@@ -81,8 +84,8 @@ public class GrantReconciler {
      * no other when the old one is revoked. If the canonical token already is that Secret (a retry), it is returned.
      */
     public Grant rotate(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            String rotationId) {
-        Settled current = settle(client, log, check, retiring);
+            Policy policy, String rotationId) {
+        Settled current = settle(client, log, check, retiring, policy);
         String name = TokenSecrets.workerSecretName(current.owner(), "/rotation/" + rotationId);
         if (current.grant().tokenSecret().equals(name)) {
             return current.grant();
@@ -121,10 +124,11 @@ public class GrantReconciler {
     private record Settled(Grant grant, ServiceAccount owner, ObservedGrant observed) {
     }
 
-    private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring) {
+    private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
+            Policy policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
-        GrantPlan plan = GrantPlan.of(observed);
+        GrantPlan plan = GrantPlan.of(observed, policy);
         AccessReview.require(client, plan.rights(), calls);
         ServiceAccount owner = wave1(client, plan, observed, log);
         Optional<Secret> existingToken = observed.canonicalToken();
@@ -286,7 +290,7 @@ public class GrantReconciler {
         ServiceAccount found = observed.serviceAccount();
         // With nothing to write, each is still recorded (as unchanged).
         ParallelCalls.Outcome<ServiceAccount> wave = !plan.wave1() ? ParallelCalls.Outcome.done(found)
-                : calls.both(() -> writeRole(client, plan.role(), observed.role()),
+                : calls.both(() -> writeRole(client, plan.role(), observed.role(), plan.policy()),
                         () -> found != null ? found : createServiceAccount(client));
         recordIfDone(log, wave.pooledFailure(), Reserved.CLUSTER_ROLE.report(plan.role()));
         recordIfDone(log, wave.callerFailure(), Reserved.SERVICE_ACCOUNT.report(plan.serviceAccount()));
@@ -351,13 +355,17 @@ public class GrantReconciler {
         }
     }
 
-    private static void writeRole(KubernetesClient client, Action action, ClusterRole role) {
+    private static void writeRole(KubernetesClient client, Action action, ClusterRole role, Policy policy) {
         switch (action) {
             case created -> call(client, "creating " + Reserved.CLUSTER_ROLE.described(),
-                    () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole()).create());
-            case updated -> call(client, "repairing " + Reserved.CLUSTER_ROLE.described(),
-                    () -> client.rbac().clusterRoles().resource(new ClusterRoleBuilder(role)
-                            .withRules(ReservedResources.RULES).withAggregationRule(null).build()).update());
+                    () -> client.rbac().clusterRoles().resource(ReservedResources.clusterRole(policy)).create());
+            // Locked to the role as read: a concurrent change is a conflict and the attempt is run again.
+            case updated -> call(client, "writing policy v" + policy.version() + " to "
+                    + Reserved.CLUSTER_ROLE.described(), () -> client.rbac().clusterRoles().resource(
+                            new ClusterRoleBuilder(role).editMetadata().addToAnnotations(
+                                    ReservedResources.POLICY_VERSION_ANNOTATION, String.valueOf(policy.version()))
+                                    .endMetadata().withRules(policy.rules()).withAggregationRule(null).build())
+                            .update());
             default -> {
             }
         }

@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import io.apigw.authorizer.kube.ParallelCalls;
+import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -77,9 +78,15 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         return new TokenSecrets.Choice(!GrantPlan.autoCreatesTokenSecrets(version), retiring);
     }
 
-    boolean roleMatches() {
+    boolean roleMatches(Policy policy) {
         return role != null && role.getAggregationRule() == null
-                && normalized(role.getRules()).equals(normalized(ReservedResources.RULES));
+                && normalized(role.getRules()).equals(normalized(policy.rules()));
+    }
+
+    /** Whether the ClusterRole says which policy it is; a role of earlier workers says nothing (not drift). */
+    boolean roleLabelled(Policy policy) {
+        return role != null && role.getMetadata().getAnnotations() != null && String.valueOf(policy.version())
+                .equals(role.getMetadata().getAnnotations().get(ReservedResources.POLICY_VERSION_ANNOTATION));
     }
 
     boolean roleRefMatches() {
@@ -116,10 +123,10 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         return missing;
     }
 
-    /** {@code kind/name} of each reserved resource that exists but not as specified. */
-    List<String> drifted() {
+    /** {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies. */
+    List<String> drifted(Policy policy) {
         List<String> drifted = new ArrayList<>();
-        if (role != null && !roleMatches()) {
+        if (role != null && !roleMatches(policy)) {
             drifted.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding != null && !(roleRefMatches() && subjectsMatch())) {

@@ -3,6 +3,7 @@ package io.apigw.authorizer.grant;
 import java.util.List;
 import java.util.Map;
 
+import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -10,8 +11,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleRef;
 import io.fabric8.kubernetes.api.model.rbac.RoleRefBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
@@ -35,18 +34,11 @@ public final class ReservedResources {
     /** Set by the legacy service account token cleaner (KEP-2799, 1.29+) on an unused auto-created token Secret. */
     public static final String LEGACY_TOKEN_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 
+    /** On the ClusterRole: the version of the policy its rules are (see {@link Policy}). */
+    public static final String POLICY_VERSION_ANNOTATION = "apigw.tencent.com/policy-version";
+
     /** Added to what the worker creates, so operators can tell who made it; never required on existing objects. */
     public static final Map<String, String> LABELS = Map.of("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
-
-    /** The ClusterRole's rules, verbatim from the document. */
-    public static final List<PolicyRule> RULES = List.of(
-            rule(List.of(""), List.of("services", "namespaces", "endpoints", "nodes", "pods"), "get", "list", "watch"),
-            rule(List.of("apps"), List.of("deployments", "replicasets"), "get", "list", "watch"),
-            rule(List.of(""), List.of("configmaps", "secrets"), "*"),
-            rule(List.of("extensions"), List.of("ingresses", "ingresses/status"), "*"),
-            rule(List.of(""), List.of("events"), "create", "patch", "list", "update"),
-            rule(List.of("apiextensions.k8s.io"), List.of("customresourcedefinitions"), "*"),
-            rule(List.of("cloud.tencent.com"), List.of("tkeserviceconfigs"), "*"));
 
     public static final RoleRef ROLE_REF = new RoleRefBuilder()
             .withApiGroup(RBAC_GROUP).withKind(Reserved.CLUSTER_ROLE.kind).withName(CLUSTER_ROLE).build();
@@ -64,10 +56,11 @@ public final class ReservedResources {
                 .build();
     }
 
-    public static ClusterRole clusterRole() {
+    public static ClusterRole clusterRole(Policy policy) {
         return new ClusterRoleBuilder()
-                .withMetadata(new ObjectMetaBuilder().withName(CLUSTER_ROLE).withLabels(LABELS).build())
-                .withRules(RULES)
+                .withMetadata(new ObjectMetaBuilder().withName(CLUSTER_ROLE).withLabels(LABELS)
+                        .withAnnotations(Map.of(POLICY_VERSION_ANNOTATION, String.valueOf(policy.version()))).build())
+                .withRules(policy.rules())
                 .build();
     }
 
@@ -77,9 +70,5 @@ public final class ReservedResources {
                 .withRoleRef(ROLE_REF)
                 .withSubjects(SUBJECT)
                 .build();
-    }
-
-    private static PolicyRule rule(List<String> apiGroups, List<String> resources, String... verbs) {
-        return new PolicyRuleBuilder().withApiGroups(apiGroups).withResources(resources).withVerbs(verbs).build();
     }
 }

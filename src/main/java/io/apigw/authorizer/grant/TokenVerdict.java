@@ -9,7 +9,7 @@ import io.apigw.authorizer.result.CredentialProblem;
 public record TokenVerdict(CredentialProblem problem, String detail) {
 
     static final TokenVerdict USABLE = new TokenVerdict(null, "the token authenticates as " + ReservedResources.NAMESPACE
-            + "/" + ReservedResources.SERVICE_ACCOUNT + " and holds the seed's rights");
+            + "/" + ReservedResources.SERVICE_ACCOUNT + " and holds its policy's rights");
 
     public boolean usable() {
         return problem == null;

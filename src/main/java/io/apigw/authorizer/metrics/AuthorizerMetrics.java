@@ -43,6 +43,8 @@ public class AuthorizerMetrics {
     private final AtomicLong sweepLeader = new AtomicLong();
     private final AtomicLong sweepCompleted = new AtomicLong();
     private final Map<String, AtomicLong> sweepClusters = new LinkedHashMap<>();
+    private final Map<Integer, AtomicLong> policyClusters = new LinkedHashMap<>();
+    private final AtomicLong rolloutPaused = new AtomicLong();
 
     public AuthorizerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -80,11 +82,50 @@ public class AuthorizerMetrics {
         }
     }
 
+    /** Stored credentials per policy version, as the sweeper last read them (0 elsewhere, like the sweep's). */
+    public synchronized void policyVersions(List<Integer> versions) {
+        for (int version : versions) {
+            policyClusters.computeIfAbsent(version, n -> {
+                AtomicLong v = new AtomicLong();
+                Gauge.builder("authorizer.policy.clusters", v, AtomicLong::get).tag("version", String.valueOf(n))
+                        .description("Authorized clusters by the policy version of their ClusterRole")
+                        .register(registry);
+                return v;
+            });
+        }
+        for (String outcome : List.of("moved", "failed")) {
+            rolloutCounter(outcome);
+        }
+        Gauge.builder("authorizer.rollout.paused", rolloutPaused, AtomicLong::get)
+                .description("1 while the sweeper finds the policy rollout paused (by an operator or a failed wave)")
+                .register(registry);
+    }
+
+    public synchronized void policyTally(Map<Integer, Long> byVersion) {
+        policyClusters.forEach((version, v) -> v.set(byVersion.getOrDefault(version, 0L)));
+    }
+
+    public void rolloutPaused(boolean paused) {
+        rolloutPaused.set(paused ? 1 : 0);
+    }
+
+    /** A wave's cluster settled: {@code moved} to the target version, or {@code failed} to within the wave timeout. */
+    public void rolloutCluster(String outcome, long count) {
+        rolloutCounter(outcome).increment(count);
+    }
+
+    private Counter rolloutCounter(String outcome) {
+        return Counter.builder("authorizer.rollout.clusters").description("Clusters of rollout waves, by outcome")
+                .tag("outcome", outcome).register(registry);
+    }
+
     /** Leadership moves: the gauges of the last sweep belong to the new leader from now on. */
     public synchronized void sweepLeader(boolean leading) {
         sweepLeader.set(leading ? 1 : 0);
         if (!leading) {
             sweepClusters.values().forEach(v -> v.set(0));
+            policyClusters.values().forEach(v -> v.set(0));
+            rolloutPaused.set(0);
             sweepCompleted.set(0);
         }
     }

@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
+import io.apigw.authorizer.policy.Policy;
 
 /**
  * Turns a Kafka record into a validated request: CloudEvents binary mode ({@code ce_*} headers), structured mode
@@ -222,7 +223,8 @@ public class RequestReader {
         if (problem == null && data.hasNonNull("trigger")) {
             Optional<Trigger> named = text(data, "trigger").flatMap(Trigger::of);
             if (named.isEmpty()) {
-                problem = "trigger must be one of console, sweep, repair";
+                problem = "trigger must be one of " + String.join(", ",
+                        java.util.Arrays.stream(Trigger.values()).map(Enum::name).toList());
             } else {
                 trigger = named.get();
             }
@@ -236,11 +238,23 @@ public class RequestReader {
                 problem = "ifCredentialVersion must be 1-64 characters of [A-Za-z0-9._:-]";
             }
         }
+        Optional<Integer> policyVersion = Optional.empty();
+        if (problem == null && data.hasNonNull("policyVersion")) {
+            JsonNode v = data.get("policyVersion");
+            policyVersion = v.isIntegralNumber() && v.canConvertToInt() ? Optional.of(v.asInt()) : Optional.empty();
+            if (ifVersion.isEmpty()) {
+                // Never outside a rollout: a cluster's rules change only when its credential is the one judged.
+                problem = "policyVersion is only for a conditional ClusterAuthorizationRequested (with "
+                        + "ifCredentialVersion)";
+            } else if (policyVersion.flatMap(Policy::of).isEmpty()) {
+                problem = "policyVersion must be one of " + Policy.versions();
+            }
+        }
         if (problem != null) {
             return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
         }
         return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
-                requestedBy, grace, trigger, ifVersion));
+                requestedBy, grace, trigger, ifVersion, policyVersion));
     }
 
     /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */

@@ -17,6 +17,6 @@ public enum CredentialProblem {
     rejected,
     /** The token authenticates, but as another account than {@code kube-system/apigw-ingress}. */
     wrong_account,
-    /** The token authenticates as the gateway's account but lacks the seed's rights. */
+    /** The token authenticates as the gateway's account but lacks the rights of the cluster's policy (v1: the seed's). */
     lacks_rights
 }

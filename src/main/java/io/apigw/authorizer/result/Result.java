@@ -26,11 +26,12 @@ public sealed interface Result {
         return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
     }
 
+    /** Since v1.4 {@code policyVersion}: the policy version of the cluster's ClusterRole. */
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "alreadyAuthorized",
-            "resources", "tokenSecret", "credentialRef", "kubernetesVersion" })
+            "resources", "tokenSecret", "credentialRef", "kubernetesVersion", "policyVersion" })
     record Authorized(String requestId, String clusterId, String region, String completedAt, int attempts,
             boolean alreadyAuthorized, List<ResourceAction> resources, String tokenSecret, String credentialRef,
-            String kubernetesVersion) implements Result {
+            String kubernetesVersion, int policyVersion) implements Result {
 
         @Override
         public String type() {
@@ -38,16 +39,16 @@ public sealed interface Result {
         }
     }
 
-    /** A check found the cluster not (fully) authorized (contract section 8). */
     /**
-     * Since v1.2 {@code credentialProblem} and {@code credentialMessage} say why, when {@code credentialValid} is
-     * false.
+     * A check found the cluster not (fully) authorized (contract section 8). Since v1.2 {@code credentialProblem} and
+     * {@code credentialMessage} say why, when {@code credentialValid} is false; since v1.4 {@code policyVersion} is the
+     * policy the ClusterRole was compared with.
      */
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "missing", "drifted",
-            "credentialValid", "credentialProblem", "credentialMessage" })
+            "credentialValid", "credentialProblem", "credentialMessage", "policyVersion" })
     record NotAuthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
             List<String> missing, List<String> drifted, boolean credentialValid, CredentialProblem credentialProblem,
-            String credentialMessage) implements Result {
+            String credentialMessage, int policyVersion) implements Result {
 
         @Override
         public String type() {

@@ -57,6 +57,16 @@ public class SweepRequests {
         send(repairs, RequestType.AUTHORIZE, data, List.of());
     }
 
+    /** Moves a cluster to {@code policyVersion}, only while its stored credential is still {@code version}. */
+    void rollout(String sweepId, String clusterId, Optional<String> region, Optional<String> appId, String version,
+            int policyVersion) {
+        ObjectNode data = request("rollout-" + sweepId + "-" + clusterId, clusterId, region, appId, Trigger.rollout);
+        data.put("ifCredentialVersion", version);
+        data.put("policyVersion", policyVersion);
+        data.put("requestedBy", "apigw-tke-authorizer rollout of policy v" + policyVersion + ", sweep " + sweepId);
+        send(repairs, RequestType.AUTHORIZE, data, List.of());
+    }
+
     private ObjectNode request(String requestId, String clusterId, Optional<String> region, Optional<String> appId,
             Trigger trigger) {
         ObjectNode data = json.createObjectNode();

@@ -9,7 +9,7 @@ import io.apigw.authorizer.result.Result;
  */
 public enum SweepState {
     authorized,
-    /** A reserved resource is missing or differs from the seed's. */
+    /** A reserved resource is missing or differs from the cluster's policy. */
     drifted,
     /** The resources are in place, but the stored credential is not usable as it is ({@code credentialProblem}). */
     credential_invalid,

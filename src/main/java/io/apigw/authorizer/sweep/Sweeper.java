@@ -25,7 +25,12 @@ import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
+import io.apigw.authorizer.policy.Policy;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -36,7 +41,9 @@ import io.quarkus.runtime.StartupEvent;
  * Schedules sweeps, on the one replica that holds the sweeper Lease. Sweeps are aligned to the interval on the wall
  * clock, so a sweep's id is its interval's start and a new leader continues the current sweep: it sends checks only
  * for the credentials that have no verdict of this sweep yet, spread over the time that is left. Then it waits for
- * the verdicts (recorded on each credential Secret by whichever replica ran the check) and serves the tally.
+ * the verdicts (recorded on each credential Secret by whichever replica ran the check) and serves the tally. With
+ * repair on, it then rolls the configured policy version out to the clusters this sweep found authorized, in waves,
+ * and pauses the rollout (an annotation on its Lease, so that it outlives the leader) when a wave fails too often.
  */
 @ApplicationScoped
 public class Sweeper {
@@ -51,6 +58,10 @@ public class Sweeper {
     private static final Duration TALLY_POLL = Duration.ofSeconds(5);
     /** After a failure (the worker's own cluster or Kafka), the sweep is resumed after this pause. */
     private static final Duration RESUME_AFTER = Duration.ofSeconds(10);
+    /** On the sweeper Lease, any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
+    public static final String ROLLOUT_PAUSED_ANNOTATION = "apigw.tencent.com/rollout-paused";
+    /** How often the registry is read while a wave settles. */
+    private static final Duration WAVE_POLL = Duration.ofSeconds(1);
 
     private final AuthorizerConfig.Sweep config;
     private final Optional<Double> tenantRate;
@@ -59,6 +70,8 @@ public class Sweeper {
     private final SweepRequests requests;
     private final AuthorizerMetrics metrics;
     private final KubernetesClient ownCluster;
+    private final AuthorizerConfig.Rollout rollout;
+    private final int targetPolicy;
     private final String identity;
     private CompletableFuture<?> election;
     private volatile boolean stopping;
@@ -75,9 +88,13 @@ public class Sweeper {
         this.requests = requests;
         this.metrics = metrics;
         this.ownCluster = ownCluster;
+        this.rollout = config.rollout();
+        // Made at start-up (it observes StartupEvent): an unknown version stops the worker before any request.
+        this.targetPolicy = Policy.configured(config.policy().version()).version();
         String host = System.getenv().getOrDefault("HOSTNAME", "worker");
         this.identity = host + "-" + UUID.randomUUID().toString().substring(0, 8);
         metrics.sweepStates(Arrays.stream(SweepState.values()).map(Enum::name).toList());
+        metrics.policyVersions(Policy.versions());
     }
 
     void start(@Observes StartupEvent event) {
@@ -211,6 +228,88 @@ public class Sweeper {
             }
         }
         awaitVerdicts(sweepId, end, listed.stream().map(Registered::clusterId).collect(Collectors.toSet()));
+        if (config.repair()) {
+            rollOut(sweepId, end);
+        }
+    }
+
+    /**
+     * Moves the clusters this sweep found authorized to the configured policy version, one wave at a time: each
+     * wave's conditional authorizes go through the request topic, and the wave has settled when every one of its
+     * clusters is on the new version, has changed otherwise, or the wave timeout has passed (then it failed). A wave
+     * whose failures pass the threshold pauses the rollout; so does an operator, with the Lease annotation. Waves
+     * start until the interval ends; the next sweep goes on with the clusters left.
+     */
+    private void rollOut(String sweepId, Instant end) throws InterruptedException {
+        Set<String> sent = new java.util.HashSet<>();
+        while (Instant.now().isBefore(end)) {
+            List<Registered> registry = credentials.registry();
+            metrics.policyTally(policyVersions(registry));
+            Optional<String> paused = rolloutPause();
+            metrics.rolloutPaused(paused.isPresent());
+            List<Registered> wave = Rollout.nextWave(registry, sweepId, targetPolicy, rollout.waveSize(), sent);
+            if (wave.isEmpty()) {
+                return;
+            }
+            if (paused.isPresent()) {
+                LOG.infof("sweep %s: the rollout of policy v%d is paused (%s=%s on Lease %s); %d authorized clusters "
+                        + "wait for it", sweepId, targetPolicy, ROLLOUT_PAUSED_ANNOTATION, paused.get(),
+                        config.lease().name(), registry.stream().filter(r -> r.policyVersion() != targetPolicy)
+                                .count());
+                return;
+            }
+            LOG.infof("sweep %s: rollout of policy v%d, a wave of %d: %s", sweepId, targetPolicy, wave.size(),
+                    wave.stream().map(Registered::clusterId).toList());
+            for (Registered r : wave) {
+                if (leading != Thread.currentThread()) {
+                    throw new InterruptedException();
+                }
+                requests.rollout(sweepId, r.clusterId(), r.region(), r.appId(), r.version(), targetPolicy);
+                sent.add(r.clusterId());
+            }
+            // A wave that has started is judged, even past the interval's end: the next sweep waits for it.
+            Rollout.Wave outcome = settle(wave, Instant.now().plus(rollout.waveTimeout()));
+            metrics.rolloutCluster("moved", outcome.moved().size());
+            metrics.rolloutCluster("failed", outcome.pending().size());
+            if (outcome.pauses(rollout.failureThreshold())) {
+                String why = outcome.pending().size() + " of " + (outcome.moved().size() + outcome.pending().size())
+                        + " clusters of a wave failed to move to policy v" + targetPolicy + " (sweep " + sweepId
+                        + "; first: " + outcome.pending().get(0) + ")";
+                pauseRollout(why);
+                metrics.rolloutPaused(true);
+                LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results, then remove %s from Lease "
+                        + "%s to resume", sweepId, why, ROLLOUT_PAUSED_ANNOTATION, config.lease().name());
+                return;
+            }
+        }
+    }
+
+    /** Reads the registry until the wave has settled or {@code until}; what is still pending then has failed. */
+    private Rollout.Wave settle(List<Registered> wave, Instant until) throws InterruptedException {
+        while (true) {
+            pauseUntil(min(until, Instant.now().plus(WAVE_POLL)));
+            Rollout.Wave now = Rollout.Wave.of(wave, credentials.registry(), targetPolicy);
+            if (now.settled() || !Instant.now().isBefore(until)) {
+                return now;
+            }
+        }
+    }
+
+    private static Map<Integer, Long> policyVersions(List<Registered> registry) {
+        return registry.stream().collect(Collectors.groupingBy(Registered::policyVersion, Collectors.counting()));
+    }
+
+    private Optional<String> rolloutPause() {
+        Lease lease = ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).get();
+        return Optional.ofNullable(lease).map(l -> l.getMetadata().getAnnotations())
+                .map(a -> a.get(ROLLOUT_PAUSED_ANNOTATION));
+    }
+
+    /** A merge patch of the annotation alone: the elector's renewals of the spec are not disturbed. */
+    private void pauseRollout(String why) {
+        ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).patch(
+                PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
+                        .addToAnnotations(ROLLOUT_PAUSED_ANNOTATION, why).endMetadata().build());
     }
 
     /** Until every listed credential still stored has this sweep's verdict; one stored since waits for the next. */
@@ -232,6 +331,7 @@ public class Sweeper {
             boolean complete = !byState.containsKey(SweepState.unchecked.name());
             if (complete || !Instant.now().isBefore(end)) {
                 metrics.sweepTally(byState, complete ? Instant.now() : null);
+                metrics.policyTally(policyVersions(all));
                 LOG.infof("sweep %s: %s%s", sweepId, byState, complete ? "" : " (unfinished when its interval ended)");
                 return;
             }

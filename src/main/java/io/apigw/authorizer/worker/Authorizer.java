@@ -32,6 +32,7 @@ import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantInspector;
 import io.apigw.authorizer.grant.GatewayProbe;
 import io.apigw.authorizer.grant.GrantReconciler;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.grant.TokenCheck;
 import io.apigw.authorizer.grant.TokenVerdict;
 import io.apigw.authorizer.grant.ReservedResources;
@@ -82,6 +83,8 @@ public class Authorizer {
     private final Duration grace;
     private final boolean migrateLegacy;
     private final Optional<Duration> maxAge;
+    /** For clusters authorized for the first time; the others keep the version recorded with their credential. */
+    private final Policy newClusters;
     /** Revokes old tokens at their due time while this worker runs; any later request does it otherwise. */
     private final ScheduledExecutorService revocationTimer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "token-revocations");
@@ -107,6 +110,19 @@ public class Authorizer {
         this.credentials = credentials;
         this.backoff = Backoff.of(config.retry());
         this.deadline = config.request().deadline();
+        this.newClusters = Policy.configured(config.policy().version());
+    }
+
+    /**
+     * The policy a request applies: a rollout's own, else the cluster's recorded one, else (a cluster without a
+     * stored credential) the configured one. Never another: a cluster's rules change only in a rollout.
+     */
+    private Policy policy(AuthorizationRequest request, Optional<CredentialRecord> record) {
+        int version = request.policyVersion()
+                .orElse(record.map(CredentialRecord::policyVersion).orElse(newClusters.version()));
+        return Policy.of(version).orElseThrow(() -> AuthorizationException.permanent(FailureCode.INTERNAL,
+                "the cluster's stored credential records policy version " + version + ", which this worker does "
+                        + "not know (it knows " + Policy.versions() + "); nothing was changed"));
     }
 
     /** One attempt at a request; {@code changes} carries per-object actions over from earlier attempts. */
@@ -153,14 +169,15 @@ public class Authorizer {
             throw e;
         }
         try (ClusterClients.Lease admin = clients.open(access)) {
-            TokenCheck check = asGateway(request.clusterId(), access);
-            Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
-                    retiring(stored)));
             Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            Policy policy = policy(request, record);
+            TokenCheck check = asGateway(request.clusterId(), access, policy);
+            Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
+                    retiring(stored), policy));
             Revocation retire = null;
             if (dueForRotation(grant, record)) {
                 Grant before = grant;
-                grant = grants.rotate(admin.client(), changes, check, retiring(stored),
+                grant = grants.rotate(admin.client(), changes, check, retiring(stored), policy,
                         "renewal/" + before.tokenSecretUid());
                 retire = new Revocation(before.tokenSecret(), before.tokenSecretUid(), revokeAfter(grace));
             }
@@ -173,7 +190,7 @@ public class Authorizer {
                         .orElse(null);
             }
             Revocation retiring = retire;
-            String credentialRef = metrics.step("credential", () -> credentials.save(registered(request),
+            String credentialRef = metrics.step("credential", () -> credentials.save(registered(request, policy),
                     access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
                     retiring)).value();
             if (retire != null) {
@@ -182,14 +199,15 @@ public class Authorizer {
             revokeDue(admin.client(), request.clusterId(), record);
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
-                    grant.kubernetesVersion());
+                    grant.kubernetesVersion(), policy.version());
         } finally {
             ParallelCalls.settled(stored);
         }
     }
 
-    private static CredentialStore.Registered registered(AuthorizationRequest request) {
-        return CredentialStore.Registered.of(request.clusterId(), request.region(), request.appId());
+    private static CredentialStore.Registered registered(AuthorizationRequest request, Policy policy) {
+        return CredentialStore.Registered.of(request.clusterId(), request.region(), request.appId(),
+                policy.version());
     }
 
     private static Result skipped(AuthorizationRequest request, int attempt, boolean deleted) {
@@ -217,9 +235,9 @@ public class Authorizer {
                 .filter(at -> at.plus(maxAge.get()).isBefore(Instant.now())).isPresent();
     }
 
-    private TokenCheck asGateway(String clusterId, ClusterAccess access) {
+    private TokenCheck asGateway(String clusterId, ClusterAccess access, Policy policy) {
         return (token, serviceAccountUid) -> metrics.step("verify", () -> probe.verify(clusterId,
-                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid));
+                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid, policy));
     }
 
     private static java.util.function.Supplier<Set<String>> retiring(
@@ -263,9 +281,10 @@ public class Authorizer {
         CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
                 request.clusterId()));
         try (ClusterClients.Lease admin = clients.open(access)) {
-            Grant fresh = grants.rotate(admin.client(), changes, asGateway(request.clusterId(), access),
-                    retiring(stored), request.requestId());
             Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            Policy policy = policy(request, record);
+            Grant fresh = grants.rotate(admin.client(), changes, asGateway(request.clusterId(), access, policy),
+                    retiring(stored), policy, request.requestId());
             String credentialRef = credentials.reference(request.clusterId()).value();
             if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
                 // This rotation is stored already (a retry or a redelivery): answer as it was done.
@@ -286,7 +305,7 @@ public class Authorizer {
             Revocation retire = record.filter(r -> r.tokenSecret() != null)
                     .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(graceNow)))
                     .orElse(null);
-            credentials.save(registered(request), access.server(), access.caPem(), fresh.token(),
+            credentials.save(registered(request, policy), access.server(), access.caPem(), fresh.token(),
                     fresh.tokenSecret(), fresh.tokenSecretUid(), retire);
             boolean revoked = retire == null;
             if (retire != null && graceNow.isZero()) {
@@ -315,28 +334,30 @@ public class Authorizer {
                 request.clusterId()));
         Inspection found;
         Optional<CredentialRecord> record;
+        Policy policy;
         try (ClusterClients.Lease admin = clients.open(access)) {
-            found = inspector.inspect(admin.client(), retiring(stored));
             record = ParallelCalls.join(stored);
+            policy = policy(request, record);
+            found = inspector.inspect(admin.client(), retiring(stored), policy);
             revokeDue(admin.client(), request.clusterId(), record);
         } finally {
             ParallelCalls.settled(stored);
         }
-        TokenVerdict verdict = credentialVerdict(request.clusterId(), access, record, found);
+        TokenVerdict verdict = credentialVerdict(request.clusterId(), access, record, found, policy);
         if (found.complete() && verdict.usable()) {
             List<ResourceAction> resources = Reserved.each(Action.unchanged, found.tokenSecret());
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, true, resources, found.tokenSecret(), credentials.reference(request.clusterId()).value(),
-                    found.kubernetesVersion());
+                    found.kubernetesVersion(), policy.version());
         }
         return new Result.NotAuthorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                 attempt, found.missing(), found.drifted(), verdict.usable(), verdict.problem(),
-                verdict.usable() ? null : verdict.detail());
+                verdict.usable() ? null : verdict.detail(), policy.version());
     }
 
     /** Whether the stored credential works as the gateway uses it, and follows the directory; the first reason not. */
     private TokenVerdict credentialVerdict(String clusterId, ClusterAccess access, Optional<CredentialRecord> record,
-            Inspection found) {
+            Inspection found, Policy policy) {
         if (record.isEmpty()) {
             return new TokenVerdict(CredentialProblem.missing, "no credential is stored for the cluster");
         }
@@ -353,7 +374,7 @@ public class Authorizer {
             return new TokenVerdict(CredentialProblem.invalidated, "token Secret " + found.tokenSecret()
                     + " is labelled " + ReservedResources.LEGACY_TOKEN_INVALID_SINCE + "; authorize again to replace it");
         }
-        return probe.verify(clusterId, c, found.serviceAccountUid());
+        return probe.verify(clusterId, c, found.serviceAccountUid(), policy);
     }
 
     private void scheduleRevocation(AuthorizationRequest request, Instant at) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import io.apigw.authorizer.grant.AccessReview.Permission;
 import io.apigw.authorizer.grant.AccessReview.Rights;
 import io.apigw.authorizer.grant.AccessReview.Scope;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRule;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceRuleBuilder;
@@ -23,7 +24,8 @@ class AccessReviewTest {
 
     @Test
     void freshClusterNeedsEachWriteAtItsScopeAndTheTokenWatch() {
-        Rights r = new GrantPlan(Action.created, Action.created, Action.created, false, true, true).rights();
+        Rights r = new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false, true, true)
+                .rights();
 
         assertThat(r.permissions()).containsExactlyInAnyOrder(
                 Permission.inKubeSystem("create", "", "serviceaccounts"),
@@ -39,13 +41,15 @@ class AccessReviewTest {
 
     @Test
     void everythingInPlaceNeedsNothing() {
-        assertThat(new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false, false).rights()
+        assertThat(new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
+                false).rights()
                 .none()).isTrue();
     }
 
     @Test
     void aTokenStillToComeNeedsOnlyTheWatchOfSecrets() {
-        Rights r = new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false, true).rights();
+        Rights r = new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
+                true).rights();
 
         assertThat(r.permissions()).containsExactlyInAnyOrder(Permission.inKubeSystem("list", "", "secrets"),
                 Permission.inKubeSystem("watch", "", "secrets"));
@@ -54,12 +58,14 @@ class AccessReviewTest {
 
     @Test
     void repairsNeedUpdateOfTheNamedObjectsAndARebindDeletesAndWatches() {
-        Rights repair = new GrantPlan(Action.unchanged, Action.updated, Action.updated, false, false, false).rights();
+        Rights repair = new GrantPlan(Policy.V1, Action.unchanged, Action.updated, Action.updated, false, false,
+                false).rights();
         assertThat(repair.permissions()).containsExactlyInAnyOrder(
                 Permission.clusterWide("update", RBAC, "clusterroles", ReservedResources.CLUSTER_ROLE),
                 Permission.clusterWide("update", RBAC, "clusterrolebindings", ReservedResources.CLUSTER_ROLE_BINDING));
 
-        Rights rebind = new GrantPlan(Action.unchanged, Action.unchanged, Action.updated, true, false, false).rights();
+        Rights rebind = new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.updated, true, false,
+                false).rights();
         assertThat(rebind.permissions()).containsExactlyInAnyOrder(
                 Permission.clusterWide("create", RBAC, "clusterrolebindings"),
                 Permission.clusterWide("delete", RBAC, "clusterrolebindings", ReservedResources.CLUSTER_ROLE_BINDING),
@@ -71,18 +77,20 @@ class AccessReviewTest {
 
     @Test
     void clusterScopedWritesAndTheEscalationRuleAreJudgedClusterWide() {
-        Rights fresh = new GrantPlan(Action.created, Action.created, Action.created, false, false, true).rights();
+        Rights fresh = new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false, false,
+                true).rights();
         assertThat(fresh.permissions()).filteredOn(p -> p.resource().startsWith("cluster"))
                 .allMatch(p -> p.scope() == Scope.CLUSTER);
         assertThat(fresh.permissions()).filteredOn(p -> !p.resource().startsWith("cluster"))
                 .allMatch(p -> p.scope() == Scope.KUBE_SYSTEM);
-        assertThat(AccessReview.seedPermissions()).allMatch(p -> p.scope() == Scope.CLUSTER);
+        assertThat(AccessReview.permissions(Policy.V1)).allMatch(p -> p.scope() == Scope.CLUSTER);
     }
 
     @Test
     void kubeSystemRightsWithoutClusterWideOnesAreMissing() {
         // cluster-admin bound in kube-system only: the rules review shows everything, the cluster-wide review nothing.
-        Rights fresh = new GrantPlan(Action.created, Action.created, Action.created, false, false, true).rights();
+        Rights fresh = new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false, false,
+                true).rights();
         List<Permission> asked = new ArrayList<>();
 
         Set<Permission> missing = AccessReview.missing(EVERYTHING, fresh, p -> {
@@ -99,7 +107,8 @@ class AccessReviewTest {
 
     @Test
     void aClusterAdminIsAnsweredByOneReview() {
-        Rights fresh = new GrantPlan(Action.created, Action.created, Action.created, false, true, true).rights();
+        Rights fresh = new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false, true,
+                true).rights();
         List<Permission> asked = new ArrayList<>();
 
         Set<Permission> missing = AccessReview.missing(EVERYTHING, fresh, p -> asked.add(p));
@@ -110,7 +119,8 @@ class AccessReviewTest {
 
     @Test
     void namespacedOnlyRightsAskNothingClusterWide() {
-        Rights token = new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false, true).rights();
+        Rights token = new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
+                true).rights();
         assertThat(AccessReview.missing(EVERYTHING, token, p -> {
             throw new AssertionError("asked " + p);
         })).isEmpty();
@@ -118,7 +128,8 @@ class AccessReviewTest {
 
     @Test
     void escalateOrBindStandsInForHoldingTheRolesRights() {
-        Rights fresh = new GrantPlan(Action.unchanged, Action.created, Action.created, false, false, false).rights();
+        Rights fresh = new GrantPlan(Policy.V1, Action.unchanged, Action.created, Action.created, false, false,
+                false).rights();
         Set<String> granted = Set.of("*", "create", "escalate", "bind");
         assertThat(AccessReview.missing(null, fresh, p -> granted.contains(p.verb()) && !p.verb().equals("*")
                 && p.resource().startsWith("cluster"))).isEmpty();
@@ -130,7 +141,8 @@ class AccessReviewTest {
     @Test
     void missingInKubeSystemIsMissingEverywhereWithoutAskingFurther() {
         List<ResourceRule> readOnly = List.of(rule(List.of("*"), List.of("*"), List.of("get", "list", "watch")));
-        Rights fresh = new GrantPlan(Action.created, Action.created, Action.created, false, false, true).rights();
+        Rights fresh = new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false, false,
+                true).rights();
 
         Set<Permission> missing = AccessReview.missing(readOnly, fresh, p -> {
             throw new AssertionError("asked " + p);

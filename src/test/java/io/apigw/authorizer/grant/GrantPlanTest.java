@@ -6,6 +6,7 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -25,16 +26,19 @@ class GrantPlanTest {
 
     @Test
     void emptyClusterOn128CreatesAllAndMakesTheTokenSecret() {
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of(), List.of(), java.util.Set.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of(), List.of(),
+                java.util.Set.of()), Policy.V1);
 
-        assertThat(plan).isEqualTo(new GrantPlan(Action.created, Action.created, Action.created, false, true, true));
+        assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false,
+                true, true));
         assertThat(plan.wave1()).isTrue();
         assertThat(plan.wave2()).isTrue();
     }
 
     @Test
     void before124TheTokenControllerMakesTheSecret() {
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of(), List.of(), java.util.Set.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of(), List.of(),
+                java.util.Set.of()), Policy.V1);
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -43,10 +47,11 @@ class GrantPlanTest {
     @Test
     void everythingInPlaceIsNoWorkAndNoReview() {
         ServiceAccount sa = account();
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of()),
+                Policy.V1);
 
-        assertThat(plan).isEqualTo(new GrantPlan(Action.unchanged, Action.unchanged, Action.unchanged, false, false,
+        assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
                 false));
         assertThat(plan.wave1() || plan.wave2()).isFalse();
         assertThat(plan.rights().none()).isTrue();
@@ -55,8 +60,9 @@ class GrantPlanTest {
     @Test
     void anUnfilledTokenIsAwaitedNotMadeAgain() {
         ServiceAccount sa = account();
-        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of()));
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of()),
+                Policy.V1);
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -65,11 +71,11 @@ class GrantPlanTest {
 
     @Test
     void driftedRulesAreUpdatedButRuleOrderIsNotDrift() {
-        ClusterRole reordered = new ClusterRoleBuilder(ReservedResources.clusterRole())
+        ClusterRole reordered = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1))
                 .withRules(reversed()).build();
-        ClusterRole trimmed = new ClusterRoleBuilder(ReservedResources.clusterRole())
-                .withRules(ReservedResources.RULES.subList(0, 2)).build();
-        ClusterRole aggregated = new ClusterRoleBuilder(ReservedResources.clusterRole()).withNewAggregationRule()
+        ClusterRole trimmed = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1))
+                .withRules(Policy.V1.rules().subList(0, 2)).build();
+        ClusterRole aggregated = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1)).withNewAggregationRule()
                 .endAggregationRule().build();
 
         assertThat(planWith(reordered, ReservedResources.clusterRoleBinding()).role()).isEqualTo(Action.unchanged);
@@ -84,10 +90,10 @@ class GrantPlanTest {
         ClusterRoleBinding otherSubject = new ClusterRoleBindingBuilder(ReservedResources.clusterRoleBinding())
                 .editFirstSubject().withName("someone-else").endSubject().build();
 
-        GrantPlan rebind = planWith(ReservedResources.clusterRole(), foreignRef);
+        GrantPlan rebind = planWith(ReservedResources.clusterRole(Policy.V1), foreignRef);
         assertThat(rebind.binding()).isEqualTo(Action.updated);
         assertThat(rebind.rebind()).isTrue();
-        GrantPlan repair = planWith(ReservedResources.clusterRole(), otherSubject);
+        GrantPlan repair = planWith(ReservedResources.clusterRole(Policy.V1), otherSubject);
         assertThat(repair.binding()).isEqualTo(Action.updated);
         assertThat(repair.rebind()).isFalse();
         assertThat(repair.wave1()).isFalse();
@@ -105,15 +111,54 @@ class GrantPlanTest {
     }
 
     private static List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> reversed() {
-        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new java.util.ArrayList<>(ReservedResources.RULES);
+        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new java.util.ArrayList<>(Policy.V1.rules());
         java.util.Collections.reverse(rules);
         return rules;
     }
 
+    @Test
+    void aRolloutRewritesTheRoleAndNeedsTheNewRulesForTheEscalationRule() {
+        GrantPlan toV2 = planWith(ReservedResources.clusterRole(Policy.V1), ReservedResources.clusterRoleBinding(),
+                Policy.V2);
+        assertThat(toV2.role()).isEqualTo(Action.updated);
+        assertThat(toV2.binding()).isEqualTo(Action.unchanged);
+        assertThat(toV2.rights().grantsRole()).isTrue();
+        assertThat(toV2.rights().roleRights()).contains(
+                AccessReview.Permission.clusterWide("*", "networking.k8s.io", "ingresses"),
+                AccessReview.Permission.clusterWide("list", "discovery.k8s.io", "endpointslices"));
+        assertThat(planWith(ReservedResources.clusterRole(Policy.V2), ReservedResources.clusterRoleBinding(),
+                Policy.V2).role()).isEqualTo(Action.unchanged);
+    }
+
+    @Test
+    void aRoleWithoutItsVersionGetsItButIsNotDrift() {
+        // As workers before v1.4 made it: the seed's rules, no annotation.
+        ClusterRole unlabelled = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1)).editMetadata()
+                .withAnnotations(null).endMetadata().build();
+        ServiceAccount sa = account();
+        ObservedGrant observed = new ObservedGrant(V1_28, sa, unlabelled, ReservedResources.clusterRoleBinding(),
+                List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of());
+
+        assertThat(GrantPlan.of(observed, Policy.V1).role()).isEqualTo(Action.updated);
+        assertThat(observed.drifted(Policy.V1)).isEmpty();
+        assertThat(observed.drifted(Policy.V2)).containsExactly(Reserved.CLUSTER_ROLE.ref());
+    }
+
+    @Test
+    void theRoleSaysWhichVersionItIs() {
+        assertThat(ReservedResources.clusterRole(Policy.V2).getMetadata().getAnnotations())
+                .containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
+        assertThat(ReservedResources.clusterRole(Policy.V2).getRules()).isEqualTo(Policy.V2.rules());
+    }
+
     private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding) {
+        return planWith(role, binding, Policy.V1);
+    }
+
+    private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding, Policy policy) {
         ServiceAccount sa = account();
         return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4=")), List.of(),
-                java.util.Set.of()));
+                java.util.Set.of()), policy);
     }
 
     static ServiceAccount account() {

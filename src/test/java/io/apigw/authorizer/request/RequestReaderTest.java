@@ -89,6 +89,18 @@ class RequestReaderTest {
     }
 
     /** Each rule of contract section 3: the ids are readable, so the request is answered INVALID_REQUEST. */
+    @Test
+    void aRolloutNamesThePolicyVersionItMovesTheClusterTo() {
+        String rollout = VALID.replace("\"extra\":1",
+                "\"trigger\":\"rollout\",\"ifCredentialVersion\":\"48213\",\"policyVersion\":2");
+        AuthorizationRequest r = accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"),
+                bytes(rollout)));
+        assertThat(r.trigger()).isEqualTo(Trigger.rollout);
+        assertThat(r.policyVersion()).contains(2);
+        assertThat(accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"), bytes(VALID)))
+                .policyVersion()).as("the console's keep the cluster's own").isEmpty();
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "\"region\":\"Guangzhou\"                  | region must be a region such as ap-guangzhou",
@@ -327,8 +339,13 @@ class RequestReaderTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "ClusterAuthorizationRequested|\"trigger\":\"Sweep\"|trigger must be one of console, sweep, repair",
-            "ClusterAuthorizationRequested|\"trigger\":1|trigger must be one of console, sweep, repair",
+            "ClusterAuthorizationRequested|\"trigger\":\"Sweep\"|trigger must be one of console, sweep, repair, rollout",
+            "ClusterAuthorizationRequested|\"trigger\":1|trigger must be one of console, sweep, repair, rollout",
+            "ClusterAuthorizationRequested|\"policyVersion\":2|policyVersion is only for a conditional",
+            "ClusterAuthorizationRequested|\"ifCredentialVersion\":\"7\",\"policyVersion\":3|policyVersion must be "
+                    + "one of [1, 2]",
+            "ClusterAuthorizationRequested|\"ifCredentialVersion\":\"7\",\"policyVersion\":\"2\"|policyVersion "
+                    + "must be one of [1, 2]",
             "ClusterAuthorizationRequested|\"ifCredentialVersion\":\"a b\"|ifCredentialVersion must be 1-64 characters",
             "ClusterAuthorizationRequested|\"ifCredentialVersion\":7|ifCredentialVersion must be 1-64 characters",
             "ClusterDeauthorizationRequested|\"ifCredentialVersion\":\"7\"|ifCredentialVersion is only for "

@@ -1,5 +1,14 @@
 package io.apigw.authorizer.sweep;
 
+import static io.apigw.authorizer.sweep.SweepHarness.awaitLeader;
+import static io.apigw.authorizer.sweep.SweepHarness.cluster;
+import static io.apigw.authorizer.sweep.SweepHarness.context;
+import static io.apigw.authorizer.sweep.SweepHarness.credential;
+import static io.apigw.authorizer.sweep.SweepHarness.gatewayClient;
+import static io.apigw.authorizer.sweep.SweepHarness.gauge;
+import static io.apigw.authorizer.sweep.SweepHarness.request;
+import static io.apigw.authorizer.sweep.SweepHarness.results;
+import static io.apigw.authorizer.sweep.SweepHarness.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
@@ -12,27 +21,24 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.grant.ReservedResources;
+
 import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
@@ -40,13 +46,10 @@ import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.StallingApiServer;
 import io.apigw.authorizer.testing.WorkerProcess;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
 /**
  * Continuous assurance on real parts: three real kube-apiservers (with their controller-managers), a real broker and
@@ -84,39 +87,25 @@ class SweepIT {
 
     @BeforeAll
     static void start() throws Exception {
-        CompletableFuture<LocalKube> b = CompletableFuture.supplyAsync(LocalKube::start);
-        CompletableFuture<LocalKube> c = CompletableFuture.supplyAsync(LocalKube::start);
-        own = LocalKube.start();
-        tokenKube = b.join();
-        healthyKube = c.join();
+        List<LocalKube> kubes = SweepHarness.startKubes(3);
+        own = kubes.get(0);
+        tokenKube = kubes.get(1);
+        healthyKube = kubes.get(2);
         ownAdmin = own.adminClient();
-        ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("apigw-system")
-                .endMetadata().build()).serverSideApply();
         broker = KafkaBroker.start(FreePort.closed(), 4);
         kafka = new KafkaClients(broker.bootstrapServers());
         stalling = new StallingApiServer(path -> true);
         directory = Files.createTempFile("sweep-directory", ".kubeconfig");
         writeDirectory(true);
 
-        Map<String, String> config = new HashMap<>();
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("authorizer.directory.kubeconfig.path", directory.toString());
-        config.put("quarkus.kubernetes-client.api-server-url", own.server());
-        config.put("quarkus.kubernetes-client.ca-cert-file", own.caFile().toString());
-        // The worker's own cluster as deployed: its ServiceAccount with exactly the Role of k8s/base/rbac.yaml.
-        config.put("quarkus.kubernetes-client.token", workerToken());
+        Map<String, String> config = SweepHarness.workerConfig(broker.bootstrapServers(), directory, own, ownAdmin,
+                INTERVAL);
         config.put("authorizer.concurrency", "4");
-        config.put("authorizer.retry.initial-backoff", "200ms");
         config.put("authorizer.retry.max-backoff", "1s");
         config.put("authorizer.kube.connect-timeout", "2s");
         config.put("authorizer.kube.request-timeout", "5s");
-        config.put("authorizer.request.deadline", "20s");
-        config.put("authorizer.sweep.interval", INTERVAL.toSeconds() + "s");
-        config.put("authorizer.sweep.rate", "5");
         config.put("authorizer.sweep.concurrency", "2");
-        config.put("authorizer.sweep.repair", "true");
         config.put("authorizer.sweep.lease.duration", LEASE.toSeconds() + "s");
-        config.put("authorizer.sweep.lease.renew-deadline", "4s");
         config.put("authorizer.sweep.lease.retry-period", LEASE_RETRY.toSeconds() + "s");
         CompletableFuture<WorkerProcess> second = CompletableFuture.supplyAsync(
                 () -> WorkerProcess.start("sweep-2", config).awaitReady(Duration.ofSeconds(90)));
@@ -127,23 +116,14 @@ class SweepIT {
     @AfterAll
     static void stop() {
         workers.forEach(WorkerProcess::close);
-        for (AutoCloseable c : new AutoCloseable[] { kafka, broker, stalling, ownAdmin, own, tokenKube,
-                healthyKube }) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception e) {
-                // next
-            }
-        }
+        SweepHarness.closeAll(kafka, broker, stalling, ownAdmin, own, tokenKube, healthyKube);
     }
 
     @Test
     @Order(1)
     void aSweepFindsEachProblemWithItsStateAndRepairsTheTwoItCan() throws Exception {
         for (String cluster : List.of(DRIFT, TOKEN, HEALTHY, PRIVATE)) {
-            JsonNode r = request(cluster, "ClusterAuthorizationRequested", Map.of());
+            JsonNode r = console(cluster, "ClusterAuthorizationRequested", Map.of());
             assertThat(r.get("type").asText()).as(r.toString()).isEqualTo("Authorized");
             assertThat(r.has("trigger")).as("the console's own results carry no trigger").isFalse();
         }
@@ -179,10 +159,10 @@ class SweepIT {
         repaired = Instant.now();
         assertThat(ownAdmin.rbac().clusterRoleBindings().withName(ReservedResources.CLUSTER_ROLE_BINDING).get())
                 .as("the binding is back").isNotNull();
-        try (KubernetesClient asGateway = gatewayClient(TOKEN)) {
+        try (KubernetesClient asGateway = gatewayClient(ownAdmin, TOKEN)) {
             assertThat(asGateway.pods().inAnyNamespace().list().getItems()).isNotNull();
         }
-        assertThat(results(r -> r.path("trigger").asText().equals("repair") && r.get("clusterId").asText()
+        assertThat(results(kafka, r -> r.path("trigger").asText().equals("repair") && r.get("clusterId").asText()
                 .equals(PRIVATE), Duration.ofSeconds(1))).as("private access off is not repaired").isEmpty();
     }
 
@@ -197,7 +177,7 @@ class SweepIT {
         assertThat(found.get(TOKEN).get("type").asText()).isEqualTo("Authorized");
         assertThat(found.get(PRIVATE).get("type").asText()).isEqualTo("PrivateAccessDisabled");
 
-        WorkerProcess leader = awaitLeader(Duration.ofSeconds(10));
+        WorkerProcess leader = awaitLeader(workers, Duration.ofSeconds(10));
         long deadline = System.nanoTime() + Duration.ofSeconds(70).toNanos();
         String metrics = leader.get("/q/metrics").body();
         while (gauge(metrics, "authorizer_sweep_clusters{state=\"authorized\"") != 3 && System.nanoTime() < deadline) {
@@ -219,27 +199,27 @@ class SweepIT {
     @Order(3)
     void aRepairForACredentialThatChangedOrWasDeauthorizedDoesNothing() throws Exception {
         // A verdict's version, then the console rotates the credential before the repair runs.
-        String judged = credential(HEALTHY).getMetadata().getResourceVersion();
-        JsonNode rotated = request(HEALTHY, "ClusterCredentialRotationRequested", Map.of("grace", "PT0S"));
+        String judged = credential(ownAdmin, HEALTHY).getMetadata().getResourceVersion();
+        JsonNode rotated = console(HEALTHY, "ClusterCredentialRotationRequested", Map.of("grace", "PT0S"));
         assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
-        String tokenAfterRotation = credential(HEALTHY).getData().get("token");
-        JsonNode stale = request(HEALTHY, "ClusterAuthorizationRequested",
+        String tokenAfterRotation = credential(ownAdmin, HEALTHY).getData().get("token");
+        JsonNode stale = console(HEALTHY, "ClusterAuthorizationRequested",
                 Map.of("trigger", "repair", "ifCredentialVersion", judged));
         assertThat(stale.get("type").asText()).as(stale.toString()).isEqualTo("AuthorizationSkipped");
         assertThat(stale.get("reason").asText()).isEqualTo("credential_changed");
-        assertThat(credential(HEALTHY).getData().get("token")).as("the skipped repair stored nothing")
+        assertThat(credential(ownAdmin, HEALTHY).getData().get("token")).as("the skipped repair stored nothing")
                 .isEqualTo(tokenAfterRotation);
 
         // The version a sweep recorded its verdict on; then the console deauthorizes before the repair runs.
-        String seen = credential(DRIFT).getMetadata().getResourceVersion();
-        JsonNode gone = request(DRIFT, "ClusterDeauthorizationRequested", Map.of());
+        String seen = credential(ownAdmin, DRIFT).getMetadata().getResourceVersion();
+        JsonNode gone = console(DRIFT, "ClusterDeauthorizationRequested", Map.of());
         assertThat(gone.get("type").asText()).as(gone.toString()).isEqualTo("Deauthorized");
-        JsonNode repair = request(DRIFT, "ClusterAuthorizationRequested",
+        JsonNode repair = console(DRIFT, "ClusterAuthorizationRequested",
                 Map.of("trigger", "repair", "ifCredentialVersion", seen));
         assertThat(repair.get("type").asText()).as(repair.toString()).isEqualTo("AuthorizationSkipped");
         assertThat(repair.get("reason").asText()).isEqualTo("credential_deleted");
         assertThat(repair.get("trigger").asText()).isEqualTo("repair");
-        assertThat(credential(DRIFT)).as("the deauthorize is not undone").isNull();
+        assertThat(credential(ownAdmin, DRIFT)).as("the deauthorize is not undone").isNull();
         assertThat(ownAdmin.serviceAccounts().inNamespace("kube-system").withName(ReservedResources.SERVICE_ACCOUNT)
                 .get()).isNull();
     }
@@ -247,7 +227,7 @@ class SweepIT {
     @Test
     @Order(4)
     void whenTheSweeperDiesTheOtherReplicaTakesOverWithinTheLeaseDuration() throws Exception {
-        WorkerProcess leader = awaitLeader(Duration.ofSeconds(10));
+        WorkerProcess leader = awaitLeader(workers, Duration.ofSeconds(10));
         assertThat(workers.stream().filter(w -> gauge(w.get("/q/metrics").body(), "authorizer_sweep_leader") == 1))
                 .as("exactly one sweeper").hasSize(1);
         String holder = lease().getSpec().getHolderIdentity();
@@ -275,7 +255,7 @@ class SweepIT {
     void theConsolesRequestsAreNotQueuedBehindASweepOfStalledClusters() throws Exception {
         // The killed sweeper's partitions move after session.timeout.ms: an answer first, so that only the sweep
         // could delay the measured one.
-        assertThat(request(HEALTHY, "ClusterAuthorizationCheckRequested", Map.of()).get("type").asText())
+        assertThat(console(HEALTHY, "ClusterAuthorizationCheckRequested", Map.of()).get("type").asText())
                 .isEqualTo("Authorized");
         for (int i = 0; i < STALLED; i++) {
             storeCredential("cls-stall-" + i, stalling.url());
@@ -302,7 +282,7 @@ class SweepIT {
 
         // More stalled sweep checks than the console's pool has slots (4): a shared pool would be full.
         long sent = System.nanoTime();
-        JsonNode answer = request(HEALTHY, "ClusterAuthorizationCheckRequested", Map.of());
+        JsonNode answer = console(HEALTHY, "ClusterAuthorizationCheckRequested", Map.of());
         Duration took = Duration.ofNanos(System.nanoTime() - sent);
         assertThat(answer.get("type").asText()).as(answer.toString()).isEqualTo("Authorized");
         assertThat(took).as("a console check during the stalled sweep").isLessThan(Duration.ofSeconds(5));
@@ -311,31 +291,14 @@ class SweepIT {
 
     // ---------------------------------------------------------------------------------------------------------
 
+    private static JsonNode console(String clusterId, String type, Map<String, String> extra) throws Exception {
+        return request(kafka, workers.get(0), clusterId, type, extra);
+    }
+
     /** Each check reads the reserved ServiceAccount once (beside other reads): one stalled read per check. */
     private static long checksStalled() {
         return stalling.stalled.stream().filter(r -> r.endsWith("/serviceaccounts/" + ReservedResources.SERVICE_ACCOUNT))
                 .count();
-    }
-
-    /** Applies the shipped ServiceAccount and Role to the worker's own cluster and returns the account's token. */
-    private static String workerToken() throws Exception {
-        for (String manifest : List.of("k8s/base/serviceaccount.yaml", "k8s/base/rbac.yaml")) {
-            try (var in = Files.newInputStream(Path.of(manifest))) {
-                ownAdmin.load(in).serverSideApply();
-            }
-        }
-        for (int i = 0; i < 100; i++) {
-            var sa = ownAdmin.serviceAccounts().inNamespace("apigw-system").withName("apigw-tke-authorizer").get();
-            if (sa != null && !sa.getSecrets().isEmpty()) {
-                Secret token = ownAdmin.secrets().inNamespace("apigw-system")
-                        .withName(sa.getSecrets().get(0).getName()).get();
-                if (token != null && token.getData() != null && token.getData().get("token") != null) {
-                    return new String(Base64.getDecoder().decode(token.getData().get("token")), StandardCharsets.UTF_8);
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no token for the worker's ServiceAccount");
     }
 
     /** The worker's directory: one context per cluster, private access of {@link #PRIVATE} on or off. */
@@ -345,30 +308,15 @@ class SweepIT {
         kubeconfig.append("- name: private\n  cluster:\n").append(privateAccess ? "    server: " + healthyKube.server()
                 + "\n    certificate-authority: " + healthyKube.caFile() + "\n" : "    {}\n");
         kubeconfig.append("- name: stall\n  cluster:\n    server: ").append(stalling.url()).append('\n');
-        kubeconfig.append("users:\n").append(user("own", own)).append(user("token", tokenKube))
-                .append(user("healthy", healthyKube)).append("- name: stall\n  user:\n    token: not-used\n");
+        kubeconfig.append("users:\n").append(user("own", own.adminToken()))
+                .append(user("token", tokenKube.adminToken())).append(user("healthy", healthyKube.adminToken()))
+                .append("- name: stall\n  user:\n    token: not-used\n");
         kubeconfig.append("contexts:\n").append(context(DRIFT, "own", "own")).append(context(TOKEN, "token", "token"))
                 .append(context(HEALTHY, "healthy", "healthy")).append(context(PRIVATE, "private", "healthy"));
         for (int i = 0; i < STALLED; i++) {
             kubeconfig.append(context("cls-stall-" + i, "stall", "stall"));
         }
-        Path next = Files.createTempFile(directory.getParent(), "sweep-directory", ".tmp");
-        Files.writeString(next, kubeconfig);
-        Files.move(next, directory, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static String cluster(String name, LocalKube kube) {
-        return "- name: " + name + "\n  cluster:\n    server: " + kube.server() + "\n    certificate-authority: "
-                + kube.caFile() + "\n";
-    }
-
-    private static String user(String name, LocalKube kube) {
-        return "- name: " + name + "\n  user:\n    token: " + kube.adminToken() + "\n";
-    }
-
-    private static String context(String name, String cluster, String user) {
-        return "- name: " + name + "\n  context: {cluster: " + cluster + ", user: " + user + "}\n";
+        SweepHarness.writeAtomically(directory, kubeconfig.toString());
     }
 
     /** A stored credential of a cluster whose API server now stalls every call (written as the worker writes one). */
@@ -383,23 +331,9 @@ class SweepIT {
                 .build()).create();
     }
 
-    private static Secret credential(String clusterId) {
-        return ownAdmin.secrets().inNamespace("apigw-system").withName(CredentialStore.NAME_PREFIX + clusterId).get();
-    }
-
-    private static KubernetesClient gatewayClient(String clusterId) {
-        Secret s = credential(clusterId);
-        Base64.Decoder d = Base64.getDecoder();
-        return new KubernetesClientBuilder().withConfig(new ConfigBuilder()
-                .withMasterUrl(new String(d.decode(s.getData().get("server")), StandardCharsets.UTF_8))
-                .withCaCertData(s.getData().get("ca.crt"))
-                .withOauthToken(new String(d.decode(s.getData().get("token")), StandardCharsets.UTF_8))
-                .build()).build();
-    }
-
     private static boolean awaitState(String clusterId, String state) throws InterruptedException {
         for (int i = 0; i < 100; i++) {
-            Secret s = credential(clusterId);
+            Secret s = credential(ownAdmin, clusterId);
             if (s != null && state.equals(s.getMetadata().getAnnotations().get(CredentialStore.SWEEP_STATE_ANNOTATION))) {
                 return true;
             }
@@ -412,32 +346,13 @@ class SweepIT {
         return ownAdmin.leases().inNamespace("apigw-system").withName("apigw-tke-authorizer-sweeper").get();
     }
 
-    private static WorkerProcess awaitLeader(Duration within) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (System.nanoTime() < deadline) {
-            Optional<WorkerProcess> leader = workers.stream()
-                    .filter(w -> gauge(w.get("/q/metrics").body(), "authorizer_sweep_leader") == 1).findFirst();
-            if (leader.isPresent()) {
-                return leader.get();
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("no sweeper among " + workers.size() + " workers");
-    }
-
-    /** The value of the first series starting with {@code series} (name and the first labels), or -1. */
-    private static long gauge(String metrics, String series) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + "[^ ]* ([0-9.eE+-]+)$").matcher(metrics);
-        return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
-    }
-
     /** Waits until one sweep has a verdict for each of the clusters; returns its id. */
     private static String awaitOneSweepOver(List<String> clusters) throws InterruptedException {
         long deadline = System.nanoTime() + INTERVAL.multipliedBy(3).toNanos();
         while (System.nanoTime() < deadline) {
             java.util.Set<String> ids = new java.util.HashSet<>();
             for (String c : clusters) {
-                Secret s = credential(c);
+                Secret s = credential(ownAdmin, c);
                 ids.add(s == null || s.getMetadata().getAnnotations() == null ? ""
                         : s.getMetadata().getAnnotations().getOrDefault(CredentialStore.SWEEP_ID_ANNOTATION, ""));
             }
@@ -465,42 +380,12 @@ class SweepIT {
         Map<String, JsonNode> first = new HashMap<>();
         long deadline = System.nanoTime() + INTERVAL.multipliedBy(3).toNanos();
         while (first.size() < clusters.size() && System.nanoTime() < deadline) {
-            for (JsonNode r : results(wanted, Duration.ofSeconds(2))) {
+            for (JsonNode r : results(kafka, wanted, Duration.ofSeconds(2))) {
                 first.putIfAbsent(r.get("clusterId").asText(), r);
             }
             first.keySet().retainAll(clusters);
         }
         assertThat(first.keySet()).as("%s results after %s", trigger, after).containsExactlyInAnyOrderElementsOf(clusters);
         return first;
-    }
-
-    private static List<JsonNode> results(Predicate<JsonNode> wanted, Duration within) throws Exception {
-        List<JsonNode> out = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> r : kafka.readUntil(KafkaBroker.RESULTS, rs -> false, within)) {
-            ObjectNode body = (ObjectNode) JSON.readTree(r.value());
-            body.put("type", KafkaClients.header(r, "ce_type"));
-            if (wanted.test(body)) {
-                out.add(body);
-            }
-        }
-        return out;
-    }
-
-    /** A console request (with extra fields) and its result. */
-    private static JsonNode request(String clusterId, String type, Map<String, String> extra) throws Exception {
-        String id = "it-" + UUID.randomUUID();
-        ObjectNode data = (ObjectNode) JSON.readTree(Requests.request(id, clusterId));
-        extra.forEach(data::put);
-        kafka.send(KafkaBroker.REQUESTS, clusterId, JSON.writeValueAsBytes(data), List.of(
-                Requests.header("ce_specversion", "1.0"), Requests.header("ce_type", type),
-                Requests.header("ce_id", "evt-" + id), Requests.header("ce_source", "/test")));
-        List<ConsumerRecord<byte[], byte[]>> read = kafka.readUntil(KafkaBroker.RESULTS,
-                rs -> rs.stream().anyMatch(r -> KafkaClients.text(r.value()).contains(id)), Duration.ofSeconds(60));
-        ConsumerRecord<byte[], byte[]> r = read.stream().filter(x -> KafkaClients.text(x.value()).contains(id))
-                .findFirst().orElseThrow(() -> new AssertionError("no result for " + id + "\n"
-                        + workers.get(0).log()));
-        ObjectNode body = (ObjectNode) JSON.readTree(r.value());
-        body.put("type", KafkaClients.header(r, "ce_type"));
-        return body;
     }
 }

@@ -16,13 +16,14 @@ class SweepStateTest {
 
     @Test
     void eachCheckResultHasItsState() {
-        assertThat(SweepState.of(new Result.Authorized("r", "c", null, NOW, 1, true, List.of(), "t", "ref", "v1.20")))
+        assertThat(SweepState.of(new Result.Authorized("r", "c", null, NOW, 1, true, List.of(), "t", "ref", "v1.20",
+                1)))
                 .isEqualTo(SweepState.authorized);
         assertThat(SweepState.of(new Result.NotAuthorized("r", "c", null, NOW, 1, List.of(),
-                List.of("ClusterRoleBinding/apigw-ingress-clusterrole-binding"), true, null, null)))
+                List.of("ClusterRoleBinding/apigw-ingress-clusterrole-binding"), true, null, null, 1)))
                 .isEqualTo(SweepState.drifted);
         assertThat(SweepState.of(new Result.NotAuthorized("r", "c", null, NOW, 1, List.of(), List.of(), false,
-                CredentialProblem.rejected, "rejected"))).isEqualTo(SweepState.credential_invalid);
+                CredentialProblem.rejected, "rejected", 1))).isEqualTo(SweepState.credential_invalid);
         assertThat(SweepState.of(new Result.PrivateAccessDisabled("r", "c", null, NOW, 1, true, "off")))
                 .isEqualTo(SweepState.private_access_disabled);
         assertThat(SweepState.of(new Result.Failed("r", "c", null, 1, FailureCode.CLUSTER_NOT_FOUND, "gone")))
@@ -34,7 +35,7 @@ class SweepStateTest {
     @Test
     void missingResourcesWithABadCredentialAreDriftAndOnlyDriftAndBadCredentialsAreRepaired() {
         assertThat(SweepState.of(new Result.NotAuthorized("r", "c", null, NOW, 1, List.of("ServiceAccount/x"),
-                List.of(), false, CredentialProblem.rejected, "x"))).isEqualTo(SweepState.drifted);
+                List.of(), false, CredentialProblem.rejected, "x", 1))).isEqualTo(SweepState.drifted);
         assertThat(List.of(SweepState.values())).filteredOn(SweepState::repairable)
                 .containsExactly(SweepState.drifted, SweepState.credential_invalid);
     }

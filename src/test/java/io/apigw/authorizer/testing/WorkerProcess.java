@@ -149,9 +149,13 @@ public final class WorkerProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * The worker's output, for a failing test's message. Quarkus's start-up warning about runtime-set build-time
+     * properties quotes their values, the worker's own-cluster token among them: masked here.
+     */
     public String log() {
         try {
-            return Files.readString(log);
+            return Files.readString(log).replaceAll("(token is set to ')[^']*'", "$1<redacted>'");
         } catch (IOException e) {
             return "(no log: " + e + ")";
         }

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.apigw.authorizer.grant.ReservedResources;
+import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResultPublisher;
 import io.apigw.authorizer.testing.InMemoryChannels;
 import io.apigw.authorizer.testing.LogCapture;
@@ -104,7 +105,7 @@ class AuthorizationFlowTest {
         assertThat(body.get("tokenSecret").asText()).matches("apigw-ingress-token-[a-z0-9]{5}");
 
         ClusterRole role = cluster.client.rbac().clusterRoles().withName("apigw-ingress-clusterrole").get();
-        assertThat(role.getRules()).isEqualTo(ReservedResources.RULES);
+        assertThat(role.getRules()).isEqualTo(Policy.V1.rules());
         ClusterRoleBinding binding = cluster.client.rbac().clusterRoleBindings()
                 .withName("apigw-ingress-clusterrole-binding").get();
         assertThat(binding.getRoleRef().getName()).isEqualTo("apigw-ingress-clusterrole");
@@ -204,7 +205,7 @@ class AuthorizationFlowTest {
                 "ClusterRoleBinding/apigw-ingress-clusterrole-binding=updated",
                 "ServiceAccount/apigw-ingress=unchanged");
         assertThat(cluster.client.rbac().clusterRoles().withName("apigw-ingress-clusterrole").get().getRules())
-                .isEqualTo(ReservedResources.RULES);
+                .isEqualTo(Policy.V1.rules());
         ClusterRoleBinding repaired = cluster.client.rbac().clusterRoleBindings()
                 .withName("apigw-ingress-clusterrole-binding").get();
         assertThat(repaired.getRoleRef().getName()).isEqualTo("apigw-ingress-clusterrole");

@@ -1,0 +1,227 @@
+package io.apigw.authorizer.bench;
+
+import static io.apigw.authorizer.bench.FleetBenchmark.say;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.apigw.authorizer.bench.Fleet.Member;
+import io.apigw.authorizer.testing.FreePort;
+import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.TargetCluster;
+import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+
+/**
+ * Sweep benchmark (issue 15): what a sweep costs per stored credential (calls to its API server, worker CPU) and
+ * what it does to the console's requests. One packaged worker, sweeping every {@code sweep-interval-s} seconds, over
+ * the fleet of {@link FleetBenchmark} (mock API servers with round-trip time R). In one run: console authorizes of
+ * authorized clusters at {@code console-rate}/s while no sweep runs, the same while a sweep runs, then a sweep alone.
+ * Run with {@code BENCH_MAIN=SweepBenchmark scripts/bench.sh}; see BENCHMARKS.md.
+ */
+public final class SweepBenchmark {
+
+    private static final Pattern SERIES = Pattern.compile("(?m)^([a-z_]+)(\\{[^}]*})? ([0-9.eE+-]+)");
+
+    private final Params p;
+    private final Duration interval;
+    private final int consoleRate;
+    private final ExecutorService pool;
+
+    private SweepBenchmark(Params p, Duration interval, int consoleRate) {
+        this.p = p;
+        this.interval = interval;
+        this.consoleRate = consoleRate;
+        this.pool = Fleet.pool(p.harnessThreads());
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> own = new HashMap<>();
+        List<String> rest = new ArrayList<>();
+        for (String a : args) {
+            String s = a.replaceFirst("^--", "");
+            if (s.startsWith("sweep-interval-s=") || s.startsWith("console-rate=")) {
+                own.put(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
+            } else {
+                rest.add(a);
+            }
+        }
+        Params p = Params.parse(rest.toArray(String[]::new));
+        SweepBenchmark b = new SweepBenchmark(p,
+                Duration.ofSeconds(Long.parseLong(own.getOrDefault("sweep-interval-s", "90"))),
+                Integer.parseInt(own.getOrDefault("console-rate", "20")));
+        int code = b.run();
+        System.out.flush();
+        // Mock servers and Kafka leave non-daemon threads behind.
+        Runtime.getRuntime().halt(code);
+    }
+
+    private int run() throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly)));
+        KafkaBroker broker = KafkaBroker.start(FreePort.closed(), p.partitions());
+        KubernetesMockServer ownCluster = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), false);
+        ownCluster.init();
+        Fleet fleet = Fleet.start(p, pool);
+        List<Member> clusters = fleet.members.stream().filter(m -> m.cluster() != null).toList();
+        say("sweep benchmark: %d clusters (rtt %d ms), sweep every %d s, console authorizes at %d/s",
+                clusters.size(), p.roundTrip().toMillis(), interval.toSeconds(), consoleRate);
+
+        Map<String, String> config = new HashMap<>(p.baseline().config());
+        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+        config.put("quarkus.kubernetes-client.api-server-url", ownCluster.url("/"));
+        config.put("quarkus.kubernetes-client.token", "own-cluster-token");
+        config.put("authorizer.sweep.interval", interval.toSeconds() + "s");
+        // The plan, not the cap, sets the pace: every credential evenly over 80 % of the interval.
+        config.put("authorizer.sweep.rate", "1000");
+        try (WorkerProcess worker = WorkerProcess.start("sweep-bench", config, p.baseline().jvmOptions());
+                Load load = new Load(broker.bootstrapServers(), KafkaBroker.REQUESTS, KafkaBroker.RESULTS)) {
+            worker.awaitReady(Duration.ofSeconds(180));
+            long pid = worker.pid();
+            List<Load.Request> first = Load.requests("authorize", clusters, clusters.size());
+            load.send(first, 0);
+            say("authorized %d clusters (missing %d); warm-up of %d console authorizes", first.size(),
+                    load.await(first, Duration.ofSeconds(300)), p.warmup());
+            List<Load.Request> warm = Load.requests("warm", clusters, p.warmup());
+            load.send(warm, 0);
+            load.await(warm, Duration.ofSeconds(300));
+
+            // Sweep 1 checks every credential once and warms the check path; its end leaves an idle stretch.
+            Instant sweep1 = nextSweep();
+            awaitSweep(worker, sweep1);
+            Duration phase = Duration.ofSeconds(Math.max(5, interval.toSeconds() / 10));
+            double idleRate = idleCpuRate(pid, Duration.ofSeconds(3));
+            Latency quiet = console(load, clusters, "quiet", phase);
+            Instant sweep2 = nextSweep();
+            sleepUntil(sweep2.plusSeconds(3));
+            double sent0 = metric(worker, "authorizer_sweep_checks_sent_total");
+            Latency during = console(load, clusters, "during", phase);
+            double sentDuring = metric(worker, "authorizer_sweep_checks_sent_total") - sent0;
+            awaitSweep(worker, sweep2);
+
+            // Sweep 3 alone: its calls and CPU per credential.
+            Instant sweep3 = nextSweep();
+            long calls0 = calls(clusters);
+            double checks0 = metric(worker, "authorizer_requests_total", "type=\"sweep\"");
+            double cpu0 = ProcStats.cpuSeconds(pid);
+            long t0 = System.nanoTime();
+            sleepUntil(sweep3);
+            awaitSweep(worker, sweep3);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            double cpu = ProcStats.cpuSeconds(pid) - cpu0 - idleRate * seconds;
+            double checks = metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0;
+            long calls = calls(clusters) - calls0;
+
+            say("");
+            say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
+            say("|---|---|---|---|---|---|");
+            quiet.row("console authorizes, no sweep running");
+            during.row(String.format(java.util.Locale.ROOT, "console authorizes during a sweep (%.0f checks sent "
+                    + "meanwhile, %.1f/s)", sentDuring, sentDuring / phase.toSeconds()));
+            say("");
+            say("sweep alone: %.0f checks in %.0f s; %.1f calls to the cluster's API server per check; worker CPU "
+                    + "%.2f ms per check (idle %.1f ms/s subtracted); checks are evenly spread: %.2f/s",
+                    checks, seconds, calls / checks, 1000 * cpu / checks, 1000 * idleRate,
+                    checks / (interval.toSeconds() * 0.8));
+            worker.terminate(Duration.ofSeconds(60));
+        } finally {
+            fleet.close();
+            ownCluster.destroy();
+            broker.close();
+            pool.shutdownNow();
+        }
+        return 0;
+    }
+
+    record Latency(int sent, int answered, List<Double> ms) {
+        void row(String name) {
+            FleetBenchmark.Percentiles q = FleetBenchmark.Percentiles.of(ms);
+            say("| %s | %d (%d answered) | %.0f | %.0f | %.0f | %.0f |", name, sent, answered, q.p50(), q.p95(),
+                    q.p99(), q.max());
+        }
+    }
+
+    /** Console authorizes of already authorized clusters, at the console rate for {@code length}. */
+    private Latency console(Load load, List<Member> clusters, String name, Duration length) {
+        List<Load.Request> reqs = Load.requests(name, clusters, (int) (consoleRate * length.toSeconds()));
+        load.send(reqs, consoleRate);
+        load.await(reqs, Duration.ofSeconds(120));
+        List<Double> ms = new ArrayList<>();
+        for (Load.Request r : reqs) {
+            Load.Received got = load.result(r.requestId());
+            if (got != null) {
+                ms.add((got.atNanos() - load.sentAt(r.requestId())) / 1e6);
+            }
+        }
+        return new Latency(reqs.size(), ms.size(), ms);
+    }
+
+    private Instant nextSweep() {
+        long now = System.currentTimeMillis();
+        long i = interval.toMillis();
+        return Instant.ofEpochMilli(now - now % i + i);
+    }
+
+    /** Until the sweeper reports a sweep completed after {@code started}. */
+    private void awaitSweep(WorkerProcess worker, Instant started) throws Exception {
+        long deadline = System.nanoTime() + interval.multipliedBy(3).toNanos();
+        while (metric(worker, "authorizer_sweep_last_completed_timestamp_seconds") < started.getEpochSecond()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no sweep completed after " + started + "; worker log "
+                        + worker.logFile());
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    private static double idleCpuRate(long pid, Duration over) throws InterruptedException {
+        double c0 = ProcStats.cpuSeconds(pid);
+        Thread.sleep(over.toMillis());
+        return (ProcStats.cpuSeconds(pid) - c0) / over.toSeconds();
+    }
+
+    private static long calls(List<Member> clusters) {
+        return clusters.stream().mapToLong(m -> m.cluster().server.getRequestCount()).sum();
+    }
+
+    private static void sleepUntil(Instant at) throws InterruptedException {
+        long ms = Duration.between(Instant.now(), at).toMillis();
+        if (ms > 0) {
+            Thread.sleep(ms);
+        }
+    }
+
+    private static double metric(WorkerProcess worker, String name) throws Exception {
+        return metric(worker, name, "");
+    }
+
+    /** The sum of the series of {@code name} whose labels contain {@code labels}. */
+    private static double metric(WorkerProcess worker, String name, String labels) throws Exception {
+        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + worker.httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        double sum = 0;
+        Matcher m = SERIES.matcher(text);
+        while (m.find()) {
+            if (m.group(1).equals(name) && (m.group(2) == null ? "" : m.group(2)).contains(labels)) {
+                sum += Double.parseDouble(m.group(3));
+            }
+        }
+        return sum;
+    }
+}
