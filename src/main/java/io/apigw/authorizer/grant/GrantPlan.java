@@ -33,9 +33,10 @@ record GrantPlan(Policy policy, Action serviceAccount, Action role, Action bindi
 
     static GrantPlan of(ObservedGrant observed, Policy policy) {
         Action serviceAccount = observed.serviceAccount() == null ? Action.created : Action.unchanged;
-        // A role without the policy's annotation gets it: the version applied is always on the role.
+        // The version's annotation goes with a write of the rules, never alone: any update of a ClusterRole is judged by
+        // RBAC's escalation rule, so an annotation alone would ask an admin for rights a role already in place does not.
         Action role = observed.role() == null ? Action.created
-                : observed.roleMatches(policy) && observed.roleLabelled(policy) ? Action.unchanged : Action.updated;
+                : observed.roleMatches(policy) ? Action.unchanged : Action.updated;
         boolean rebind = observed.binding() != null && !observed.roleRefMatches();
         Action binding = observed.binding() == null ? Action.created
                 : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;

@@ -83,12 +83,6 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
                 && normalized(role.getRules()).equals(normalized(policy.rules()));
     }
 
-    /** Whether the ClusterRole says which policy it is; a role of earlier workers says nothing (not drift). */
-    boolean roleLabelled(Policy policy) {
-        return role != null && role.getMetadata().getAnnotations() != null && String.valueOf(policy.version())
-                .equals(role.getMetadata().getAnnotations().get(ReservedResources.POLICY_VERSION_ANNOTATION));
-    }
-
     boolean roleRefMatches() {
         return binding != null && binding.getRoleRef() != null
                 && Reserved.CLUSTER_ROLE.kind.equals(binding.getRoleRef().getKind())

@@ -23,15 +23,17 @@ final class Rollout {
 
     /**
      * The next wave: up to {@code size} clusters not on {@code target} that the sweep {@code sweepId} found
-     * authorized, leaving out those already sent in this sweep.
+     * authorized, leaving out those already sent in this sweep; those that failed to move before come last, so that
+     * a few clusters that cannot move never fill the first wave of every sweep.
      */
     static List<Registered> nextWave(Collection<Registered> registry, String sweepId, int target, int size,
-            Set<String> sent) {
+            Set<String> sent, Set<String> failedBefore) {
         return registry.stream()
                 .filter(r -> r.policyVersion() != target && !sent.contains(r.clusterId()))
                 .filter(r -> r.sweepId().equals(Optional.of(sweepId))
                         && r.sweepState().equals(Optional.of(SweepState.authorized.name())))
-                .sorted(Comparator.comparing(Registered::clusterId))
+                .sorted(Comparator.comparing((Registered r) -> failedBefore.contains(r.clusterId()))
+                        .thenComparing(Registered::clusterId))
                 .limit(size)
                 .toList();
     }

@@ -61,7 +61,7 @@ public class Sweeper {
     /** On the sweeper Lease, any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
     public static final String ROLLOUT_PAUSED_ANNOTATION = "apigw.tencent.com/rollout-paused";
     /** How often the registry is read while a wave settles. */
-    private static final Duration WAVE_POLL = Duration.ofSeconds(1);
+    private static final Duration WAVE_POLL = TALLY_POLL;
 
     private final AuthorizerConfig.Sweep config;
     private final Optional<Double> tenantRate;
@@ -72,6 +72,8 @@ public class Sweeper {
     private final KubernetesClient ownCluster;
     private final AuthorizerConfig.Rollout rollout;
     private final int targetPolicy;
+    /** Clusters whose move to the target failed while this replica leads: later waves take them last. */
+    private final Map<String, Integer> failedBefore = new java.util.HashMap<>();
     private final String identity;
     private CompletableFuture<?> election;
     private volatile boolean stopping;
@@ -89,6 +91,11 @@ public class Sweeper {
         this.metrics = metrics;
         this.ownCluster = ownCluster;
         this.rollout = config.rollout();
+        if (rollout.waveSize() < 1 || rollout.failureThreshold() < 0 || rollout.failureThreshold() >= 1
+                || rollout.waveTimeout().isNegative() || rollout.waveTimeout().isZero()) {
+            throw new IllegalArgumentException("authorizer.rollout: wave-size must be at least 1, failure-threshold "
+                    + "from 0 to below 1, wave-timeout positive");
+        }
         // Made at start-up (it observes StartupEvent): an unknown version stops the worker before any request.
         this.targetPolicy = Policy.configured(config.policy().version()).version();
         String host = System.getenv().getOrDefault("HOSTNAME", "worker");
@@ -195,6 +202,14 @@ public class Sweeper {
 
     /** One sweep: the checks it still needs, then its verdicts until the interval ends. */
     private void sweep(String sweepId, Instant end) throws InterruptedException {
+        if (config.repair()) {
+            try {
+                // Served from the start of each sweep, so that a resume clears the alert within one interval.
+                metrics.rolloutPaused(rolloutPause().isPresent());
+            } catch (RuntimeException e) {
+                // read again after the verdicts
+            }
+        }
         List<Registered> listed = credentials.registry();
         if (tenantRate.isPresent()) {
             // The TKE directory needs the region, which authorize records only since v1.3: such a credential is
@@ -238,7 +253,7 @@ public class Sweeper {
      * wave's conditional authorizes go through the request topic, and the wave has settled when every one of its
      * clusters is on the new version, has changed otherwise, or the wave timeout has passed (then it failed). A wave
      * whose failures pass the threshold pauses the rollout; so does an operator, with the Lease annotation. Waves
-     * start until the interval ends; the next sweep goes on with the clusters left.
+     * start until the interval ends; the next sweep goes on with the clusters left, those that failed before last.
      */
     private void rollOut(String sweepId, Instant end) throws InterruptedException {
         Set<String> sent = new java.util.HashSet<>();
@@ -247,48 +262,69 @@ public class Sweeper {
             metrics.policyTally(policyVersions(registry));
             Optional<String> paused = rolloutPause();
             metrics.rolloutPaused(paused.isPresent());
-            List<Registered> wave = Rollout.nextWave(registry, sweepId, targetPolicy, rollout.waveSize(), sent);
+            failedBefore.values().removeIf(target -> target != targetPolicy);
+            List<Registered> wave = Rollout.nextWave(registry, sweepId, targetPolicy, rollout.waveSize(), sent,
+                    failedBefore.keySet());
             if (wave.isEmpty()) {
                 return;
             }
             if (paused.isPresent()) {
-                LOG.infof("sweep %s: the rollout of policy v%d is paused (%s=%s on Lease %s); %d authorized clusters "
-                        + "wait for it", sweepId, targetPolicy, ROLLOUT_PAUSED_ANNOTATION, paused.get(),
+                LOG.infof("sweep %s: the rollout of policy v%d is paused (%s=%s on Lease %s); %d stored credentials "
+                        + "are on another version", sweepId, targetPolicy, ROLLOUT_PAUSED_ANNOTATION, paused.get(),
                         config.lease().name(), registry.stream().filter(r -> r.policyVersion() != targetPolicy)
                                 .count());
                 return;
             }
             LOG.infof("sweep %s: rollout of policy v%d, a wave of %d: %s", sweepId, targetPolicy, wave.size(),
                     wave.stream().map(Registered::clusterId).toList());
-            for (Registered r : wave) {
-                if (leading != Thread.currentThread()) {
-                    throw new InterruptedException();
-                }
-                requests.rollout(sweepId, r.clusterId(), r.region(), r.appId(), r.version(), targetPolicy);
-                sent.add(r.clusterId());
+            List<Registered> moving = send(sweepId, wave);
+            sent.addAll(wave.stream().map(Registered::clusterId).toList());
+            if (moving.isEmpty()) {
+                return; // nothing could be sent (Kafka): the next sweep tries again
             }
             // A wave that has started is judged, even past the interval's end: the next sweep waits for it.
-            Rollout.Wave outcome = settle(wave, Instant.now().plus(rollout.waveTimeout()));
+            Rollout.Wave outcome = settle(moving, Instant.now().plus(rollout.waveTimeout()));
             metrics.rolloutCluster("moved", outcome.moved().size());
             metrics.rolloutCluster("failed", outcome.pending().size());
+            outcome.pending().forEach(id -> failedBefore.put(id, targetPolicy));
+            outcome.moved().forEach(failedBefore::remove);
             if (outcome.pauses(rollout.failureThreshold())) {
-                String why = outcome.pending().size() + " of " + (outcome.moved().size() + outcome.pending().size())
-                        + " clusters of a wave failed to move to policy v" + targetPolicy + " (sweep " + sweepId
-                        + "; first: " + outcome.pending().get(0) + ")";
-                pauseRollout(why);
-                metrics.rolloutPaused(true);
-                LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results, then remove %s from Lease "
-                        + "%s to resume", sweepId, why, ROLLOUT_PAUSED_ANNOTATION, config.lease().name());
+                pauseRollout(sweepId, outcome.pending().size() + " of " + (outcome.moved().size()
+                        + outcome.pending().size()) + " clusters of a wave failed to move to policy v" + targetPolicy
+                        + " (sweep " + sweepId + "; first: " + outcome.pending().get(0) + ")");
                 return;
             }
         }
     }
 
+    /** The wave's rollout authorizes; a cluster whose request cannot be sent is left for the next sweep. */
+    private List<Registered> send(String sweepId, List<Registered> wave) throws InterruptedException {
+        List<Registered> moving = new java.util.ArrayList<>();
+        for (Registered r : wave) {
+            if (leading != Thread.currentThread()) {
+                throw new InterruptedException();
+            }
+            try {
+                requests.rollout(sweepId, r.clusterId(), r.region(), r.appId(), r.version(), targetPolicy);
+                moving.add(r);
+            } catch (RuntimeException e) {
+                LOG.warnf("sweep %s: the rollout request for %s could not be sent (%s)", sweepId, r.clusterId(),
+                        e.getClass().getSimpleName());
+            }
+        }
+        return moving;
+    }
+
     /** Reads the registry until the wave has settled or {@code until}; what is still pending then has failed. */
     private Rollout.Wave settle(List<Registered> wave, Instant until) throws InterruptedException {
+        Rollout.Wave now = Rollout.Wave.of(wave, wave, targetPolicy);
         while (true) {
             pauseUntil(min(until, Instant.now().plus(WAVE_POLL)));
-            Rollout.Wave now = Rollout.Wave.of(wave, credentials.registry(), targetPolicy);
+            try {
+                now = Rollout.Wave.of(wave, credentials.registry(), targetPolicy);
+            } catch (RuntimeException e) {
+                // A missed poll: the wave is judged by the next one, or by the last good one at its timeout.
+            }
             if (now.settled() || !Instant.now().isBefore(until)) {
                 return now;
             }
@@ -305,19 +341,35 @@ public class Sweeper {
                 .map(a -> a.get(ROLLOUT_PAUSED_ANNOTATION));
     }
 
-    /** A merge patch of the annotation alone: the elector's renewals of the spec are not disturbed. */
-    private void pauseRollout(String why) {
-        ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).patch(
-                PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
-                        .addToAnnotations(ROLLOUT_PAUSED_ANNOTATION, why).endMetadata().build());
+    /**
+     * Records the pause on the Lease (a merge patch of the annotation alone, which the elector's renewals never
+     * conflict with), unless one is recorded already: an operator's reason is not overwritten.
+     */
+    private void pauseRollout(String sweepId, String why) {
+        LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results (trigger rollout), then remove %s "
+                + "from Lease %s to resume", sweepId, why, ROLLOUT_PAUSED_ANNOTATION, config.lease().name());
+        metrics.rolloutPaused(true);
+        try {
+            if (rolloutPause().isEmpty()) {
+                ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).patch(
+                        PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
+                                .addToAnnotations(ROLLOUT_PAUSED_ANNOTATION, why).endMetadata().build());
+            }
+        } catch (RuntimeException e) {
+            // Not recorded: no wave starts in this sweep; the next sweep judges the clusters again.
+            LOG.warnf("sweep %s: the rollout pause could not be recorded on Lease %s (%s)", sweepId,
+                    config.lease().name(), e.getClass().getSimpleName());
+        }
     }
 
     /** Until every listed credential still stored has this sweep's verdict; one stored since waits for the next. */
     private void awaitVerdicts(String sweepId, Instant end, Set<String> listed) throws InterruptedException {
         while (true) {
+            List<Registered> registry;
             List<Registered> all;
             try {
-                all = credentials.registry().stream().filter(r -> listed.contains(r.clusterId())).toList();
+                registry = credentials.registry();
+                all = registry.stream().filter(r -> listed.contains(r.clusterId())).toList();
             } catch (RuntimeException e) {
                 // A missed poll is not a failed sweep: sending again would only duplicate the checks.
                 pauseUntil(min(end, Instant.now().plus(TALLY_POLL)));
@@ -331,7 +383,7 @@ public class Sweeper {
             boolean complete = !byState.containsKey(SweepState.unchecked.name());
             if (complete || !Instant.now().isBefore(end)) {
                 metrics.sweepTally(byState, complete ? Instant.now() : null);
-                metrics.policyTally(policyVersions(all));
+                metrics.policyTally(policyVersions(registry));
                 LOG.infof("sweep %s: %s%s", sweepId, byState, complete ? "" : " (unfinished when its interval ended)");
                 return;
             }

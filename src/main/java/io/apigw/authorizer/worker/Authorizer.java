@@ -158,7 +158,7 @@ public class Authorizer {
             }
             stored = CompletableFuture.completedFuture(seen);
         } else {
-            // Read alongside the cluster's reads: it is needed only once the grant is in place.
+            // Read alongside the directory's lookup: its policy version decides the grant.
             stored = calls.submit(() -> credentials.record(request.clusterId()));
         }
         ClusterAccess access;

@@ -106,8 +106,9 @@ public final class SweepBenchmark {
             Instant sweep1 = nextSweep();
             awaitSweep(worker, sweep1);
             Duration phase = Duration.ofSeconds(Math.max(5, interval.toSeconds() / 10));
-            double idleRate = idleCpuRate(pid, Duration.ofSeconds(3));
+            double sentBefore = metric(worker, "authorizer_sweep_checks_sent_total");
             Latency quiet = console(load, clusters, "quiet", phase);
+            double sentQuiet = metric(worker, "authorizer_sweep_checks_sent_total") - sentBefore;
             Instant sweep2 = nextSweep();
             sleepUntil(sweep2.plusSeconds(3));
             double sent0 = metric(worker, "authorizer_sweep_checks_sent_total");
@@ -115,15 +116,19 @@ public final class SweepBenchmark {
             double sentDuring = metric(worker, "authorizer_sweep_checks_sent_total") - sent0;
             awaitSweep(worker, sweep2);
 
-            // Sweep 3 alone: its calls and CPU per credential.
+            // Sweep 3 alone: its calls and CPU per credential, less what the worker spends idle (measured just
+            // before it, after sweep 2).
             Instant sweep3 = nextSweep();
+            double idleRate = idleCpuRate(pid, Duration.between(Instant.now(), sweep3).minusSeconds(1));
             long calls0 = calls(clusters);
+            Map<String, Double> threads0 = ProcStats.cpuByThread(pid);
             double checks0 = metric(worker, "authorizer_requests_total", "type=\"sweep\"");
             double cpu0 = ProcStats.cpuSeconds(pid);
             long t0 = System.nanoTime();
             sleepUntil(sweep3);
             awaitSweep(worker, sweep3);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            String byThread = ProcStats.topThreads(threads0, ProcStats.cpuByThread(pid), 6);
             double cpu = ProcStats.cpuSeconds(pid) - cpu0 - idleRate * seconds;
             double checks = metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0;
             long calls = calls(clusters) - calls0;
@@ -131,7 +136,8 @@ public final class SweepBenchmark {
             say("");
             say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
             say("|---|---|---|---|---|---|");
-            quiet.row("console authorizes, no sweep running");
+            quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
+                    + "meanwhile)", sentQuiet));
             during.row(String.format(java.util.Locale.ROOT, "console authorizes during a sweep (%.0f checks sent "
                     + "meanwhile, %.1f/s)", sentDuring, sentDuring / phase.toSeconds()));
             say("");
@@ -139,6 +145,7 @@ public final class SweepBenchmark {
                     + "%.2f ms per check (idle %.1f ms/s subtracted); checks are evenly spread: %.2f/s",
                     checks, seconds, calls / checks, 1000 * cpu / checks, 1000 * idleRate,
                     checks / (interval.toSeconds() * 0.8));
+            say("   worker CPU by thread over the sweep (s): %s", byThread);
             worker.terminate(Duration.ofSeconds(60));
         } finally {
             fleet.close();
@@ -190,10 +197,15 @@ public final class SweepBenchmark {
         }
     }
 
+    /** The worker's CPU seconds per second while nothing is asked of it. */
     private static double idleCpuRate(long pid, Duration over) throws InterruptedException {
+        if (over.toMillis() < 1000) {
+            throw new IllegalStateException("no idle stretch before the sweep: use a longer sweep-interval-s");
+        }
         double c0 = ProcStats.cpuSeconds(pid);
+        long t0 = System.nanoTime();
         Thread.sleep(over.toMillis());
-        return (ProcStats.cpuSeconds(pid) - c0) / over.toSeconds();
+        return (ProcStats.cpuSeconds(pid) - c0) / ((System.nanoTime() - t0) / 1e9);
     }
 
     private static long calls(List<Member> clusters) {

@@ -26,19 +26,29 @@ class RolloutTest {
                 "1"), cluster("cls-b", 2, "authorized", "2"), cluster("cls-c", 1, "drifted", "3"),
                 cluster("cls-e", 1, "authorized", "5"), cluster("cls-f", 1, "authorized", "6"));
 
-        assertThat(Rollout.nextWave(registry, SWEEP, 2, 2, Set.of())).extracting(Registered::clusterId)
+        assertThat(Rollout.nextWave(registry, SWEEP, 2, 2, Set.of(), Set.of())).extracting(Registered::clusterId)
                 .as("on target (b) and broken this sweep (c) are left out").containsExactly("cls-a", "cls-d");
-        assertThat(Rollout.nextWave(registry, SWEEP, 2, 2, Set.of("cls-a", "cls-d")))
+        assertThat(Rollout.nextWave(registry, SWEEP, 2, 2, Set.of("cls-a", "cls-d"), Set.of()))
                 .extracting(Registered::clusterId).containsExactly("cls-e", "cls-f");
-        assertThat(Rollout.nextWave(registry, SWEEP, 1, 10, Set.of())).extracting(Registered::clusterId)
+        assertThat(Rollout.nextWave(registry, SWEEP, 1, 10, Set.of(), Set.of())).extracting(Registered::clusterId)
                 .as("a rollout back to v1 moves the clusters on v2").containsExactly("cls-b");
+    }
+
+    @Test
+    void clustersThatFailedToMoveBeforeComeLast() {
+        List<Registered> registry = List.of(cluster("cls-a", 1, "authorized", "1"), cluster("cls-b", 1, "authorized",
+                "2"), cluster("cls-c", 1, "authorized", "3"));
+        assertThat(Rollout.nextWave(registry, SWEEP, 2, 2, Set.of(), Set.of("cls-a")))
+                .extracting(Registered::clusterId).containsExactly("cls-b", "cls-c");
+        assertThat(Rollout.nextWave(registry, SWEEP, 2, 3, Set.of(), Set.of("cls-a")))
+                .extracting(Registered::clusterId).as("still tried, once the others have had their turn").containsExactly("cls-b", "cls-c", "cls-a");
     }
 
     @Test
     void aClusterWithoutThisSweepsVerdictWaitsForTheNext() {
         Registered earlier = new Registered("cls-a", Optional.empty(), Optional.empty(), 1,
                 Optional.of("20261202T170000Z"), Optional.of("authorized"), "1");
-        assertThat(Rollout.nextWave(List.of(earlier), SWEEP, 2, 10, Set.of())).isEmpty();
+        assertThat(Rollout.nextWave(List.of(earlier), SWEEP, 2, 10, Set.of(), Set.of())).isEmpty();
     }
 
     @Test
