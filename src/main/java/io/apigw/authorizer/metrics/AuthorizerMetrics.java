@@ -57,10 +57,10 @@ public class AuthorizerMetrics {
                 .description("Conditional re-authorizations sent to the request topic after a sweep's check")
                 .register(registry);
         Gauge.builder("authorizer.sweep.leader", sweepLeader, AtomicLong::get)
-                .description("1 on the replica that holds the sweeper Lease").register(registry);
+                .description("1 on the replica that holds the sweeper Lease").strongReference(true).register(registry);
         Gauge.builder("authorizer.sweep.last.completed.timestamp", sweepCompleted, AtomicLong::get).baseUnit("seconds")
                 .description("When the last sweep had a verdict for every stored credential (0: none yet here)")
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     /** Clusters per state in the last sweep; served by the sweeper only (0 elsewhere), so sum them across replicas. */
@@ -69,7 +69,8 @@ public class AuthorizerMetrics {
             sweepClusters.computeIfAbsent(state, s -> {
                 AtomicLong v = new AtomicLong();
                 Gauge.builder("authorizer.sweep.clusters", v, AtomicLong::get).tag("state", s)
-                        .description("Clusters by the state the last sweep found").register(registry);
+                        .description("Clusters by the state the last sweep found").strongReference(true)
+                        .register(registry);
                 return v;
             });
         }
@@ -89,7 +90,7 @@ public class AuthorizerMetrics {
                 AtomicLong v = new AtomicLong();
                 Gauge.builder("authorizer.policy.clusters", v, AtomicLong::get).tag("version", String.valueOf(n))
                         .description("Authorized clusters by the policy version of their ClusterRole")
-                        .register(registry);
+                        .strongReference(true).register(registry);
                 return v;
             });
         }
@@ -98,7 +99,7 @@ public class AuthorizerMetrics {
         }
         Gauge.builder("authorizer.rollout.paused", rolloutPaused, AtomicLong::get)
                 .description("1 while the sweeper finds the policy rollout paused (by an operator or a failed wave)")
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     public synchronized void policyTally(Map<Integer, Long> byVersion) {

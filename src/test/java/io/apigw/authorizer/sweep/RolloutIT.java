@@ -92,7 +92,8 @@ class RolloutIT {
                 + user("b", limitedToken) + user("c", kubeC.adminToken()) + "contexts:\n" + context(A, "a", "a")
                 + context(B, "b", "b") + context(C, "c", "c"));
 
-        config = SweepHarness.workerConfig(broker.bootstrapServers(), directory, own, ownAdmin, INTERVAL);
+        config = SweepHarness.workerConfig(broker.bootstrapServers(), own, ownAdmin, INTERVAL);
+        config.put("authorizer.directory.kubeconfig.path", directory.toString());
         config.put("authorizer.rollout.wave-size", "1");
         config.put("authorizer.rollout.failure-threshold", "0.5");
         config.put("authorizer.rollout.wave-timeout", WAVE_TIMEOUT.toSeconds() + "s");

@@ -33,18 +33,18 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
-/** What the sweep's real-parts tests share: the worker's own cluster as deployed, a directory, results, metrics. */
-final class SweepHarness {
+/** What the real-parts tests of sweeps share (here and in directory/tke): the worker's own cluster as deployed, a directory, results, metrics. */
+public final class SweepHarness {
 
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String NAMESPACE = "apigw-system";
-    static final String LEASE = "apigw-tke-authorizer-sweeper";
+    public static final ObjectMapper JSON = new ObjectMapper();
+    public static final String NAMESPACE = "apigw-system";
+    public static final String LEASE = "apigw-tke-authorizer-sweeper";
 
     private SweepHarness() {
     }
 
     /** Closes each, in order, whatever the others do (null: never started). */
-    static void closeAll(AutoCloseable... all) {
+    public static void closeAll(AutoCloseable... all) {
         for (AutoCloseable c : all) {
             try {
                 if (c != null) {
@@ -57,7 +57,7 @@ final class SweepHarness {
     }
 
     /** Control planes started at once (each takes seconds); the first is the worker's own cluster. */
-    static List<LocalKube> startKubes(int count) {
+    public static List<LocalKube> startKubes(int count) {
         List<java.util.concurrent.CompletableFuture<LocalKube>> starting = new ArrayList<>();
         for (int i = 1; i < count; i++) {
             starting.add(java.util.concurrent.CompletableFuture.supplyAsync(LocalKube::start));
@@ -68,14 +68,13 @@ final class SweepHarness {
     }
 
     /**
-     * The worker on these parts, as both sweep tests run it: the directory file, its own cluster as deployed (its
-     * ServiceAccount with exactly the Role of k8s/base/rbac.yaml), repair on, short retries and a short Lease.
+     * The worker on these parts, as the sweep tests run it (each adds its directory): its own cluster as deployed
+     * (its ServiceAccount with exactly the Role of k8s/base/rbac.yaml), repair on, short retries and a short Lease.
      */
-    static Map<String, String> workerConfig(String bootstrapServers, Path directory, LocalKube own,
-            KubernetesClient ownAdmin, Duration interval) throws Exception {
+    public static Map<String, String> workerConfig(String bootstrapServers, LocalKube own, KubernetesClient ownAdmin,
+            Duration interval) throws Exception {
         Map<String, String> config = new java.util.HashMap<>();
         config.put("kafka.bootstrap.servers", bootstrapServers);
-        config.put("authorizer.directory.kubeconfig.path", directory.toString());
         config.put("quarkus.kubernetes-client.api-server-url", own.server());
         config.put("quarkus.kubernetes-client.ca-cert-file", own.caFile().toString());
         config.put("quarkus.kubernetes-client.token", workerToken(ownAdmin));
@@ -94,7 +93,7 @@ final class SweepHarness {
      * Makes the credential namespace, applies the shipped ServiceAccount and Role and returns the account's token: the
      * worker's own cluster as deployed.
      */
-    static String workerToken(KubernetesClient ownAdmin) throws Exception {
+    public static String workerToken(KubernetesClient ownAdmin) throws Exception {
         ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
                 .build()).serverSideApply();
         for (String manifest : List.of("k8s/base/serviceaccount.yaml", "k8s/base/rbac.yaml")) {
@@ -106,7 +105,8 @@ final class SweepHarness {
     }
 
     /** The token the token controller issued to a ServiceAccount (before 1.24: its listed Secret). */
-    static String serviceAccountToken(KubernetesClient admin, String namespace, String name) throws Exception {
+    public static String serviceAccountToken(KubernetesClient admin, String namespace, String name)
+            throws Exception {
         for (int i = 0; i < 100; i++) {
             var sa = admin.serviceAccounts().inNamespace(namespace).withName(name).get();
             if (sa != null && !sa.getSecrets().isEmpty()) {
@@ -120,32 +120,32 @@ final class SweepHarness {
         throw new AssertionError("no token for ServiceAccount " + namespace + "/" + name);
     }
 
-    static String cluster(String name, LocalKube kube) {
+    public static String cluster(String name, LocalKube kube) {
         return "- name: " + name + "\n  cluster:\n    server: " + kube.server() + "\n    certificate-authority: "
                 + kube.caFile() + "\n";
     }
 
-    static String user(String name, String token) {
+    public static String user(String name, String token) {
         return "- name: " + name + "\n  user:\n    token: " + token + "\n";
     }
 
-    static String context(String name, String cluster, String user) {
+    public static String context(String name, String cluster, String user) {
         return "- name: " + name + "\n  context: {cluster: " + cluster + ", user: " + user + "}\n";
     }
 
     /** Replaces the directory file at once, as a mounted ConfigMap changes: the worker never reads half of it. */
-    static void writeAtomically(Path file, String content) throws Exception {
+    public static void writeAtomically(Path file, String content) throws Exception {
         Path next = Files.createTempFile(file.getParent(), "directory", ".tmp");
         Files.writeString(next, content);
         Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    static Secret credential(KubernetesClient ownAdmin, String clusterId) {
+    public static Secret credential(KubernetesClient ownAdmin, String clusterId) {
         return ownAdmin.secrets().inNamespace(NAMESPACE).withName(CredentialStore.NAME_PREFIX + clusterId).get();
     }
 
     /** A client exactly as the gateway uses the stored credential: its endpoint, its CA, its token. */
-    static KubernetesClient gatewayClient(KubernetesClient ownAdmin, String clusterId) {
+    public static KubernetesClient gatewayClient(KubernetesClient ownAdmin, String clusterId) {
         Secret s = credential(ownAdmin, clusterId);
         Base64.Decoder d = Base64.getDecoder();
         return new KubernetesClientBuilder().withConfig(new ConfigBuilder()
@@ -156,17 +156,18 @@ final class SweepHarness {
     }
 
     /** The value of the first series starting with {@code series} (name and the first labels), or -1. */
-    static long gauge(String metrics, String series) {
+    public static long gauge(String metrics, String series) {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + "[^ ]* ([0-9.eE+-]+)$").matcher(metrics);
         return m.find() ? (long) Double.parseDouble(m.group(1)) : -1;
     }
 
-    static Optional<WorkerProcess> leader(List<WorkerProcess> workers) {
+    public static Optional<WorkerProcess> leader(List<WorkerProcess> workers) {
         return workers.stream().filter(w -> gauge(w.get("/q/metrics").body(), "authorizer_sweep_leader") == 1)
                 .findFirst();
     }
 
-    static WorkerProcess awaitLeader(List<WorkerProcess> workers, Duration within) throws InterruptedException {
+    public static WorkerProcess awaitLeader(List<WorkerProcess> workers, Duration within)
+            throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             Optional<WorkerProcess> leader = leader(workers);
@@ -179,7 +180,8 @@ final class SweepHarness {
     }
 
     /** The results on the topic now (read for {@code within}) that {@code wanted} picks, with their type. */
-    static List<JsonNode> results(KafkaClients kafka, Predicate<JsonNode> wanted, Duration within) throws Exception {
+    public static List<JsonNode> results(KafkaClients kafka, Predicate<JsonNode> wanted, Duration within)
+            throws Exception {
         List<JsonNode> out = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : kafka.readUntil(KafkaBroker.RESULTS, rs -> false, within)) {
             ObjectNode body = (ObjectNode) JSON.readTree(r.value());
@@ -192,7 +194,7 @@ final class SweepHarness {
     }
 
     /** A console request (with extra fields) and its result; the worker's log if none comes. */
-    static JsonNode request(KafkaClients kafka, WorkerProcess logOf, String clusterId, String type,
+    public static JsonNode request(KafkaClients kafka, WorkerProcess logOf, String clusterId, String type,
             Map<String, String> extra) throws Exception {
         String id = "it-" + UUID.randomUUID();
         ObjectNode data = (ObjectNode) JSON.readTree(Requests.request(id, clusterId));

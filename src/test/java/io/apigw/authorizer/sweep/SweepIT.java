@@ -98,8 +98,8 @@ class SweepIT {
         directory = Files.createTempFile("sweep-directory", ".kubeconfig");
         writeDirectory(true);
 
-        Map<String, String> config = SweepHarness.workerConfig(broker.bootstrapServers(), directory, own, ownAdmin,
-                INTERVAL);
+        Map<String, String> config = SweepHarness.workerConfig(broker.bootstrapServers(), own, ownAdmin, INTERVAL);
+        config.put("authorizer.directory.kubeconfig.path", directory.toString());
         config.put("authorizer.concurrency", "4");
         config.put("authorizer.retry.max-backoff", "1s");
         config.put("authorizer.kube.connect-timeout", "2s");
