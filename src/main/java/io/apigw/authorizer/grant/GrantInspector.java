@@ -22,13 +22,13 @@ public class GrantInspector {
 
     /**
      * @param retiring token Secrets pending revocation: never the cluster's token
-     * @param policy the policy the cluster's ClusterRole should be
+     * @param policy the policy the cluster's ClusterRole should be, asked for once the cluster has been read
      */
     public Inspection inspect(KubernetesClient client, java.util.function.Supplier<Set<String>> retiring,
-            Policy policy) {
+            java.util.function.Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(policy), token.map(s -> s.getMetadata().getName())
+        return new Inspection(observed.missing(), observed.drifted(policy.get()), token.map(s -> s.getMetadata().getName())
                 .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion());

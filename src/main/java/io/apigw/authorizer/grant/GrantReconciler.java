@@ -71,10 +71,11 @@ public class GrantReconciler {
      * Observe, plan, review the rights once, write in two waves, get the token, then try it as the gateway will: a
      * token that is rejected, labelled invalid by the legacy token cleaner, or of another account is replaced; one
      * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen;
-     * {@code policy}: the ClusterRole's rules, and what the token is checked for.
+     * {@code policy}: the ClusterRole's rules, asked for once the cluster has been read (it may wait on the stored
+     * credential, which a down target cluster should not be blamed on).
      */
     public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Policy policy) {
+            Supplier<Policy> policy) {
         return settle(client, log, check, retiring, policy).grant();
     }
 
@@ -84,7 +85,7 @@ public class GrantReconciler {
      * no other when the old one is revoked. If the canonical token already is that Secret (a retry), it is returned.
      */
     public Grant rotate(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Policy policy, String rotationId) {
+            Supplier<Policy> policy, String rotationId) {
         Settled current = settle(client, log, check, retiring, policy);
         String name = TokenSecrets.workerSecretName(current.owner(), "/rotation/" + rotationId);
         if (current.grant().tokenSecret().equals(name)) {
@@ -125,10 +126,10 @@ public class GrantReconciler {
     }
 
     private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Policy policy) {
+            Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
-        GrantPlan plan = GrantPlan.of(observed, policy);
+        GrantPlan plan = GrantPlan.of(observed, policy.get());
         AccessReview.require(client, plan.rights(), calls);
         ServiceAccount owner = wave1(client, plan, observed, log);
         Optional<Secret> existingToken = observed.canonicalToken();

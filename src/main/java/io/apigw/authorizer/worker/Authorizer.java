@@ -11,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
 
@@ -158,7 +159,7 @@ public class Authorizer {
             }
             stored = CompletableFuture.completedFuture(seen);
         } else {
-            // Read alongside the directory's lookup: its policy version decides the grant.
+            // Read alongside the directory's lookup and the cluster's reads: its policy version decides the plan.
             stored = calls.submit(() -> credentials.record(request.clusterId()));
         }
         ClusterAccess access;
@@ -169,11 +170,12 @@ public class Authorizer {
             throw e;
         }
         try (ClusterClients.Lease admin = clients.open(access)) {
-            Optional<CredentialRecord> record = ParallelCalls.join(stored);
-            Policy policy = policy(request, record);
+            Supplier<Policy> policy = policy(request, stored);
             TokenCheck check = asGateway(request.clusterId(), access, policy);
             Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
                     retiring(stored), policy));
+            Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            Policy applied = policy.get();
             Revocation retire = null;
             if (dueForRotation(grant, record)) {
                 Grant before = grant;
@@ -190,7 +192,7 @@ public class Authorizer {
                         .orElse(null);
             }
             Revocation retiring = retire;
-            String credentialRef = metrics.step("credential", () -> credentials.save(registered(request, policy),
+            String credentialRef = metrics.step("credential", () -> credentials.save(registered(request, applied),
                     access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
                     retiring)).value();
             if (retire != null) {
@@ -199,7 +201,7 @@ public class Authorizer {
             revokeDue(admin.client(), request.clusterId(), record);
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
-                    grant.kubernetesVersion(), policy.version());
+                    grant.kubernetesVersion(), applied.version());
         } finally {
             ParallelCalls.settled(stored);
         }
@@ -235,9 +237,18 @@ public class Authorizer {
                 .filter(at -> at.plus(maxAge.get()).isBefore(Instant.now())).isPresent();
     }
 
-    private TokenCheck asGateway(String clusterId, ClusterAccess access, Policy policy) {
+    /**
+     * The request's policy once its stored credential is read. Asked for after the cluster's own reads, so that a
+     * cluster that cannot be reached is reported as such even when the gateway's cluster cannot be either.
+     */
+    private Supplier<Policy> policy(AuthorizationRequest request,
+            CompletableFuture<Optional<CredentialRecord>> stored) {
+        return () -> policy(request, ParallelCalls.join(stored));
+    }
+
+    private TokenCheck asGateway(String clusterId, ClusterAccess access, Supplier<Policy> policy) {
         return (token, serviceAccountUid) -> metrics.step("verify", () -> probe.verify(clusterId,
-                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid, policy));
+                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid, policy.get()));
     }
 
     private static java.util.function.Supplier<Set<String>> retiring(
@@ -281,10 +292,10 @@ public class Authorizer {
         CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
                 request.clusterId()));
         try (ClusterClients.Lease admin = clients.open(access)) {
-            Optional<CredentialRecord> record = ParallelCalls.join(stored);
-            Policy policy = policy(request, record);
+            Supplier<Policy> policy = policy(request, stored);
             Grant fresh = grants.rotate(admin.client(), changes, asGateway(request.clusterId(), access, policy),
                     retiring(stored), policy, request.requestId());
+            Optional<CredentialRecord> record = ParallelCalls.join(stored);
             String credentialRef = credentials.reference(request.clusterId()).value();
             if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
                 // This rotation is stored already (a retry or a redelivery): answer as it was done.
@@ -305,7 +316,7 @@ public class Authorizer {
             Revocation retire = record.filter(r -> r.tokenSecret() != null)
                     .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(graceNow)))
                     .orElse(null);
-            credentials.save(registered(request, policy), access.server(), access.caPem(), fresh.token(),
+            credentials.save(registered(request, policy.get()), access.server(), access.caPem(), fresh.token(),
                     fresh.tokenSecret(), fresh.tokenSecretUid(), retire);
             boolean revoked = retire == null;
             if (retire != null && graceNow.isZero()) {
@@ -336,9 +347,9 @@ public class Authorizer {
         Optional<CredentialRecord> record;
         Policy policy;
         try (ClusterClients.Lease admin = clients.open(access)) {
+            found = inspector.inspect(admin.client(), retiring(stored), policy(request, stored));
             record = ParallelCalls.join(stored);
             policy = policy(request, record);
-            found = inspector.inspect(admin.client(), retiring(stored), policy);
             revokeDue(admin.client(), request.clusterId(), record);
         } finally {
             ParallelCalls.settled(stored);
