@@ -269,16 +269,7 @@ class RolloutIT {
 
     /** The cluster's first rollout result completed after {@code since}. */
     private static JsonNode rolloutResult(String clusterId, Instant since) throws Exception {
-        long deadline = System.nanoTime() + INTERVAL.multipliedBy(3).toNanos();
-        while (System.nanoTime() < deadline) {
-            List<JsonNode> found = SweepHarness.results(kafka, r -> r.path("trigger").asText().equals("rollout")
-                    && r.path("clusterId").asText().equals(clusterId)
-                    && Instant.parse(r.path("completedAt").asText()).isAfter(since), Duration.ofSeconds(2));
-            if (!found.isEmpty()) {
-                return found.get(0);
-            }
-        }
-        throw new AssertionError("no rollout result for " + clusterId + "\n" + worker.log());
+        return SweepHarness.firstResult(kafka, worker, "rollout", clusterId, since, INTERVAL.multipliedBy(3));
     }
 
     private static void await(String what, Duration within, BooleanSupplier done) throws InterruptedException {

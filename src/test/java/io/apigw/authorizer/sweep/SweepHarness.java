@@ -33,7 +33,10 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 
-/** What the real-parts tests of sweeps share (here and in directory/tke): the worker's own cluster as deployed, a directory, results, metrics. */
+/**
+ * What the real-parts tests of sweeps share (here and in directory/tke): the worker's own cluster as deployed, a
+ * directory, results, metrics.
+ */
 public final class SweepHarness {
 
     public static final ObjectMapper JSON = new ObjectMapper();
@@ -191,6 +194,24 @@ public final class SweepHarness {
             }
         }
         return out;
+    }
+
+    /**
+     * The cluster's first result of {@code trigger} completed after {@code since}, within {@code within}; the worker's
+     * log if none comes.
+     */
+    public static JsonNode firstResult(KafkaClients kafka, WorkerProcess logOf, String trigger, String clusterId,
+            java.time.Instant since, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<JsonNode> found = results(kafka, r -> r.path("trigger").asText().equals(trigger)
+                    && r.path("clusterId").asText().equals(clusterId)
+                    && java.time.Instant.parse(r.path("completedAt").asText()).isAfter(since), Duration.ofSeconds(2));
+            if (!found.isEmpty()) {
+                return found.get(0);
+            }
+        }
+        throw new AssertionError("no " + trigger + " result for " + clusterId + "\n" + logOf.log());
     }
 
     /** A console request (with extra fields) and its result; the worker's log if none comes. */

@@ -6,7 +6,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
@@ -120,15 +119,6 @@ class TkeSweepIT {
 
     /** The cluster's first sweep result completed after {@code since}. */
     private static JsonNode sweepResult(Instant since) throws Exception {
-        long deadline = System.nanoTime() + INTERVAL.multipliedBy(4).toNanos();
-        while (System.nanoTime() < deadline) {
-            List<JsonNode> found = SweepHarness.results(kafka, r -> r.path("trigger").asText().equals("sweep")
-                    && r.path("clusterId").asText().equals(CLUSTER)
-                    && Instant.parse(r.path("completedAt").asText()).isAfter(since), Duration.ofSeconds(2));
-            if (!found.isEmpty()) {
-                return found.get(0);
-            }
-        }
-        throw new AssertionError("no sweep result for " + CLUSTER + "\n" + worker.log());
+        return SweepHarness.firstResult(kafka, worker, "sweep", CLUSTER, since, INTERVAL.multipliedBy(4));
     }
 }
