@@ -101,8 +101,44 @@ public interface AuthorizerConfig {
             @WithDefault("false")
             boolean requireTenantCredentials();
 
-            /** API keys of each tenant's account, by appId. */
+            /**
+             * Permanent API keys of a tenant's account, by appId: the weaker option (keys that never expire, held by
+             * the gateway); a tenant listed here is served with its keys even when {@code assume-role} is on.
+             */
             java.util.Map<String, Tenant> tenants();
+
+            /** Short-lived credentials for each tenant from STS AssumeRole, for requests that name an ownerUin. */
+            AssumeRole assumeRole();
+
+            interface AssumeRole {
+                /** {@code true}: a request with {@code ownerUin} is served with the role that tenant granted. */
+                @WithDefault("false")
+                boolean enabled();
+
+                /** The role each tenant creates and grants to this gateway's account (a CAM role). */
+                @WithDefault("APIGW_TKEAuthorizerRole")
+                String roleName();
+
+                /** The RoleArn asked for; {@code {ownerUin}} and {@code {roleName}} are filled in. */
+                @WithDefault("qcs::cam::uin/{ownerUin}:roleName/{roleName}")
+                String roleArnTemplate();
+
+                /** The credentials' lifetime asked of STS (DurationSeconds, up to 12h). */
+                @WithDefault("1h")
+                Duration duration();
+
+                /** Credentials are assumed again this long before they expire, so no call signs with dying keys. */
+                @WithDefault("5m")
+                Duration refreshBefore();
+
+                /** Host (and optional port) of the STS API; its protocol and timeouts are the TKE API's. */
+                @WithDefault("sts.tencentcloudapi.com")
+                String endpoint();
+
+                /** The region STS calls are signed for; the credentials are valid in every region. */
+                @WithDefault("ap-guangzhou")
+                String region();
+            }
 
             interface Tenant {
                 String secretId();

@@ -54,6 +54,7 @@ public class CredentialStore {
     /** What a sweep needs to ask the directory again (v1.3). */
     public static final String REGION_ANNOTATION = "apigw.tencent.com/region";
     public static final String APP_ID_ANNOTATION = "apigw.tencent.com/app-id";
+    public static final String OWNER_UIN_ANNOTATION = "apigw.tencent.com/owner-uin";
     /** When the stored token last proved usable (stored after a proof, or a sweep's check found it so). */
     public static final String VERIFIED_AT_ANNOTATION = "apigw.tencent.com/verified-at";
     /** The last sweep's verdict: which sweep, when, and the state it found. */
@@ -121,6 +122,7 @@ public class CredentialStore {
             }
             where.region().ifPresent(r -> annotations.put(REGION_ANNOTATION, r));
             where.appId().ifPresent(a -> annotations.put(APP_ID_ANNOTATION, a));
+            where.ownerUin().ifPresent(u -> annotations.put(OWNER_UIN_ANNOTATION, u));
             Instant verified = instant(annotations.get(VERIFIED_AT_ANNOTATION));
             if (tokenChanged || verified == null || verified.plus(VERIFIED_AT_REFRESH).isBefore(Instant.now())) {
                 annotations.put(VERIFIED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
@@ -207,13 +209,15 @@ public class CredentialStore {
      * A stored credential as the registry lists it: what a sweep needs to check it, its policy version, what the last
      * sweep found, and the version of the Secret (what a conditional authorize names).
      */
-    public record Registered(String clusterId, Optional<String> region, Optional<String> appId, int policyVersion,
-            Optional<String> sweepId, Optional<String> sweepState, String version) {
+    public record Registered(String clusterId, Optional<String> region, Optional<String> appId,
+            Optional<String> ownerUin, int policyVersion, Optional<String> sweepId, Optional<String> sweepState,
+            String version) {
 
         /** Where a credential is about to be stored from a request, with the policy its ClusterRole now has. */
         public static Registered of(String clusterId, Optional<String> region, Optional<String> appId,
-                int policyVersion) {
-            return new Registered(clusterId, region, appId, policyVersion, Optional.empty(), Optional.empty(), null);
+                Optional<String> ownerUin, int policyVersion) {
+            return new Registered(clusterId, region, appId, ownerUin, policyVersion, Optional.empty(),
+                    Optional.empty(), null);
         }
     }
 
@@ -231,7 +235,8 @@ public class CredentialStore {
                 String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
                 if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)) {
                     all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
-                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)), policyVersion(s),
+                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
+                            Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION)), policyVersion(s),
                             Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
                             Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION)), s.getMetadata().getResourceVersion()));
                 }

@@ -8,14 +8,17 @@ import jakarta.enterprise.inject.Produces;
 import com.tencentcloudapi.common.provider.DefaultCredentialsProvider;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.quarkus.runtime.Startup;
 import io.apigw.authorizer.directory.tke.TkeDirectory;
 
 /** Chooses the cluster directory named by {@code authorizer.directory.type}. */
 @ApplicationScoped
 public class DirectoryProducer {
 
+    /** Made at start-up, so that settings which cannot work stop the worker before it reads a request. */
     @Produces
     @ApplicationScoped
+    @Startup
     ClusterDirectory directory(AuthorizerConfig config) {
         return switch (config.directory().type()) {
             case kubeconfig -> new KubeconfigDirectory(kubeconfigPath(config));

@@ -36,6 +36,7 @@ public class RequestReader {
     static final Pattern CLUSTER_ID = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
     static final Pattern REGION = Pattern.compile("[a-z]+(-[a-z0-9]+)+");
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    static final Pattern OWNER_UIN = Pattern.compile("[0-9]{1,20}");
     static final int MAX_REQUESTED_BY = 256;
     /** A Kubernetes resourceVersion: opaque, but digits in every API server; bounded here for logs and keys. */
     static final Pattern CREDENTIAL_VERSION = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
@@ -199,11 +200,15 @@ public class RequestReader {
             }
         }
         Optional<String> appId = Optional.empty();
+        Optional<String> ownerUin = Optional.empty();
         Optional<String> requestedBy = Optional.empty();
         if (problem == null) {
             appId = scalar(data, "appId");
+            ownerUin = scalar(data, "ownerUin");
             if (data.hasNonNull("appId") && appId.filter(APP_ID.asMatchPredicate()).isEmpty()) {
                 problem = "appId must be 1-64 characters of [A-Za-z0-9_-]";
+            } else if (data.hasNonNull("ownerUin") && ownerUin.filter(OWNER_UIN.asMatchPredicate()).isEmpty()) {
+                problem = "ownerUin must be the account's uin: 1-20 digits";
             }
             requestedBy = scalar(data, "requestedBy");
             if (data.hasNonNull("requestedBy")
@@ -254,7 +259,7 @@ public class RequestReader {
             return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
         }
         return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
-                requestedBy, grace, trigger, ifVersion, policyVersion));
+                requestedBy, grace, trigger, ifVersion, policyVersion, ownerUin));
     }
 
     /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */

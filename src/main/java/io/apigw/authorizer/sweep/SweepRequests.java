@@ -14,6 +14,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.apigw.authorizer.credential.CredentialStore.Registered;
+import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.request.RequestType;
 import io.apigw.authorizer.request.Trigger;
 import io.apigw.authorizer.result.Result;
@@ -44,36 +46,39 @@ public class SweepRequests {
     }
 
     /** A read-only check of one stored credential, on the sweeps topic. */
-    void check(String sweepId, String clusterId, Optional<String> region, Optional<String> appId) {
-        ObjectNode data = request("sweep-" + sweepId + "-" + clusterId, clusterId, region, appId, Trigger.sweep);
+    void check(String sweepId, Registered target) {
+        ObjectNode data = request("sweep-" + sweepId + "-" + target.clusterId(), target.clusterId(), target.region(),
+                target.appId(), target.ownerUin(), Trigger.sweep);
         send(checks, RequestType.CHECK, data, List.of(header(SWEEP_ID_HEADER, sweepId)));
     }
 
     /** Re-authorizes a cluster only while its stored credential is still the one judged ({@code version}). */
-    void repair(String sweepId, String clusterId, Optional<String> region, Optional<String> appId, String version) {
-        ObjectNode data = request("repair-" + sweepId + "-" + clusterId, clusterId, region, appId, Trigger.repair);
+    void repair(String sweepId, AuthorizationRequest check, String version) {
+        ObjectNode data = request("repair-" + sweepId + "-" + check.clusterId(), check.clusterId(), check.region(),
+                check.appId(), check.ownerUin(), Trigger.repair);
         data.put("ifCredentialVersion", version);
         data.put("requestedBy", "apigw-tke-authorizer sweep " + sweepId);
         send(repairs, RequestType.AUTHORIZE, data, List.of());
     }
 
     /** Moves a cluster to {@code policyVersion}, only while its stored credential is still {@code version}. */
-    void rollout(String sweepId, String clusterId, Optional<String> region, Optional<String> appId, String version,
-            int policyVersion) {
-        ObjectNode data = request("rollout-" + sweepId + "-" + clusterId, clusterId, region, appId, Trigger.rollout);
-        data.put("ifCredentialVersion", version);
+    void rollout(String sweepId, Registered r, int policyVersion) {
+        ObjectNode data = request("rollout-" + sweepId + "-" + r.clusterId(), r.clusterId(), r.region(), r.appId(),
+                r.ownerUin(), Trigger.rollout);
+        data.put("ifCredentialVersion", r.version());
         data.put("policyVersion", policyVersion);
         data.put("requestedBy", "apigw-tke-authorizer rollout of policy v" + policyVersion + ", sweep " + sweepId);
         send(repairs, RequestType.AUTHORIZE, data, List.of());
     }
 
     private ObjectNode request(String requestId, String clusterId, Optional<String> region, Optional<String> appId,
-            Trigger trigger) {
+            Optional<String> ownerUin, Trigger trigger) {
         ObjectNode data = json.createObjectNode();
         data.put("requestId", requestId);
         data.put("clusterId", clusterId);
         region.ifPresent(r -> data.put("region", r));
         appId.ifPresent(a -> data.put("appId", a));
+        ownerUin.ifPresent(u -> data.put("ownerUin", u));
         data.put("trigger", trigger.name());
         return data;
     }

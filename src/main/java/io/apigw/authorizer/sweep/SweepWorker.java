@@ -108,7 +108,7 @@ public class SweepWorker {
         boolean repairing = repair && state.repairable() && version.isPresent();
         if (repairing) {
             try {
-                requests.repair(sweepId.get(), request.clusterId(), request.region(), request.appId(), version.get());
+                requests.repair(sweepId.get(), request, version.get());
                 metrics.repairSent();
             } catch (RuntimeException e) {
                 // The check is answered; a repair not sent waits for the next sweep rather than stop the channel.

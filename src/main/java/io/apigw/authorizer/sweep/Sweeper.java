@@ -237,8 +237,7 @@ public class Sweeper {
                 if (leading != Thread.currentThread()) {
                     throw new InterruptedException();
                 }
-                Registered target = slot.target();
-                requests.check(sweepId, target.clusterId(), target.region(), target.appId());
+                requests.check(sweepId, slot.target());
                 metrics.sweepCheckSent();
             }
         }
@@ -305,7 +304,7 @@ public class Sweeper {
                 throw new InterruptedException();
             }
             try {
-                requests.rollout(sweepId, r.clusterId(), r.region(), r.appId(), r.version(), targetPolicy);
+                requests.rollout(sweepId, r, targetPolicy);
                 moving.add(r);
             } catch (RuntimeException e) {
                 LOG.warnf("sweep %s: the rollout request for %s could not be sent (%s)", sweepId, r.clusterId(),

@@ -209,7 +209,7 @@ public class Authorizer {
 
     private static CredentialStore.Registered registered(AuthorizationRequest request, Policy policy) {
         return CredentialStore.Registered.of(request.clusterId(), request.region(), request.appId(),
-                policy.version());
+                request.ownerUin(), policy.version());
     }
 
     private static Result skipped(AuthorizationRequest request, int attempt, boolean deleted) {

@@ -88,6 +88,17 @@ class RequestReaderTest {
         assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(body))).appId()).contains("1250000000");
     }
 
+    @Test
+    void theOwnerUinIsTakenAsTextOrNumber() {
+        for (String uin : new String[] { "\"100000000001\"", "100000000001" }) {
+            String body = "{\"requestId\":\"r1\",\"clusterId\":\"cls-a\",\"ownerUin\":" + uin + "}";
+            assertThat(accepted(kubeconfigReader.read(new RecordHeaders(), bytes(body))).ownerUin())
+                    .contains("100000000001");
+        }
+        assertThat(accepted(kubeconfigReader.read(binary("ClusterAuthorizationRequested"), bytes(VALID))).ownerUin())
+                .isEmpty();
+    }
+
     /** Each rule of contract section 3: the ids are readable, so the request is answered INVALID_REQUEST. */
     @Test
     void aRolloutNamesThePolicyVersionItMovesTheClusterTo() {
@@ -107,6 +118,9 @@ class RequestReaderTest {
             "\"region\":7                             | region must be a string",
             "\"appId\":\"12 34\"                       | appId must be 1-64 characters of [A-Za-z0-9_-]",
             "\"appId\":{\"a\":1}                        | appId must be 1-64 characters of [A-Za-z0-9_-]",
+            "\"ownerUin\":\"uin-100\"                  | ownerUin must be the account's uin: 1-20 digits",
+            "\"ownerUin\":\"123456789012345678901\"    | ownerUin must be the account's uin: 1-20 digits",
+            "\"ownerUin\":-1                         | ownerUin must be the account's uin: 1-20 digits",
             "\"requestedBy\":[1]                      | requestedBy must be a string of at most 256 characters",
     })
     void invalidOptionalFieldsAreAnsweredInvalidRequest(String field, String reason) {

@@ -16,7 +16,7 @@ class RolloutTest {
     private static final String SWEEP = "20261202T180000Z";
 
     private static Registered cluster(String id, int policy, String state, String version) {
-        return new Registered(id, Optional.empty(), Optional.empty(), policy, Optional.of(SWEEP),
+        return new Registered(id, Optional.empty(), Optional.empty(), Optional.empty(), policy, Optional.of(SWEEP),
                 Optional.ofNullable(state), version);
     }
 
@@ -46,7 +46,7 @@ class RolloutTest {
 
     @Test
     void aClusterWithoutThisSweepsVerdictWaitsForTheNext() {
-        Registered earlier = new Registered("cls-a", Optional.empty(), Optional.empty(), 1,
+        Registered earlier = new Registered("cls-a", Optional.empty(), Optional.empty(), Optional.empty(), 1,
                 Optional.of("20261202T170000Z"), Optional.of("authorized"), "1");
         assertThat(Rollout.nextWave(List.of(earlier), SWEEP, 2, 10, Set.of(), Set.of())).isEmpty();
     }

@@ -17,7 +17,7 @@ import io.apigw.authorizer.credential.CredentialStore.Registered;
 class SweepPlanTest {
 
     private static Registered cluster(String id, String appId) {
-        return Registered.of(id, Optional.of("ap-guangzhou"), Optional.ofNullable(appId), 1);
+        return Registered.of(id, Optional.of("ap-guangzhou"), Optional.ofNullable(appId), Optional.empty(), 1);
     }
 
     private static List<Registered> clusters(int n, String appId) {

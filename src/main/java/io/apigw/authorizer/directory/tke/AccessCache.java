@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class AccessCache {
 
-    record Key(String appId, String region, String clusterId) {
+    record Key(String appId, String ownerUin, String region, String clusterId) {
     }
 
     private record Entry(PrivateEndpoint endpoint, long expiresAt) {

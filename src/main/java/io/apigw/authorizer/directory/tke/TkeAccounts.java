@@ -11,12 +11,14 @@ import com.tencentcloudapi.common.exception.TencentCloudSDKException;
 import com.tencentcloudapi.common.provider.CredentialsProvider;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 
 /**
- * Picks the account for a request by its {@code appId}: the tenant's own API keys when configured; otherwise, unless
- * tenant keys are required, the worker's default credentials. A request is never served with another tenant's keys.
+ * Picks the account for a request: the tenant's own API keys when configured for its {@code appId}; else, with
+ * assume-role on and an {@code ownerUin}, the role that account granted; otherwise, unless tenant credentials are
+ * required, the worker's default credentials. A request is never served with another tenant's keys.
  */
 final class TkeAccounts {
 
@@ -25,27 +27,43 @@ final class TkeAccounts {
     private final Map<String, TkeAccount> tenants;
     private final boolean tenantRequired;
     private final CredentialsProvider defaultChain;
+    /** Null when assume-role is off. */
+    private final TenantRoles roles;
     private volatile TkeAccount defaultAccount;
 
-    TkeAccounts(AuthorizerConfig.Directory.Tke config, CredentialsProvider defaultChain) {
+    TkeAccounts(AuthorizerConfig.Directory.Tke config, CredentialsProvider defaultChain, TenantRoles roles) {
         this.tenants = config.tenants().entrySet().stream().collect(Collectors.toUnmodifiableMap(Map.Entry::getKey,
                 t -> new TkeAccount("appId " + t.getKey(),
                         new Credential(t.getValue().secretId(), t.getValue().secretKey()))));
         this.tenantRequired = config.requireTenantCredentials();
         this.defaultChain = defaultChain;
+        this.roles = roles;
     }
 
-    TkeAccount forTenant(Optional<String> appId) {
+    TkeAccount forRequest(AuthorizationRequest request) {
+        Optional<String> appId = request.appId();
         TkeAccount tenant = appId.map(tenants::get).orElse(null);
         if (tenant != null) {
             return tenant;
         }
+        if (roles != null && request.ownerUin().isPresent()) {
+            return roles.assume(request.ownerUin().get(), request.requestId(), this::defaultAccount);
+        }
         if (tenantRequired) {
+            String served = roles == null ? "configured tenants" : "configured tenants and requests with an ownerUin";
             throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND, appId
-                    .map(id -> "no Tencent Cloud account is configured for appId " + id)
-                    .orElse("the request names no appId, and this worker serves configured tenants only"));
+                    .map(id -> "no Tencent Cloud account is configured for appId " + id + ", and this worker serves "
+                            + served + " only")
+                    .orElse("the request names no appId, and this worker serves " + served + " only"));
         }
         return defaultAccount();
+    }
+
+    /** After TKE refused an assumed role's keys: the next request assumes the role again. */
+    void refused(TkeAccount account) {
+        if (roles != null) {
+            roles.forget(account);
+        }
     }
 
     /** Resolved once: the SDK's role credentials renew themselves, and the chain may call the CVM metadata service. */

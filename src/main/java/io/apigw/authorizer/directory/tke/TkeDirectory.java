@@ -1,6 +1,7 @@
 package io.apigw.authorizer.directory.tke;
 
 import java.net.URI;
+import java.time.Clock;
 
 import org.jboss.logging.Logger;
 
@@ -25,14 +26,24 @@ public class TkeDirectory implements ClusterDirectory {
 
     private static final Logger LOG = Logger.getLogger(TkeDirectory.class);
 
-    private final TkeApi api;
+    private final CloudApi api;
     private final TkeAccounts accounts;
     private final AccessCache cache;
 
-    /** @param defaultCredentials used for requests without tenant credentials, unless those are required */
+    /**
+     * @param defaultCredentials the worker's own identity: signs STS AssumeRole, and the TKE calls of requests
+     *        without tenant credentials unless those are required
+     */
     public TkeDirectory(AuthorizerConfig.Directory.Tke config, CredentialsProvider defaultCredentials) {
-        this.api = new TkeApi(config);
-        this.accounts = new TkeAccounts(config, defaultCredentials);
+        this(config, defaultCredentials, Clock.systemUTC());
+    }
+
+    TkeDirectory(AuthorizerConfig.Directory.Tke config, CredentialsProvider defaultCredentials, Clock clock) {
+        this.api = CloudApi.tke(config);
+        TenantRoles roles = config.assumeRole().enabled()
+                ? new TenantRoles(config.assumeRole(), CloudApi.sts(config), clock)
+                : null;
+        this.accounts = new TkeAccounts(config, defaultCredentials, roles);
         this.cache = new AccessCache(config.cacheTtl());
     }
 
@@ -41,10 +52,19 @@ public class TkeDirectory implements ClusterDirectory {
         String clusterId = request.clusterId();
         String region = request.region().orElseThrow(() -> AuthorizationException
                 .permanent(FailureCode.INVALID_REQUEST, "the tke cluster directory needs the cluster's region"));
-        AccessCache.Key key = new AccessCache.Key(request.appId().orElse(""), region, clusterId);
+        AccessCache.Key key = new AccessCache.Key(request.appId().orElse(""), request.ownerUin().orElse(""), region,
+                clusterId);
         PrivateEndpoint endpoint = cache.get(key);
         if (endpoint == null) {
-            endpoint = lookUp(accounts.forTenant(request.appId()), region, clusterId);
+            TkeAccount account = accounts.forRequest(request);
+            try {
+                endpoint = lookUp(account, region, clusterId);
+            } catch (AuthorizationException e) {
+                if (e.code() == FailureCode.PERMISSION_DENIED) {
+                    accounts.refused(account);
+                }
+                throw e;
+            }
             cache.put(key, endpoint);
         }
         return endpoint.access(clusterId);
@@ -52,10 +72,11 @@ public class TkeDirectory implements ClusterDirectory {
 
     private PrivateEndpoint lookUp(TkeAccount account, String region, String clusterId) {
         JsonNode status = api.call(account, region, "DescribeClusterEndpointStatus",
-                TkeApi.params(clusterId).put("IsExtranet", false));
+                CloudApi.params(clusterId).put("IsExtranet", false), "cluster " + clusterId);
         requireCreated(status, account, region, clusterId);
 
-        JsonNode endpoints = api.call(account, region, "DescribeClusterEndpoints", TkeApi.params(clusterId));
+        JsonNode endpoints = api.call(account, region, "DescribeClusterEndpoints", CloudApi.params(clusterId),
+                "cluster " + clusterId);
         String address = text(endpoints, "ClusterIntranetEndpoint");
         if (address.isEmpty()) {
             throw AuthorizationException.transientFailure(FailureCode.API_SERVER_UNREACHABLE,
@@ -68,7 +89,7 @@ public class TkeDirectory implements ClusterDirectory {
         }
 
         JsonNode kubeconfig = api.call(account, region, "DescribeClusterKubeconfig",
-                TkeApi.params(clusterId).put("IsExtranet", false));
+                CloudApi.params(clusterId).put("IsExtranet", false), "cluster " + clusterId);
         AdminCredential admin = AdminCredential.fromKubeconfig(text(kubeconfig, "Kubeconfig"), clusterId);
         return new PrivateEndpoint(serverUrl(address, clusterId), ca + "\n", admin);
     }

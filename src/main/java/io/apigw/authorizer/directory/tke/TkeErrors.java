@@ -57,6 +57,32 @@ final class TkeErrors {
         return AuthorizationException.permanent(FailureCode.INTERNAL, message);
     }
 
+    /**
+     * STS AssumeRole errors. A missing role, or one whose trust policy does not name this gateway's account, is the
+     * tenant's to fix (permanent PERMISSION_DENIED); the worker's own identity refused, or a bad role ARN, is the
+     * operator's (permanent INTERNAL); throttling and STS trouble pass (transient).
+     */
+    static AuthorizationException classifyAssumeRole(String action, TencentCloudSDKException e) {
+        String code = e.getErrorCode() == null ? "" : e.getErrorCode();
+        if (code.isEmpty() || code.equals(HTTP_ERROR)) {
+            return classify(action, e);
+        }
+        String requestId = e.getRequestId() == null || e.getRequestId().isBlank() ? ""
+                : " (RequestId " + e.getRequestId() + ")";
+        String message = "STS " + action + " failed: " + code + ": " + clean(e.getMessage()) + requestId;
+        if (code.startsWith("ResourceNotFound.Role") || code.startsWith("UnauthorizedOperation")
+                || code.equals("InternalError.IllegalRole") || code.equals("InvalidParameter.AccountNotAvaliable")) {
+            return AuthorizationException.permanent(FailureCode.PERMISSION_DENIED, message);
+        }
+        if (code.equals("AuthFailure.SignatureExpire") || code.startsWith("InternalError")
+                || code.startsWith("RequestLimitExceeded") || code.startsWith("LimitExceeded")
+                || code.startsWith("ResourceUnavailable")) {
+            return AuthorizationException.transientFailure(FailureCode.INTERNAL, message);
+        }
+        // AuthFailure.* (the worker's own keys), InvalidParameter.* (the role ARN template) and unknown codes.
+        return AuthorizationException.permanent(FailureCode.INTERNAL, message);
+    }
+
     /** Cloud messages are published as they are: one line, bounded. */
     static String clean(String text) {
         if (text == null) {

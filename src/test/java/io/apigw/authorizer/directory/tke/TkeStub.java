@@ -10,17 +10,20 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -37,12 +40,17 @@ import com.sun.net.httpserver.HttpServer;
  * A TKE API 3.0 stand-in on 127.0.0.1: {@code POST /} with {@code X-TC-Action} and a JSON body, answered with
  * {@code {"Response":{...,"RequestId"}}} or the error envelope. Answers are set per action; every call is recorded
  * with its headers and body so tests can check signing, region and parameters.
+ * <p>
+ * It also plays STS once {@link #stsCaller} is set: {@code AssumeRole} signed by that identity, for a role granted with
+ * {@link #grantRole}, issues fresh temporary keys; from then on TKE calls are answered only when signed with issued,
+ * unexpired keys and their token, and only for the clusters of the account that granted the role.
  */
 final class TkeStub implements AutoCloseable {
 
     static final String STATUS = "DescribeClusterEndpointStatus";
     static final String ENDPOINTS = "DescribeClusterEndpoints";
     static final String KUBECONFIG = "DescribeClusterKubeconfig";
+    static final String ASSUME_ROLE = "AssumeRole";
 
     static final String INTRANET_IP = "10.0.0.5";
     static final String CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBcluster-ca-for-tests\n-----END CERTIFICATE-----";
@@ -90,6 +98,19 @@ final class TkeStub implements AutoCloseable {
 
     private record Reply(int status, String body, Duration delay) {
     }
+
+    /** Temporary keys issued by AssumeRole. */
+    record Issued(String roleArn, String sessionName, String secretId, String secretKey, String token,
+            Instant expiresAt) {
+    }
+
+    private final Map<String, Set<String>> roleClusters = new ConcurrentHashMap<>();
+    private final Map<String, Issued> issued = new ConcurrentHashMap<>();
+    private final Set<String> revoked = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger issuedCount = new AtomicInteger();
+    private volatile String stsSecretId;
+    private volatile String stsSecretKey;
+    private volatile Duration issuedFor = Duration.ofHours(1);
 
     private final HttpServer server;
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -157,6 +178,34 @@ final class TkeStub implements AutoCloseable {
         return this;
     }
 
+    /** Plays STS for AssumeRole calls signed by this identity (the worker's own). */
+    TkeStub stsCaller(String secretId, String secretKey) {
+        stsSecretId = secretId;
+        stsSecretKey = secretKey;
+        return this;
+    }
+
+    /** A tenant grants the role; the issued keys see exactly these clusters. */
+    TkeStub grantRole(String roleArn, String... clusterIds) {
+        roleClusters.put(roleArn, Set.of(clusterIds));
+        return this;
+    }
+
+    /** How long keys issued from now on stay valid (ExpiredTime). */
+    TkeStub issueFor(Duration lifetime) {
+        issuedFor = lifetime;
+        return this;
+    }
+
+    /** Every key issued so far is refused from now on (the tenant revoked the sessions). */
+    void revokeIssued() {
+        revoked.addAll(issued.keySet());
+    }
+
+    List<Issued> issued() {
+        return List.copyOf(issued.values());
+    }
+
     List<Call> calls() {
         return List.copyOf(calls);
     }
@@ -213,10 +262,14 @@ final class TkeStub implements AutoCloseable {
             Map<String, String> headers = new TreeMap<>();
             exchange.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v.get(0)));
             String action = headers.getOrDefault("x-tc-action", "");
-            calls.add(new Call(action, headers, raw, JSON.readTree(raw.isEmpty() ? "{}" : raw)));
+            Call call = new Call(action, headers, raw, JSON.readTree(raw.isEmpty() ? "{}" : raw));
+            calls.add(call);
             Reply reply = "POST".equals(exchange.getRequestMethod()) && "/".equals(exchange.getRequestURI().getPath())
                     ? replies.get(action)
                     : null;
+            if (stsSecretId != null && (reply == null || !action.equals(ASSUME_ROLE))) {
+                reply = action.equals(ASSUME_ROLE) ? assumeRole(call) : reply == null ? null : issuedKeysOnly(call, reply);
+            }
             if (reply == null) {
                 reply = new Reply(404, "no such action in the stub: " + action, Duration.ZERO);
             }
@@ -234,6 +287,49 @@ final class TkeStub implements AutoCloseable {
         } finally {
             exchange.close();
         }
+    }
+
+    private Reply assumeRole(Call call) {
+        if (!call.signedWith(stsSecretId, stsSecretKey)) {
+            return errorReply("AuthFailure.SignatureFailure", "the request signature does not match");
+        }
+        String roleArn = call.body().path("RoleArn").asText();
+        if (!roleClusters.containsKey(roleArn)) {
+            return errorReply("ResourceNotFound.RoleNotFound", "role not exist");
+        }
+        int n = issuedCount.incrementAndGet();
+        Issued keys = new Issued(roleArn, call.body().path("RoleSessionName").asText(), "AKIDtmp" + n,
+                "tmp-secret-key-" + n + "-" + UUID.randomUUID(), "tmp-session-token-" + n + "-" + UUID.randomUUID(),
+                Instant.now().plus(issuedFor).truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+        issued.put(keys.secretId(), keys);
+        ObjectNode response = JSON.createObjectNode();
+        response.putObject("Credentials").put("TmpSecretId", keys.secretId()).put("TmpSecretKey", keys.secretKey())
+                .put("Token", keys.token());
+        response.put("ExpiredTime", keys.expiresAt().getEpochSecond()).put("Expiration", keys.expiresAt().toString())
+                .put("RequestId", UUID.randomUUID().toString());
+        return new Reply(200, JSON.createObjectNode().set("Response", response).toString(), Duration.ZERO);
+    }
+
+    private Reply issuedKeysOnly(Call call, Reply reply) {
+        Matcher m = Call.AUTHORIZATION.matcher(String.valueOf(call.header("Authorization")));
+        Issued keys = m.matches() ? issued.get(m.group(1)) : null;
+        if (keys == null || revoked.contains(keys.secretId()) || !call.signedWith(keys.secretId(), keys.secretKey())) {
+            return errorReply("AuthFailure.SecretIdNotFound", "the SecretId is not found");
+        }
+        if (!keys.token().equals(call.header("X-TC-Token")) || Instant.now().isAfter(keys.expiresAt())) {
+            return errorReply("AuthFailure.TokenFailure", "the token is invalid or has expired");
+        }
+        if (!roleClusters.get(keys.roleArn()).contains(call.body().path("ClusterId").asText())) {
+            return errorReply("ResourceNotFound.ClusterNotFound", "cluster not found");
+        }
+        return reply;
+    }
+
+    private static Reply errorReply(String code, String message) {
+        ObjectNode response = JSON.createObjectNode();
+        response.putObject("Error").put("Code", code).put("Message", message);
+        response.put("RequestId", UUID.randomUUID().toString());
+        return new Reply(200, JSON.createObjectNode().set("Response", response).toString(), Duration.ZERO);
     }
 
     @Override

@@ -27,9 +27,10 @@ import io.apigw.authorizer.testing.WorkerProcess;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
- * The sweep with the TKE directory, on real parts: a real kube-apiserver behind the TKE stand-in (which names it as
- * the cluster's private endpoint), a real broker, the packaged worker with a tenant's keys. A sweep asks TKE again in
- * the region and as the tenant the authorize recorded, and finds private access turned off in the cloud.
+ * The sweep with the TKE directory, on real parts: a real kube-apiserver behind the TKE and STS stand-in (which names
+ * it as the cluster's private endpoint), a real broker, the packaged worker with its own keys in its environment (as
+ * a Deployment gives them) and no tenant keys: it assumes the role the tenant granted. A sweep asks TKE again in the
+ * region and as the tenant the authorize recorded, and finds private access turned off in the cloud.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TkeSweepIT {
@@ -38,8 +39,10 @@ class TkeSweepIT {
     private static final String CLUSTER = "cls-tkesweep1";
     private static final String APP_ID = "1250000000";
     private static final String REGION = "ap-guangzhou";
-    private static final String SECRET_ID = "AKIDsweeptenant";
-    private static final String SECRET_KEY = "sweep-tenant-secret-key";
+    private static final String OWNER_UIN = "100000000001";
+    private static final String ROLE = "qcs::cam::uin/" + OWNER_UIN + ":roleName/APIGW_TKEAuthorizerRole";
+    private static final String WORKER_ID = "AKIDsweepworker";
+    private static final String WORKER_KEY = "sweep-worker-own-secret-key";
 
     static LocalKube kube;
     static KubernetesClient admin;
@@ -55,7 +58,7 @@ class TkeSweepIT {
         broker = KafkaBroker.start(FreePort.closed(), 4);
         kafka = new KafkaClients(broker.bootstrapServers());
         URI server = URI.create(kube.server());
-        stub = TkeStub.start();
+        stub = TkeStub.start().stsCaller(WORKER_ID, WORKER_KEY).grantRole(ROLE, CLUSTER);
         stub.endpointStatus("Created");
         stub.endpoints(server.getHost() + ":" + server.getPort(), Files.readString(kube.caFile()));
         stub.kubeconfig(TkeStub.tokenKubeconfig(kube.adminToken()));
@@ -65,11 +68,13 @@ class TkeSweepIT {
         config.put("authorizer.directory.tke.endpoint", stub.endpoint());
         config.put("authorizer.directory.tke.protocol", "http");
         config.put("authorizer.directory.tke.require-tenant-credentials", "true");
-        config.put("authorizer.directory.tke.tenants." + APP_ID + ".secret-id", SECRET_ID);
-        config.put("authorizer.directory.tke.tenants." + APP_ID + ".secret-key", SECRET_KEY);
+        config.put("authorizer.directory.tke.assume-role.enabled", "true");
+        config.put("authorizer.directory.tke.assume-role.endpoint", stub.endpoint());
         // A cached endpoint would hide the cloud's change from the next sweep for the cache's lifetime.
         config.put("authorizer.directory.tke.cache-ttl", "1s");
-        worker = WorkerProcess.start("tke-sweep", config).awaitReady(Duration.ofSeconds(90));
+        worker = WorkerProcess.start("tke-sweep", config,
+                Map.of("TENCENTCLOUD_SECRET_ID", WORKER_ID, "TENCENTCLOUD_SECRET_KEY", WORKER_KEY), java.util.List.of())
+                .awaitReady(Duration.ofSeconds(90));
     }
 
     @AfterAll
@@ -79,26 +84,51 @@ class TkeSweepIT {
 
     @Test
     @Order(1)
-    void aSweepAsksTkeInTheRecordedRegionAsTheTenant() throws Exception {
+    void aSweepAsksTkeInTheRecordedRegionAsTheTenantThroughItsRole() throws Exception {
         JsonNode authorized = SweepHarness.request(kafka, worker, CLUSTER, "ClusterAuthorizationRequested",
-                Map.of("appId", APP_ID));
+                Map.of("appId", APP_ID, "ownerUin", OWNER_UIN));
         assertThat(authorized.get("type").asText()).as(authorized.toString()).isEqualTo("Authorized");
+        assertThat(stub.actions()).as("the role assumed with the worker's own keys").contains(TkeStub.ASSUME_ROLE);
+        assertThat(stub.calls()).filteredOn(c -> c.action().equals(TkeStub.ASSUME_ROLE))
+                .allMatch(c -> c.signedWith(WORKER_ID, WORKER_KEY) && c.body().get("RoleArn").asText().equals(ROLE));
+        assertThat(SweepHarness.credential(admin, CLUSTER).getMetadata().getAnnotations())
+                .containsEntry(CredentialStore.OWNER_UIN_ANNOTATION, OWNER_UIN);
         Instant after = Instant.now();
         stub.forgetCalls();
 
         JsonNode checked = sweepResult(after);
         assertThat(checked.get("type").asText()).as(checked.toString()).isEqualTo("Authorized");
         assertThat(checked.get("region").asText()).isEqualTo(REGION);
-        assertThat(stub.calls()).as("the sweep's check asked TKE for the cluster").isNotEmpty()
-                .allSatisfy(call -> {
+        assertThat(stub.calls()).filteredOn(c -> !c.action().equals(TkeStub.ASSUME_ROLE))
+                .as("the sweep's check asked TKE for the cluster").isNotEmpty().allSatisfy(call -> {
                     assertThat(call.body().get("ClusterId").asText()).isEqualTo(CLUSTER);
                     assertThat(call.header("X-TC-Region")).isEqualTo(REGION);
-                    assertThat(call.signedWith(SECRET_ID, SECRET_KEY)).as("signed by the tenant's keys").isTrue();
+                    assertThat(stub.issued()).as("signed by keys issued for the tenant's role").anyMatch(k -> k
+                            .roleArn().equals(ROLE) && call.signedWith(k.secretId(), k.secretKey())
+                            && k.token().equals(call.header("X-TC-Token")));
                 });
+        String log = worker.log();
+        assertThat(stub.issued()).isNotEmpty().allSatisfy(k -> assertThat(log).as("worker log")
+                .doesNotContain(k.secretKey()).doesNotContain(k.token()));
+        assertThat(log).doesNotContain(WORKER_KEY);
+        assertThat(authorized.toString() + checked).doesNotContain(WORKER_KEY).doesNotContain("tmp-secret-key")
+                .doesNotContain("tmp-session-token");
     }
 
     @Test
     @Order(2)
+    void aTenantWhoHasNotGrantedTheRoleIsToldSo() throws Exception {
+        JsonNode failed = SweepHarness.request(kafka, worker, "cls-tkenorole", "ClusterAuthorizationRequested",
+                Map.of("appId", "1250000001", "ownerUin", "100000000002"));
+
+        assertThat(failed.get("type").asText()).as(failed.toString()).isEqualTo("Failed");
+        assertThat(failed.get("code").asText()).isEqualTo("PERMISSION_DENIED");
+        assertThat(failed.get("message").asText()).contains("has not granted the role", "grant the role, then retry");
+        assertThat(failed.get("attempts").asInt()).as("not retried by the worker").isEqualTo(1);
+    }
+
+    @Test
+    @Order(3)
     void privateAccessTurnedOffInTheCloudIsFoundByTheNextSweep() throws Exception {
         stub.endpointStatus("NotFound");
         Instant off = Instant.now();

@@ -26,16 +26,19 @@ import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 
 /**
- * Calls of TKE API 3.0 (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each bounded as a whole by connect + 2 x
- * read timeout.
+ * Calls of one Tencent Cloud API 3.0 service, TKE or STS (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each
+ * bounded as a whole by connect + 2 x read timeout.
  * Answers are returned as the {@code Response} object; errors as {@link AuthorizationException}s. Request bodies and
- * answers are never logged: a DescribeClusterKubeconfig answer holds an admin credential.
+ * answers are never logged: a DescribeClusterKubeconfig answer holds an admin credential, an AssumeRole answer keys.
  */
-final class TkeApi {
+final class CloudApi {
 
-    static final String SERVICE = "tke";
-    static final String VERSION = "2018-05-25";
-    private static final Logger LOG = Logger.getLogger(TkeApi.class);
+    /** Sorts an API error of one action into a contract code. */
+    interface Errors {
+        AuthorizationException classify(String action, TencentCloudSDKException e);
+    }
+
+    private static final Logger LOG = Logger.getLogger(CloudApi.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Calls run here so that the caller can stop waiting for one (see {@link #call}). */
@@ -45,14 +48,21 @@ final class TkeApi {
         return t;
     });
 
+    private final String service;
+    private final String version;
+    private final Errors errors;
     private final ClientProfile profile;
     private final Duration callLimit;
     /** One client per account and region: building one loads the TLS defaults again. */
     private final Map<String, CommonClient> clients = new ConcurrentHashMap<>();
 
-    TkeApi(AuthorizerConfig.Directory.Tke config) {
+    private CloudApi(String service, String version, String endpoint, AuthorizerConfig.Directory.Tke config,
+            Errors errors) {
+        this.service = service;
+        this.version = version;
+        this.errors = errors;
         HttpProfile http = new HttpProfile();
-        http.setEndpoint(config.endpoint());
+        http.setEndpoint(endpoint);
         http.setProtocol(config.protocol() == AuthorizerConfig.Directory.Tke.Protocol.http ? HttpProfile.REQ_HTTP
                 : HttpProfile.REQ_HTTPS);
         http.setConnTimeout(seconds(config.connectTimeout()));
@@ -62,25 +72,35 @@ final class TkeApi {
         this.callLimit = config.connectTimeout().plus(config.readTimeout().multipliedBy(2));
     }
 
+    static CloudApi tke(AuthorizerConfig.Directory.Tke config) {
+        return new CloudApi("tke", "2018-05-25", config.endpoint(), config, TkeErrors::classify);
+    }
+
+    static CloudApi sts(AuthorizerConfig.Directory.Tke config) {
+        return new CloudApi("sts", "2018-08-13", config.assumeRole().endpoint(), config, TkeErrors::classifyAssumeRole);
+    }
+
     static ObjectNode params(String clusterId) {
         return JSON.createObjectNode().put("ClusterId", clusterId);
     }
 
-    JsonNode call(TkeAccount account, String region, String action, ObjectNode params) {
-        CommonClient client = clients.computeIfAbsent(account.name() + "@" + region,
-                k -> new CommonClient(SERVICE, VERSION, account.credential(), region, profile));
-        String clusterId = params.path("ClusterId").asText();
+    /** @param subject what the call is about, for logs: {@code cluster <id>} or a role */
+    JsonNode call(TkeAccount account, String region, String action, ObjectNode params, String subject) {
+        // A client is kept per account and region while the account's keys stay the same (assumed roles renew).
+        CommonClient client = clients.compute(account.name() + "@" + region,
+                (k, kept) -> kept != null && kept.getCredential() == account.credential() ? kept
+                        : new CommonClient(service, version, account.credential(), region, profile));
         String body;
         Future<String> answer = CALLS.submit(() -> client.call(action, params.toString()));
         try {
             body = answer.get(callLimit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TencentCloudSDKException sdk) {
-                throw logged(account, region, clusterId, TkeErrors.classify(action, sdk));
+                throw logged(account, region, subject, errors.classify(action, sdk));
             }
             // The SDK fails this way on some malformed answers (e.g. an empty body) and on credential renewal errors.
-            throw logged(account, region, clusterId, AuthorizationException.transientFailure(FailureCode.INTERNAL,
-                    "TKE " + action + " gave no usable answer (" + e.getCause().getClass().getSimpleName() + ")"));
+            throw logged(account, region, subject, AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    name(action) + " gave no usable answer (" + e.getCause().getClass().getSimpleName() + ")"));
         } catch (TimeoutException | InterruptedException e) {
             // The SDK's timeouts bound connecting and each read, not a body that trickles in: give up on the call
             // (its thread ends with the SDK's next read timeout).
@@ -88,24 +108,28 @@ final class TkeApi {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            throw logged(account, region, clusterId, AuthorizationException.transientFailure(FailureCode.INTERNAL,
-                    "TKE " + action + " did not answer within " + callLimit.toSeconds() + "s"));
+            throw logged(account, region, subject, AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    name(action) + " did not answer within " + callLimit.toSeconds() + "s"));
         }
         JsonNode response;
         try {
             response = JSON.readTree(body).path("Response");
         } catch (JsonProcessingException e) {
-            throw logged(account, region, clusterId, AuthorizationException.transientFailure(FailureCode.INTERNAL,
-                    "TKE " + action + " gave no usable answer (not JSON)"));
+            throw logged(account, region, subject, AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    name(action) + " gave no usable answer (not JSON)"));
         }
-        LOG.debugf("TKE %s for %s in %s (%s): RequestId %s", action, clusterId, region, account,
+        LOG.debugf("%s for %s in %s (%s): RequestId %s", name(action), subject, region, account,
                 response.path("RequestId").asText("-"));
         return response;
     }
 
-    private static AuthorizationException logged(TkeAccount account, String region, String clusterId,
+    private String name(String action) {
+        return service.toUpperCase(java.util.Locale.ROOT) + " " + action;
+    }
+
+    private static AuthorizationException logged(TkeAccount account, String region, String subject,
             AuthorizationException e) {
-        LOG.infof("cluster %s in %s (%s): %s", clusterId, region, account, e.getMessage());
+        LOG.infof("%s in %s (%s): %s", subject, region, account, e.getMessage());
         return e;
     }
 
