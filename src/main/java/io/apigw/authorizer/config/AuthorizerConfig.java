@@ -13,6 +13,14 @@ public interface AuthorizerConfig {
     /** How many clusters are authorized at once (the worker pool and the per-key ordering window use it). */
     int concurrency();
 
+    /**
+     * This gateway instance, marked on the reserved ServiceAccount of every cluster it authorizes: a deauthorize leaves
+     * the reserved resources in place while another instance (another id) still relies on them. Every replica of one
+     * deployment shares it; two deployments that may authorize the same cluster must not.
+     */
+    @WithDefault("apigw-tke-authorizer")
+    String instanceId();
+
     /** On SIGTERM, how long authorizations in flight may take to finish (keep below the pod's grace period). */
     @WithDefault("45s")
     Duration shutdownGrace();

@@ -55,6 +55,8 @@ public class CredentialStore {
     public static final String REGION_ANNOTATION = "apigw.tencent.com/region";
     public static final String APP_ID_ANNOTATION = "apigw.tencent.com/app-id";
     public static final String OWNER_UIN_ANNOTATION = "apigw.tencent.com/owner-uin";
+    /** The kube-system namespace uid of the cluster the credential was issued by. */
+    public static final String CLUSTER_UID_ANNOTATION = "apigw.tencent.com/cluster-uid";
     /** When the stored token last proved usable (stored after a proof, or a sweep's check found it so). */
     public static final String VERIFIED_AT_ANNOTATION = "apigw.tencent.com/verified-at";
     /** The last sweep's verdict: which sweep, when, and the state it found. */
@@ -99,11 +101,12 @@ public class CredentialStore {
      * changed. The token has just been proven, so it is recorded as verified (refreshed hourly); the request's region
      * and appId are kept for the sweep.
      *
+     * @param clusterUid the identity of the cluster the token is of; null keeps the one recorded, if any
      * @param pending a revocation to record; null keeps the one recorded, if any
      * @return where the credential is kept
      */
-    public CredentialRef save(Registered where, String server, String caPem, Token token, String tokenSecret,
-            String tokenSecretUid, Revocation pending) {
+    public CredentialRef save(Registered where, String clusterUid, String server, String caPem, Token token,
+            String tokenSecret, String tokenSecretUid, Revocation pending) {
         String clusterId = where.clusterId();
         String name = reference(clusterId).name();
         Map<String, String> data = new LinkedHashMap<>();
@@ -123,6 +126,9 @@ public class CredentialStore {
             where.region().ifPresent(r -> annotations.put(REGION_ANNOTATION, r));
             where.appId().ifPresent(a -> annotations.put(APP_ID_ANNOTATION, a));
             where.ownerUin().ifPresent(u -> annotations.put(OWNER_UIN_ANNOTATION, u));
+            if (clusterUid != null) {
+                annotations.put(CLUSTER_UID_ANNOTATION, clusterUid);
+            }
             Instant verified = instant(annotations.get(VERIFIED_AT_ANNOTATION));
             if (tokenChanged || verified == null || verified.plus(VERIFIED_AT_REFRESH).isBefore(Instant.now())) {
                 annotations.put(VERIFIED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
@@ -192,7 +198,7 @@ public class CredentialStore {
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
                 Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
                 a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
-                s.getMetadata().getResourceVersion(), policyVersion(s)));
+                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(CLUSTER_UID_ANNOTATION)));
     }
 
     /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */

@@ -52,6 +52,10 @@ final class AccessReview {
             return new Permission(Scope.KUBE_SYSTEM, verb, group, resource, null);
         }
 
+        static Permission inKubeSystem(String verb, String group, String resource, String name) {
+            return new Permission(Scope.KUBE_SYSTEM, verb, group, resource, name);
+        }
+
         static Permission clusterWide(String verb, String group, String resource) {
             return new Permission(Scope.CLUSTER, verb, group, resource, null);
         }

@@ -35,7 +35,7 @@ public final class ChangeLog {
     private static int rank(Action a) {
         return switch (a) {
             case absent, unreachable -> 0;
-            case unchanged -> 1;
+            case unchanged, kept -> 1;
             case deleted -> 2;
             case updated -> 3;
             case created -> 4;

@@ -31,6 +31,6 @@ public class GrantInspector {
         return new Inspection(observed.missing(), observed.drifted(policy.get()), token.map(s -> s.getMetadata().getName())
                 .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
-                observed.version().getGitVersion());
+                observed.version().getGitVersion(), observed.clusterUid());
     }
 }

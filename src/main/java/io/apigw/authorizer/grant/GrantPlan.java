@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.client.VersionInfo;
  * What a reconcile will do, decided from what was observed and nothing else: the action per reserved resource, the
  * rights those actions need, and which of the two write waves have work. A value, so it is tested without a server.
  *
+ * @param serviceAccount {@code updated}: the account is there but not yet marked as relied on by this instance
  * @param rebind the binding's roleRef differs: roleRef is immutable, so the binding is deleted and made again
  * @param createToken no token Secret, on a cluster (1.24+) whose token controller no longer makes one
  * @param awaitToken no filled token yet: wait for the token controller
@@ -31,8 +32,10 @@ record GrantPlan(Policy policy, Action serviceAccount, Action role, Action bindi
     private static final int LAST_MINOR_WITH_AUTO_TOKENS = 23;
     private static final Pattern DIGITS = Pattern.compile("\\d+");
 
-    static GrantPlan of(ObservedGrant observed, Policy policy) {
-        Action serviceAccount = observed.serviceAccount() == null ? Action.created : Action.unchanged;
+    /** @param self this gateway instance, which the account must be marked as relied on by */
+    static GrantPlan of(ObservedGrant observed, Policy policy, String self) {
+        Action serviceAccount = observed.serviceAccount() == null ? Action.created
+                : observed.owners().includes(self) ? Action.unchanged : Action.updated;
         // The version's annotation goes with a write of the rules, never alone: any update of a ClusterRole is judged by
         // RBAC's escalation rule, so an annotation alone would ask an admin for rights a role already in place does not.
         Action role = observed.role() == null ? Action.created
@@ -64,6 +67,8 @@ record GrantPlan(Policy policy, Action serviceAccount, Action role, Action bindi
         Set<Permission> needed = new LinkedHashSet<>();
         if (serviceAccount == Action.created) {
             needed.add(Permission.inKubeSystem("create", "", "serviceaccounts"));
+        } else if (serviceAccount == Action.updated) {
+            needed.add(Permission.inKubeSystem("update", "", "serviceaccounts", ReservedResources.SERVICE_ACCOUNT));
         }
         if (role != Action.unchanged) {
             needed.add(role == Action.created ? Permission.clusterWide("create", RBAC_GROUP, "clusterroles")

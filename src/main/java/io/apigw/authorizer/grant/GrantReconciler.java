@@ -49,8 +49,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
  * at any point: every step converges on the same objects.
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class GrantReconciler {
-
 
     private static final Logger LOG = Logger.getLogger(GrantReconciler.class);
     /** How long a just-made token or binding is given to be accepted everywhere in the API server. */
@@ -58,11 +58,17 @@ public class GrantReconciler {
     private static final Duration FIRST_PAUSE = Duration.ofMillis(100);
 
     private final Duration tokenTimeout;
+    private final String self;
     private final AuthorizerMetrics metrics;
     private final ParallelCalls calls;
 
     public GrantReconciler(AuthorizerConfig config, AuthorizerMetrics metrics, ParallelCalls calls) {
         this.tokenTimeout = config.token().timeout();
+        this.self = config.instanceId();
+        if (!self.matches("[A-Za-z0-9._-]{1,63}")) {
+            // Comma-separated on the account, beside other instances' ids.
+            throw new IllegalArgumentException("authorizer.instance-id must be 1-63 characters of [A-Za-z0-9._-]");
+        }
         this.metrics = metrics;
         this.calls = calls;
     }
@@ -72,21 +78,29 @@ public class GrantReconciler {
      * token that is rejected, labelled invalid by the legacy token cleaner, or of another account is replaced; one
      * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen;
      * {@code policy}: the ClusterRole's rules, asked for once the cluster has been read (it may wait on the stored
-     * credential, which a down target cluster should not be blamed on).
+     * credential, which a down target cluster should not be blamed on); {@code appId}: the tenant, marked on the
+     * account with this instance.
      */
     public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy) {
-        return settle(client, log, check, retiring, policy).grant();
+            Supplier<Policy> policy, Optional<String> appId) {
+        return settle(client, log, check, retiring, policy, appId).grant();
     }
 
     /**
      * A rotation: the grant in place as {@link #reconcile}, then a second token Secret of the account, named from
      * {@code rotationId}, filled and found usable. Before 1.24 the account lists it, so that the token controller mints
      * no other when the old one is revoked. If the canonical token already is that Secret (a retry), it is returned.
+     * Refused ({@code CONFLICT}) while another gateway instance relies on the account: the old token is theirs too.
      */
     public Grant rotate(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy, String rotationId) {
-        Settled current = settle(client, log, check, retiring, policy);
+            Supplier<Policy> policy, Optional<String> appId, String rotationId) {
+        Settled current = settle(client, log, check, retiring, policy, appId);
+        Set<String> others = current.grant().sharedWith();
+        if (!others.isEmpty()) {
+            throw AuthorizationException.permanent(FailureCode.CONFLICT, "the reserved resources are shared with "
+                    + String.join(", ", others) + ": a rotation would revoke the token they use too; nothing was "
+                    + "rotated");
+        }
         String name = TokenSecrets.workerSecretName(current.owner(), "/rotation/" + rotationId);
         if (current.grant().tokenSecret().equals(name)) {
             return current.grant();
@@ -126,12 +140,12 @@ public class GrantReconciler {
     }
 
     private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy) {
+            Supplier<Policy> policy, Optional<String> appId) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
-        GrantPlan plan = GrantPlan.of(observed, policy.get());
+        GrantPlan plan = GrantPlan.of(observed, policy.get(), self);
         AccessReview.require(client, plan.rights(), calls);
-        ServiceAccount owner = wave1(client, plan, observed, log);
+        ServiceAccount owner = wave1(client, plan, observed, appId, log);
         Optional<Secret> existingToken = observed.canonicalToken();
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
@@ -173,11 +187,12 @@ public class GrantReconciler {
         return new Settled(grant(log, tokenSecret, observed, owner), owner, observed);
     }
 
-    private static Grant grant(ChangeLog log, Secret tokenSecret, ObservedGrant observed, ServiceAccount owner) {
+    private Grant grant(ChangeLog log, Secret tokenSecret, ObservedGrant observed, ServiceAccount owner) {
         return new Grant(log.actions(), tokenSecret.getMetadata().getName(), tokenSecret.getMetadata().getUid(),
                 TokenSecrets.token(tokenSecret), observed.version().getGitVersion(),
                 observed.tokenChoice().preferWorkerOwned()
-                        && TokenSecrets.listed(owner).contains(tokenSecret.getMetadata().getName()));
+                        && TokenSecrets.listed(owner).contains(tokenSecret.getMetadata().getName()),
+                observed.clusterUid(), Owners.of(owner).otherInstances(self));
     }
 
     private static boolean replaceable(TokenVerdict v) {
@@ -287,12 +302,14 @@ public class GrantReconciler {
      */
 
     /** Wave 1: the ClusterRole (on the pool) and the ServiceAccount (here); returns the account. */
-    private ServiceAccount wave1(KubernetesClient client, GrantPlan plan, ObservedGrant observed, ChangeLog log) {
+    private ServiceAccount wave1(KubernetesClient client, GrantPlan plan, ObservedGrant observed,
+            Optional<String> appId, ChangeLog log) {
         ServiceAccount found = observed.serviceAccount();
         // With nothing to write, each is still recorded (as unchanged).
         ParallelCalls.Outcome<ServiceAccount> wave = !plan.wave1() ? ParallelCalls.Outcome.done(found)
                 : calls.both(() -> writeRole(client, plan.role(), observed.role(), plan.policy()),
-                        () -> found != null ? found : createServiceAccount(client));
+                        () -> found == null ? createServiceAccount(client, appId)
+                                : plan.serviceAccount() == Action.updated ? markOwner(client, found, appId) : found);
         recordIfDone(log, wave.pooledFailure(), Reserved.CLUSTER_ROLE.report(plan.role()));
         recordIfDone(log, wave.callerFailure(), Reserved.SERVICE_ACCOUNT.report(plan.serviceAccount()));
         return wave.orThrow();
@@ -372,10 +389,22 @@ public class GrantReconciler {
         }
     }
 
-    private static ServiceAccount createServiceAccount(KubernetesClient client) {
+    private ServiceAccount createServiceAccount(KubernetesClient client, Optional<String> appId) {
         return call(client, "creating " + Reserved.SERVICE_ACCOUNT.described(),
-                () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(ReservedResources.serviceAccount())
-                        .create());
+                () -> client.serviceAccounts().inNamespace(NAMESPACE)
+                        .resource(ReservedResources.serviceAccount(self, appId)).create());
+    }
+
+    /**
+     * Adds this instance to the owners of the account as observed. An update, not a patch: it carries the observed
+     * resourceVersion, so an instance that joined meanwhile is never overwritten (409, and the attempt runs again).
+     */
+    private ServiceAccount markOwner(KubernetesClient client, ServiceAccount observed, Optional<String> appId) {
+        ServiceAccountBuilder marked = new ServiceAccountBuilder(observed).editMetadata()
+                .addToAnnotations(Owners.ANNOTATION, Owners.of(observed).joined(self)).endMetadata();
+        appId.ifPresent(a -> marked.editMetadata().addToAnnotations(Owners.APP_ID_ANNOTATION, a).endMetadata());
+        return call(client, "marking " + Reserved.SERVICE_ACCOUNT.described() + " as relied on by " + self,
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(marked.build()).update());
     }
 
     private void writeBinding(KubernetesClient client, ClusterRoleBinding binding, Action action, boolean rebind) {

@@ -7,25 +7,55 @@ import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
 import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.result.ResourceAction;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.StatusDetails;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * Takes the gateway's access away: deletes the four reserved resources by their reserved names (and the token
  * Secrets issued for the gateway's service account), nothing else. The binding goes first, so the rights end at
- * once; running it again reports {@code absent}.
+ * once; running it again reports {@code absent}. While another owner relies on them (another gateway instance, or an
+ * account that was there before any), they are kept and only this instance's mark is taken off.
  */
 @ApplicationScoped
 public class GrantRemover {
 
-    public void remove(KubernetesClient client, ChangeLog log) {
+    private final String self;
+
+    public GrantRemover(AuthorizerConfig config) {
+        this.self = config.instanceId();
+    }
+
+    /** @return the other owners for whom the reserved resources were kept; empty when they were removed */
+    public Set<String> remove(KubernetesClient client, ChangeLog log) {
+        ServiceAccount sa = call(client, "reading " + Reserved.SERVICE_ACCOUNT.described(),
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get());
+        Owners owners = Owners.of(sa);
+        Set<String> others = owners.others(self);
+        if (sa != null && !others.isEmpty()) {
+            if (owners.includes(self)) {
+                // With the resourceVersion read: an owner who joined meanwhile is never dropped (409: runs again).
+                ServiceAccount unmarked = new ServiceAccountBuilder(sa).editMetadata()
+                        .addToAnnotations(Owners.ANNOTATION, owners.left(self)).endMetadata().build();
+                call(client, "unmarking " + Reserved.SERVICE_ACCOUNT.described(),
+                        () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(unmarked).update());
+            }
+            for (Reserved r : List.of(Reserved.CLUSTER_ROLE_BINDING, Reserved.CLUSTER_ROLE, Reserved.TOKEN_SECRET,
+                    Reserved.SERVICE_ACCOUNT)) {
+                log.record(r.report(Action.kept));
+            }
+            return others;
+        }
         log.record(delete(client, Reserved.CLUSTER_ROLE_BINDING,
                 () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).delete()));
         log.record(delete(client, Reserved.CLUSTER_ROLE,
@@ -43,6 +73,7 @@ public class GrantRemover {
         }
         log.record(delete(client, Reserved.SERVICE_ACCOUNT,
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).delete()));
+        return Set.of();
     }
 
     private static ResourceAction delete(KubernetesClient client, Reserved resource,

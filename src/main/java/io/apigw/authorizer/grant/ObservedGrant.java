@@ -28,13 +28,14 @@ import io.fabric8.kubernetes.client.VersionInfo;
 /**
  * The reserved resources as a cluster has them now (any may be null or empty), read without writing anything.
  * {@code tokenSecrets} are the account's own; {@code staleTokens} reserved token Secrets of an earlier account of the
- * same name; {@code retiring} names of token Secrets pending revocation, never chosen.
+ * same name; {@code retiring} names of token Secrets pending revocation, never chosen; {@code clusterUid} the
+ * cluster's identity ({@link ClusterIdentity}, null when it cannot be read).
  */
 record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
-        List<Secret> tokenSecrets, List<Secret> staleTokens, Set<String> retiring) {
+        List<Secret> tokenSecrets, List<Secret> staleTokens, Set<String> retiring, String clusterUid) {
 
     /**
-     * The five reads are independent: made at once, they cost one round trip instead of five. Four go to the pool,
+     * The six reads are independent: made at once, they cost one round trip instead of six. Five go to the pool,
      * the version is read on the caller's thread meanwhile.
      */
     static ObservedGrant read(KubernetesClient client, ParallelCalls calls,
@@ -48,6 +49,7 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
                 () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
         CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
                 () -> TokenSecrets.inKubeSystem(client).list().getItems()));
+        CompletableFuture<String> identity = calls.submit(() -> ClusterIdentity.read(client));
         try {
             VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
             ServiceAccount account = ParallelCalls.join(sa);
@@ -57,16 +59,20 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
             List<Secret> stale = account == null ? List.of()
                     : all.stream().filter(s -> TokenSecrets.stale(s, account)).toList();
             return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens,
-                    stale, retiring.get());
+                    stale, retiring.get(), ParallelCalls.join(identity));
         } catch (RuntimeException e) {
             // The other reads still use the client: let them end (each is bounded) before the attempt returns it.
-            CompletableFuture.allOf(sa, role, binding, secrets).handle((done, failed) -> null).join();
+            CompletableFuture.allOf(sa, role, binding, secrets, identity).handle((done, failed) -> null).join();
             throw e;
         }
     }
 
     private static String reading(Reserved resource) {
         return "reading " + resource.described();
+    }
+
+    Owners owners() {
+        return Owners.of(serviceAccount);
     }
 
     Optional<Secret> canonicalToken() {

@@ -2,6 +2,7 @@ package io.apigw.authorizer.grant;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -49,10 +50,14 @@ public final class ReservedResources {
     private ReservedResources() {
     }
 
-    public static ServiceAccount serviceAccount() {
+    /** The account, marked as relied on by this gateway instance ({@code owners}) and the tenant's appId. */
+    public static ServiceAccount serviceAccount(String owners, Optional<String> appId) {
+        Map<String, String> annotations = new java.util.TreeMap<>();
+        annotations.put(Owners.ANNOTATION, owners);
+        appId.ifPresent(a -> annotations.put(Owners.APP_ID_ANNOTATION, a));
         return new ServiceAccountBuilder()
                 .withMetadata(new ObjectMetaBuilder().withNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
-                        .withLabels(LABELS).build())
+                        .withLabels(LABELS).withAnnotations(annotations).build())
                 .build();
     }
 

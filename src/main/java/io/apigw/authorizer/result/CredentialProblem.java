@@ -18,5 +18,7 @@ public enum CredentialProblem {
     /** The token authenticates, but as another account than {@code kube-system/apigw-ingress}. */
     wrong_account,
     /** The token authenticates as the gateway's account but lacks the rights of the cluster's policy (v1: the seed's). */
-    lacks_rights
+    lacks_rights,
+    /** Since v1.5: another cluster answers behind the id or endpoint than the one the credential was issued by. */
+    cluster_replaced
 }

@@ -16,6 +16,8 @@ public record ResourceAction(String kind, String namespace, String name, Action 
         deleted,
         absent,
         /** Deauthorize could not reach the cluster (private access off, cluster gone): it may still exist. */
-        unreachable
+        unreachable,
+        /** Since v1.5: deauthorize left it in place, since another owner still relies on it. */
+        kept
     }
 }

@@ -62,13 +62,14 @@ public sealed interface Result {
      * {@code retryable} and {@code message} say whether and how a Retry can remove them.
      */
     @JsonPropertyOrder({ "requestId", "clusterId", "region", "completedAt", "attempts", "resources", "complete",
-            "retryable", "message" })
+            "retryable", "message", "sharedWith" })
     record Deauthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
-            List<ResourceAction> resources, boolean complete, Boolean retryable, String message) implements Result {
+            List<ResourceAction> resources, boolean complete, Boolean retryable, String message,
+            List<String> sharedWith) implements Result {
 
         public Deauthorized(String requestId, String clusterId, String region, String completedAt, int attempts,
                 List<ResourceAction> resources) {
-            this(requestId, clusterId, region, completedAt, attempts, resources, true, null, null);
+            this(requestId, clusterId, region, completedAt, attempts, resources, true, null, null, null);
         }
 
         @Override

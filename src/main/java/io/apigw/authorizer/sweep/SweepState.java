@@ -1,5 +1,6 @@
 package io.apigw.authorizer.sweep;
 
+import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
 
@@ -14,6 +15,8 @@ public enum SweepState {
     /** The resources are in place, but the stored credential is not usable as it is ({@code credentialProblem}). */
     credential_invalid,
     private_access_disabled,
+    /** Since v1.5: another cluster answers than the one authorized; only the console's authorize re-establishes it. */
+    cluster_replaced,
     /** No answer, or a refusal that another attempt may not get (permissions, conflicts, the deadline). */
     unreachable,
     not_found,
@@ -29,6 +32,9 @@ public enum SweepState {
             return authorized;
         }
         if (checked instanceof Result.NotAuthorized n) {
+            if (n.credentialProblem() == CredentialProblem.cluster_replaced) {
+                return cluster_replaced;
+            }
             return n.missing().isEmpty() && n.drifted().isEmpty() ? credential_invalid : drifted;
         }
         if (checked instanceof Result.PrivateAccessDisabled) {

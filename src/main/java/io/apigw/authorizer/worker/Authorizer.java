@@ -28,6 +28,8 @@ import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.directory.ClusterDirectory;
 import io.apigw.authorizer.directory.PrivateAccessDisabledException;
 import io.apigw.authorizer.grant.ChangeLog;
+import io.apigw.authorizer.grant.ClusterIdentity;
+import io.apigw.authorizer.grant.Owners;
 import io.apigw.authorizer.kube.ClusterClients;
 import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantInspector;
@@ -170,16 +172,24 @@ public class Authorizer {
             throw e;
         }
         try (ClusterClients.Lease admin = clients.open(access)) {
+            if (request.ifCredentialVersion().isPresent()) {
+                // A repair or rollout only maintains the cluster it judged, never one that took its place.
+                requireSameCluster(admin.client(), request, ParallelCalls.join(stored), "a repair or rollout");
+            }
             Supplier<Policy> policy = policy(request, stored);
             TokenCheck check = asGateway(request.clusterId(), access, policy);
             Grant grant = metrics.step("grant", () -> grants.reconcile(admin.client(), changes, check,
-                    retiring(stored), policy));
+                    retiring(stored), policy, request.appId()));
             Optional<CredentialRecord> record = ParallelCalls.join(stored);
+            String answering = grant.clusterUid();
+            record.filter(r -> ClusterIdentity.replaced(r.clusterUid(), answering)).ifPresent(r -> LOG.warnf(
+                    "request %s: %s; authorizing the cluster that answers now", request.requestId(),
+                    ClusterIdentity.describe(request.clusterId(), r.clusterUid(), answering)));
             Policy applied = policy.get();
             Revocation retire = null;
             if (dueForRotation(grant, record)) {
                 Grant before = grant;
-                grant = grants.rotate(admin.client(), changes, check, retiring(stored), policy,
+                grant = grants.rotate(admin.client(), changes, check, retiring(stored), policy, request.appId(),
                         "renewal/" + before.tokenSecretUid());
                 retire = new Revocation(before.tokenSecret(), before.tokenSecretUid(), revokeAfter(grace));
             }
@@ -193,7 +203,7 @@ public class Authorizer {
             }
             Revocation retiring = retire;
             String credentialRef = metrics.step("credential", () -> credentials.save(registered(request, applied),
-                    access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
+                    kept.clusterUid(), access.server(), access.caPem(), kept.token(), kept.tokenSecret(), kept.tokenSecretUid(),
                     retiring)).value();
             if (retire != null) {
                 scheduleRevocation(request, retire.after());
@@ -229,6 +239,9 @@ public class Authorizer {
 
     /** A legacy token on a cluster that no longer auto-creates them, or a token older than the configured age. */
     private boolean dueForRotation(Grant grant, Optional<CredentialRecord> record) {
+        if (!grant.sharedWith().isEmpty()) {
+            return false; // the token is theirs too: renewing it here would revoke it under them
+        }
         if (migrateLegacy && grant.legacyToken()) {
             return true;
         }
@@ -292,9 +305,11 @@ public class Authorizer {
         CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
                 request.clusterId()));
         try (ClusterClients.Lease admin = clients.open(access)) {
+            // The stored token is this cluster's: a rotation on another cluster behind the id would revoke nothing.
+            requireSameCluster(admin.client(), request, ParallelCalls.join(stored), "a rotation");
             Supplier<Policy> policy = policy(request, stored);
             Grant fresh = grants.rotate(admin.client(), changes, asGateway(request.clusterId(), access, policy),
-                    retiring(stored), policy, request.requestId());
+                    retiring(stored), policy, request.appId(), request.requestId());
             Optional<CredentialRecord> record = ParallelCalls.join(stored);
             String credentialRef = credentials.reference(request.clusterId()).value();
             if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
@@ -316,7 +331,8 @@ public class Authorizer {
             Revocation retire = record.filter(r -> r.tokenSecret() != null)
                     .map(r -> new Revocation(r.tokenSecret(), r.tokenSecretUid(), revokeAfter(graceNow)))
                     .orElse(null);
-            credentials.save(registered(request, policy.get()), access.server(), access.caPem(), fresh.token(),
+            credentials.save(registered(request, policy.get()), fresh.clusterUid(), access.server(), access.caPem(),
+                    fresh.token(),
                     fresh.tokenSecret(), fresh.tokenSecretUid(), retire);
             boolean revoked = retire == null;
             if (retire != null && graceNow.isZero()) {
@@ -372,6 +388,10 @@ public class Authorizer {
         if (record.isEmpty()) {
             return new TokenVerdict(CredentialProblem.missing, "no credential is stored for the cluster");
         }
+        if (ClusterIdentity.replaced(record.get().clusterUid(), found.clusterUid())) {
+            return new TokenVerdict(CredentialProblem.cluster_replaced, ClusterIdentity.describe(clusterId,
+                    record.get().clusterUid(), found.clusterUid()) + "; authorize again to establish it");
+        }
         StoredCredential c = record.get().credential();
         if (!c.server().equals(access.server())) {
             return new TokenVerdict(CredentialProblem.endpoint_changed, "the cluster's private endpoint is now "
@@ -418,12 +438,38 @@ public class Authorizer {
                     + e.getMessage() + "), so the reserved resources in it could not be removed; the stored "
                     + "credential was.");
         }
+        Set<String> others;
         try (ClusterClients.Lease admin = clients.open(access)) {
-            remover.remove(admin.client(), changes);
+            others = remover.remove(admin.client(), changes);
         }
         changes.record(storedCredentialRemoved(request));
+        if (!others.isEmpty()) {
+            return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(),
+                    attempt, changes.actions(), false, false, "The reserved resources are left in the cluster: "
+                            + String.join(", ", others) + (others.contains(Owners.PRE_EXISTING)
+                                    ? " (the ServiceAccount was there before any API gateway authorized the cluster)"
+                                    : "")
+                            + " also rely on them. This gateway's access is removed: its stored credential is deleted "
+                            + "and its mark taken off.",
+                    List.copyOf(others));
+        }
         return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 changes.actions());
+    }
+
+    /** Refuses ({@code CONFLICT}, nothing changed) when another cluster answers than the one the credential is of. */
+    private static void requireSameCluster(KubernetesClient client, AuthorizationRequest request,
+            Optional<CredentialRecord> record, String what) {
+        String recorded = record.map(CredentialRecord::clusterUid).orElse(null);
+        if (recorded == null) {
+            return;
+        }
+        String observed = ClusterIdentity.read(client);
+        if (ClusterIdentity.replaced(recorded, observed)) {
+            throw AuthorizationException.permanent(FailureCode.CONFLICT, ClusterIdentity.describe(
+                    request.clusterId(), recorded, observed) + "; " + what + " does not re-establish it, an "
+                    + "authorize from the console does; nothing was changed");
+        }
     }
 
     /**
@@ -436,7 +482,7 @@ public class Authorizer {
                 Reserved.each(Action.unreachable, null));
         resources.add(storedCredentialRemoved(request));
         return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
-                resources, false, retryable, message);
+                resources, false, retryable, message, null);
     }
 
     private ResourceAction storedCredentialRemoved(AuthorizationRequest request) {

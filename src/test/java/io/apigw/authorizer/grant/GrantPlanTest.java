@@ -3,6 +3,7 @@ package io.apigw.authorizer.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
@@ -23,11 +24,12 @@ class GrantPlanTest {
 
     private static final VersionInfo V1_20 = version("1", "20");
     private static final VersionInfo V1_28 = version("1", "28");
+    static final String SELF = "gw-a";
 
     @Test
     void emptyClusterOn128CreatesAllAndMakesTheTokenSecret() {
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of(), List.of(),
-                java.util.Set.of()), Policy.V1);
+                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false,
                 true, true));
@@ -38,7 +40,7 @@ class GrantPlanTest {
     @Test
     void before124TheTokenControllerMakesTheSecret() {
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of(), List.of(),
-                java.util.Set.of()), Policy.V1);
+                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -48,8 +50,8 @@ class GrantPlanTest {
     void everythingInPlaceIsNoWorkAndNoReview() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of()),
-                Policy.V1);
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(),
+                "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
                 false));
@@ -58,11 +60,26 @@ class GrantPlanTest {
     }
 
     @Test
+    void anAccountAnotherInstanceMadeIsMarkedAsReliedOnByThisOneToo() {
+        ServiceAccount theirs = new ServiceAccountBuilder(ReservedResources.serviceAccount("gw-b", Optional.empty()))
+                .editMetadata().withUid("uid-1").endMetadata().build();
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, theirs, ReservedResources.clusterRole(Policy.V1),
+                ReservedResources.clusterRoleBinding(), List.of(token(theirs, "dG9rZW4=")), List.of(),
+                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
+
+        assertThat(plan.serviceAccount()).isEqualTo(Action.updated);
+        assertThat(plan.role()).isEqualTo(Action.unchanged);
+        assertThat(plan.wave1()).isTrue();
+        assertThat(plan.rights().permissions()).containsExactly(AccessReview.Permission.inKubeSystem("update", "",
+                "serviceaccounts", ReservedResources.SERVICE_ACCOUNT));
+    }
+
+    @Test
     void anUnfilledTokenIsAwaitedNotMadeAgain() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of()),
-                Policy.V1);
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of(),
+                "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -137,9 +154,9 @@ class GrantPlanTest {
                 .withAnnotations(null).endMetadata().build();
         ServiceAccount sa = account();
         ObservedGrant observed = new ObservedGrant(V1_28, sa, unlabelled, ReservedResources.clusterRoleBinding(),
-                List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of());
+                List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(), "ns-uid");
 
-        assertThat(GrantPlan.of(observed, Policy.V1).role()).as("no write, so no escalation check for an annotation")
+        assertThat(GrantPlan.of(observed, Policy.V1, SELF).role()).as("no write, so no escalation check for an annotation")
                 .isEqualTo(Action.unchanged);
         assertThat(observed.drifted(Policy.V1)).isEmpty();
         assertThat(observed.drifted(Policy.V2)).containsExactly(Reserved.CLUSTER_ROLE.ref());
@@ -159,11 +176,12 @@ class GrantPlanTest {
     private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding, Policy policy) {
         ServiceAccount sa = account();
         return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4=")), List.of(),
-                java.util.Set.of()), policy);
+                java.util.Set.of(), "ns-uid"), policy, SELF);
     }
 
     static ServiceAccount account() {
-        return new ServiceAccountBuilder(ReservedResources.serviceAccount()).editMetadata().withUid("uid-1")
+        return new ServiceAccountBuilder(ReservedResources.serviceAccount(SELF, Optional.empty())).editMetadata()
+                .withUid("uid-1")
                 .endMetadata().build();
     }
 

@@ -39,4 +39,13 @@ class SweepStateTest {
         assertThat(List.of(SweepState.values())).filteredOn(SweepState::repairable)
                 .containsExactly(SweepState.drifted, SweepState.credential_invalid);
     }
+
+    @Test
+    void anotherClusterBehindTheIdIsItsOwnStateEvenWithResourcesMissingAndIsNeverRepaired() {
+        SweepState state = SweepState.of(new Result.NotAuthorized("r", "c", null, NOW, 1, List.of("ServiceAccount/x"),
+                List.of(), false, CredentialProblem.cluster_replaced, "not the one authorized", 1));
+
+        assertThat(state).isEqualTo(SweepState.cluster_replaced);
+        assertThat(state.repairable()).isFalse();
+    }
 }

@@ -60,8 +60,8 @@ class FaultsTest {
 
     static final String SA_PATH = "/api/v1/namespaces/kube-system/serviceaccounts/apigw-ingress";
     static final int MAX_ATTEMPTS = 3;
-    /** An attempt starts with its five independent reads at once (version, SA, role, binding, Secrets). */
-    private static final int READS_PER_ATTEMPT = 5;
+    /** An attempt starts with its six independent reads at once (version, SA, role, binding, Secrets, kube-system). */
+    private static final int READS_PER_ATTEMPT = 6;
     static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(3);
 
     @Inject

@@ -199,7 +199,7 @@ class SecretHygieneTest {
         Token token = Token.of(secret.getBytes(StandardCharsets.UTF_8));
         assertThat(token.toString()).doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(String.valueOf(token)).isEqualTo(token.toString());
-        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", "uid-1", token, "v1.28.3", false).toString())
+        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", "uid-1", token, "v1.28.3", false, "ns-uid", java.util.Set.of()).toString())
                 .doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(new StoredCredential("https://10.0.0.1", "-----BEGIN CERTIFICATE-----", token).toString())
                 .doesNotContain(secret);
