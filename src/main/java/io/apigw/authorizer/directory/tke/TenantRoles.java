@@ -4,7 +4,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -21,7 +23,9 @@ import io.apigw.authorizer.result.FailureCode;
 /**
  * Short-lived credentials in each tenant's account: STS AssumeRole of the role the tenant granted to this gateway,
  * signed with the worker's own identity. Kept per role until {@code refresh-before} ahead of their expiry, so that a
- * burst of requests costs one STS call per tenant and no call is signed with keys about to die. The SDK's
+ * burst of requests costs one STS call per tenant and no call is signed with keys about to die. Requests of a tenant
+ * that arrive while its call runs wait for that one call (interruptibly, so each keeps its own deadline), never for a
+ * queue of them: a stalled STS costs each request at most one call's bound. The SDK's
  * {@code STSCredential} is not used: it takes only permanent keys (not a CVM or OIDC role), calls STS without our
  * timeouts, and turns every STS error into a null key, which would hide "role not granted" from the console.
  * Keys and tokens are never logged; the session name (the request id) shows in the tenant's CloudAudit.
@@ -38,9 +42,11 @@ final class TenantRoles {
     private record Assumed(TkeAccount account, Instant expiresAt) {
     }
 
-    /** One per role; its lock makes concurrent requests of a tenant wait for one AssumeRole instead of each calling. */
+    /** One per role, guarded by itself; held only to read or set these, never during a call. */
     private static final class Slot {
         Assumed assumed;
+        /** The AssumeRole call running now, which concurrent requests of the tenant share. */
+        CompletableFuture<Assumed> running;
     }
 
     private final AuthorizerConfig.Directory.Tke.AssumeRole config;
@@ -72,24 +78,58 @@ final class TenantRoles {
     TkeAccount assume(String ownerUin, String requestId, Supplier<TkeAccount> worker) {
         String roleArn = roleArn(ownerUin);
         Slot slot = slots.computeIfAbsent(roleArn, k -> new Slot());
+        Assumed kept;
+        CompletableFuture<Assumed> running;
+        boolean mine = false;
         synchronized (slot) {
-            Instant now = clock.instant();
-            Assumed kept = slot.assumed;
-            if (kept != null && now.isBefore(kept.expiresAt().minus(config.refreshBefore()))) {
+            kept = slot.assumed;
+            if (kept != null && clock.instant().isBefore(kept.expiresAt().minus(config.refreshBefore()))) {
                 return kept.account();
             }
-            try {
-                slot.assumed = call(ownerUin, roleArn, requestId, worker.get());
-            } catch (AuthorizationException e) {
-                if (e.isTransient() && kept != null && now.isBefore(kept.expiresAt())) {
-                    // STS is throttled or down, but the keys we hold are still valid: use them while they last.
-                    LOG.infof("role of uin %s: renewal failed, keeping the credentials that expire at %s: %s",
-                            ownerUin, kept.expiresAt(), e.getMessage());
-                    return kept.account();
-                }
-                throw e.code() == FailureCode.PERMISSION_DENIED ? notGranted(ownerUin, e) : e;
+            running = slot.running;
+            if (running == null) {
+                running = new CompletableFuture<>();
+                slot.running = running;
+                mine = true;
             }
-            return slot.assumed.account();
+        }
+        if (mine) {
+            Assumed fresh = null;
+            RuntimeException failed = null;
+            try {
+                fresh = call(ownerUin, roleArn, requestId, worker.get());
+            } catch (RuntimeException e) {
+                failed = e;
+            }
+            synchronized (slot) {
+                if (fresh != null) {
+                    slot.assumed = fresh;
+                }
+                slot.running = null;
+            }
+            if (failed != null) {
+                running.completeExceptionally(failed);
+            } else {
+                running.complete(fresh);
+            }
+        }
+        try {
+            return running.get().account();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw AuthorizationException.transientFailure(FailureCode.INTERNAL,
+                    "the wait for STS AssumeRole of the role of uin " + ownerUin + " was cut short");
+        } catch (ExecutionException e) {
+            AuthorizationException cause = e.getCause() instanceof AuthorizationException a ? a
+                    : AuthorizationException.transientFailure(FailureCode.INTERNAL, "STS AssumeRole of the role of uin "
+                            + ownerUin + " failed (" + e.getCause().getClass().getSimpleName() + ")");
+            if (cause.isTransient() && kept != null && clock.instant().isBefore(kept.expiresAt())) {
+                // STS is throttled or down, but the keys we hold are still valid: use them while they last.
+                LOG.infof("role of uin %s: renewal failed, keeping the credentials that expire at %s: %s", ownerUin,
+                        kept.expiresAt(), cause.getMessage());
+                return kept.account();
+            }
+            throw cause.code() == FailureCode.PERMISSION_DENIED ? notGranted(ownerUin, cause) : cause;
         }
     }
 

@@ -149,6 +149,30 @@ class TenantRolesTest {
     }
 
     @Test
+    void requestsOfOneTenantWhileStsStallsShareOneCallInsteadOfQueueingBehindEachOther() throws Exception {
+        stub.healthyCluster().grantRole(ROLE_A, CLUSTER_A);
+        // Longer than the 1 s read timeout: each call ends at the timeout, one after another if they queued.
+        stub.reply(ASSUME_ROLE, 200, "{}", Duration.ofSeconds(5));
+        TkeDirectory directory = directory();
+        java.util.concurrent.ExecutorService four = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<AuthorizationException>> all = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String id = "req-" + i;
+                all.add(four.submit(() -> catchThrowableOfType(() -> directory.resolve(request(id, CLUSTER_A, UIN_A)),
+                        AuthorizationException.class)));
+            }
+            for (var f : all) {
+                AuthorizationException e = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(e.isTransient()).as(e.getMessage()).isTrue();
+            }
+        } finally {
+            four.shutdownNow();
+        }
+        assertThat(stub.actions()).filteredOn(ASSUME_ROLE::equals).as("one call, shared").hasSize(1);
+    }
+
+    @Test
     void theWorkersOwnIdentityRefusedByStsIsTheOperatorsProblem() {
         stub.healthyCluster().grantRole(ROLE_A, CLUSTER_A).stsCaller(WORKER_ID, "another-key");
 
