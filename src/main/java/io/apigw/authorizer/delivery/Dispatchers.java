@@ -20,14 +20,25 @@ public class Dispatchers {
 
     /** Headroom over the request deadline for publishing the result once the deadline has ended the work. */
     private static final Duration PUBLISH_HEADROOM = Duration.ofSeconds(15);
-    /** Records handed over per worker slot before the consumer is held back: enough to keep every slot busy. */
-    private static final int ADMITTED_PER_SLOT = 4;
+    /** Records that can run, per worker slot, before the consumer is held back: enough to keep every slot busy. */
+    private static final int RUNNABLE_PER_SLOT = 4;
+    /**
+     * Records queued behind a running record of their own cluster, per slot: room for the console's retries of
+     * clusters that stall (each waits for its cluster's deadline) while the others' records still come in.
+     */
+    private static final int QUEUED_PER_SLOT = 32;
+    /** Their bytes, at most: a request is about 400 bytes, and one of authorizer.request.max-bytes is 64 KiB. */
+    private static final long QUEUED_BYTES = 16L << 20;
 
     @Produces
     @Singleton
     KeyedDispatcher dispatcher(AuthorizerConfig config) {
-        return new KeyedDispatcher(config.concurrency(), ADMITTED_PER_SLOT * config.concurrency(),
-                "authorization-worker");
+        return dispatcher(config.concurrency(), "authorization-worker");
+    }
+
+    private static KeyedDispatcher dispatcher(int concurrency, String threadName) {
+        return new KeyedDispatcher(concurrency, RUNNABLE_PER_SLOT * concurrency, QUEUED_PER_SLOT * concurrency,
+                QUEUED_BYTES, threadName);
     }
 
     void close(@Disposes KeyedDispatcher dispatcher) {
@@ -39,8 +50,7 @@ public class Dispatchers {
     @Singleton
     @Sweeps
     KeyedDispatcher sweeps(AuthorizerConfig config) {
-        return new KeyedDispatcher(config.sweep().concurrency(), ADMITTED_PER_SLOT * config.sweep().concurrency(),
-                "sweep-worker");
+        return dispatcher(config.sweep().concurrency(), "sweep-worker");
     }
 
     void closeSweeps(@Disposes @Sweeps KeyedDispatcher dispatcher) {

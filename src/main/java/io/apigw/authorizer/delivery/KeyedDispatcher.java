@@ -27,7 +27,11 @@ import org.apache.kafka.common.TopicPartition;
  * <p>
  * The Kafka edge hands every record over as soon as it arrives; this is what lets the offset ledger know every
  * record that is not answered yet. {@link #admit} returns a stage that completes once there is room, so the
- * consumer stops fetching (back-pressure) rather than buffering without bound.
+ * consumer stops fetching (back-pressure) rather than buffering without bound. There are two rooms: records that can
+ * run (their key's first) up to {@code maxRunnable}, enough to keep every slot busy; and records queued behind their
+ * key's first, up to {@code maxQueued} and {@code maxQueuedBytes}. A stalled cluster's queue fills only the second, so
+ * the consumer goes on fetching other clusters' records while it lasts (issue 18: 20 stalled clusters with ten
+ * requests each used to hold the consumer back until they had drained).
  * <p>
  * Two ways to stop taking work: {@link #drain} (the worker stops: nothing new starts, what runs may finish) and
  * {@link #revoke} (a rebalance took partitions away: their waiting records are dropped for the new owner to run, and
@@ -35,12 +39,17 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class KeyedDispatcher {
 
-    /** One record's work. {@code partition} is where it came from; the work acknowledges the record itself. */
-    public record Job(TopicPartition partition, String key, Runnable work) {
+    /**
+     * One record's work. {@code partition} is where it came from; the work acknowledges the record itself.
+     * {@code bytes} is the record's size, which counts while it is queued behind its key.
+     */
+    public record Job(TopicPartition partition, String key, Runnable work, int bytes) {
     }
 
     private final int concurrency;
-    private final int maxAdmitted;
+    private final int maxRunnable;
+    private final int maxQueued;
+    private final long maxQueuedBytes;
     private final ExecutorService pool;
     /** Completes admissions outside the dispatcher's lock: the consumer's pipeline goes on on this thread. */
     private final ExecutorService admissions;
@@ -50,13 +59,24 @@ public final class KeyedDispatcher {
     private final Deque<Job> ready = new ArrayDeque<>();
     private final Set<Job> running = new HashSet<>();
     private final Set<TopicPartition> revoked = new HashSet<>();
+    /** Records held: running, ready, or queued behind their key's first. */
     private int admitted;
+    /** Of those, queued behind their key's first, and their bytes. */
+    private int queued;
+    private long queuedBytes;
     private boolean draining;
     private CompletableFuture<Void> room;
 
-    public KeyedDispatcher(int concurrency, int maxAdmitted, String threadName) {
+    /**
+     * @param maxRunnable records that can run (running or ready) before the consumer is held back
+     * @param maxQueued records queued behind their key's first before the consumer is held back
+     * @param maxQueuedBytes the same, in record bytes
+     */
+    public KeyedDispatcher(int concurrency, int maxRunnable, int maxQueued, long maxQueuedBytes, String threadName) {
         this.concurrency = concurrency;
-        this.maxAdmitted = Math.max(concurrency, maxAdmitted);
+        this.maxRunnable = Math.max(concurrency, maxRunnable);
+        this.maxQueued = maxQueued;
+        this.maxQueuedBytes = maxQueuedBytes;
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor executor = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), r -> {
@@ -91,8 +111,11 @@ public final class KeyedDispatcher {
         if (queue.size() == 1) {
             ready.addLast(job);
             startReady();
+        } else {
+            queued++;
+            queuedBytes += job.bytes();
         }
-        if (admitted < maxAdmitted) {
+        if (hasRoom()) {
             return CompletableFuture.completedFuture(null);
         }
         if (room == null) {
@@ -121,9 +144,14 @@ public final class KeyedDispatcher {
         for (var it = byKey.values().iterator(); it.hasNext();) {
             Deque<Job> queue = it.next();
             Job head = queue.peekFirst();
-            int before = queue.size();
-            queue.removeIf(j -> j != head && partitions.contains(j.partition()));
-            admitted -= before - queue.size();
+            for (var behind = queue.iterator(); behind.hasNext();) {
+                Job j = behind.next();
+                if (j != head && partitions.contains(j.partition())) {
+                    behind.remove();
+                    admitted--;
+                    unqueued(j);
+                }
+            }
             if (!running.contains(head) && partitions.contains(head.partition())) {
                 queue.removeFirst();
                 admitted--;
@@ -131,6 +159,7 @@ public final class KeyedDispatcher {
                 if (next == null) {
                     it.remove();
                 } else {
+                    unqueued(next);
                     ready.addLast(next);
                 }
             }
@@ -210,6 +239,7 @@ public final class KeyedDispatcher {
             if (next == null) {
                 byKey.remove(job.key());
             } else {
+                unqueued(next);
                 ready.addLast(next);
             }
         }
@@ -217,8 +247,18 @@ public final class KeyedDispatcher {
         wakeAdmission();
     }
 
+    /** {@code job} is no longer queued behind its key: it is its key's first now, or dropped. */
+    private void unqueued(Job job) {
+        queued--;
+        queuedBytes -= job.bytes();
+    }
+
+    private boolean hasRoom() {
+        return admitted - queued < maxRunnable && (queued == 0 || queued < maxQueued && queuedBytes < maxQueuedBytes);
+    }
+
     private void wakeAdmission() {
-        if (room != null && admitted < maxAdmitted) {
+        if (room != null && hasRoom()) {
             CompletableFuture<Void> r = room;
             room = null;
             try {

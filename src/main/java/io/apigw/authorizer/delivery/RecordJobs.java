@@ -34,8 +34,9 @@ public final class RecordJobs {
         ConsumerRecord<String, byte[]> record = message.getPayload();
         // Records without a key are kept in order per partition.
         String key = record.key() != null ? record.key() : "\0partition-" + record.partition();
+        int bytes = Math.max(0, record.serializedKeySize()) + Math.max(0, record.serializedValueSize());
         return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()), key,
-                () -> answer(dispatcher, message, record, work)));
+                () -> answer(dispatcher, message, record, work), bytes));
     }
 
     private static void answer(KeyedDispatcher dispatcher, Message<?> message, ConsumerRecord<?, ?> record,

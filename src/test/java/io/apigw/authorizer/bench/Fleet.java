@@ -1,5 +1,9 @@
 package io.apigw.authorizer.bench;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -8,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
 
+import io.apigw.authorizer.testing.StallingApiServer;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.TargetCluster.TokenController;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -17,7 +23,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 /**
  * The simulated fleet: N clusters in an interleaved order, so that any prefix has the same mix of fresh clusters,
  * clusters authorized in the warm-up pass, and clusters whose private endpoint is off (a kubeconfig entry without a
- * server, no API server at all).
+ * server, no API server at all). With {@code faults=P}, P % of the N clusters are faulty instead, in four kinds of
+ * equal share ({@link Fault}); they are kept apart ({@link #faulty}) and join only the phases that measure faults.
  */
 final class Fleet implements AutoCloseable {
 
@@ -27,25 +34,49 @@ final class Fleet implements AutoCloseable {
         /** Authorized in the warm-up pass: every measured request finds all four resources in place. */
         WARM,
         /** Private endpoint off. */
-        PRIVATE
+        PRIVATE,
+        /** One of the {@link Fault}s. */
+        FAULTY
     }
 
-    record Member(String clusterId, Kind kind, TargetCluster cluster) {
+    /** How a faulty cluster's API server misbehaves. */
+    enum Fault {
+        /** Accepts connections and never reads or answers a byte. */
+        SILENT,
+        /** Answers reads (nothing reserved exists yet); every write's answer stalls after its first bytes. */
+        STALLED_WRITE,
+        /** Answers 401 to every call of the admin credential, as to a revoked one. */
+        UNAUTHORIZED,
+        /** A working cluster whose every answer takes 1 s. */
+        SLOW
     }
 
+    static final Duration SLOW_ROUND_TRIP = Duration.ofSeconds(1);
+
+    /** @param cluster the mock API server, or null (private access off, or a raw faulty server) */
+    record Member(String clusterId, Kind kind, TargetCluster cluster, Fault fault) {
+    }
+
+    /** The healthy clusters: every phase but the fault phases. */
     final List<Member> members;
+    /** The faulty clusters, in the order of {@link Fault}, repeated. */
+    final List<Member> faulty;
+    private final List<AutoCloseable> faultyServers;
 
-    private Fleet(List<Member> members) {
+    private Fleet(List<Member> members, List<Member> faulty, List<AutoCloseable> faultyServers) {
         this.members = members;
+        this.faulty = faulty;
+        this.faultyServers = faultyServers;
     }
 
     static Fleet start(Params p, ExecutorService pool) throws Exception {
-        List<Kind> kinds = interleave(p.clusters(), p.freshPct(), p.privatePct());
+        int faults = Math.round(p.clusters() * p.faultPct() / 100f);
+        List<Kind> kinds = interleave(p.clusters() - faults, p.freshPct(), p.privatePct());
         TokenController tokens = p.autoCreatedTokens() ? TokenController.AUTO_CREATE : TokenController.FILL_ONLY;
         List<Future<Member>> started = new ArrayList<>();
         for (Kind k : kinds) {
             started.add(pool.submit(() -> k == Kind.PRIVATE
-                    ? new Member(TargetCluster.registerWithoutPrivateEndpoint(), k, null)
+                    ? new Member(TargetCluster.registerWithoutPrivateEndpoint(), k, null, null)
                     : member(TargetCluster.start(p.kubeVersion(), tokens, TargetCluster.CLUSTER_ADMIN, p.roundTrip(),
                             p.tokenDelay(), p.tls()), k)));
         }
@@ -53,11 +84,54 @@ final class Fleet implements AutoCloseable {
         for (Future<Member> f : started) {
             members.add(f.get());
         }
-        return new Fleet(members);
+        List<Member> faulty = new ArrayList<>();
+        List<AutoCloseable> servers = new ArrayList<>();
+        for (int i = 0; i < faults; i++) {
+            Fault fault = Fault.values()[i % Fault.values().length];
+            faulty.add(switch (fault) {
+                case SILENT -> {
+                    SilentServer s = new SilentServer();
+                    servers.add(s);
+                    yield new Member(TargetCluster.registerServer(s.url()), Kind.FAULTY, null, fault);
+                }
+                case STALLED_WRITE -> {
+                    // Every POST stalls: the preflight's rights reviews (the first writes an attempt makes) included.
+                    StallingApiServer s = new StallingApiServer(request -> !request.startsWith("GET"));
+                    servers.add(s);
+                    yield new Member(TargetCluster.registerServer(s.url()), Kind.FAULTY, null, fault);
+                }
+                case UNAUTHORIZED -> {
+                    TargetCluster c = TargetCluster.start(p.kubeVersion(), tokens, TargetCluster.CLUSTER_ADMIN,
+                            p.roundTrip(), p.tokenDelay(), p.tls());
+                    c.rejectToken("admin-" + c.clusterId);
+                    yield new Member(c.clusterId, Kind.FAULTY, c, fault);
+                }
+                case SLOW -> {
+                    TargetCluster c = TargetCluster.start(p.kubeVersion(), tokens, TargetCluster.CLUSTER_ADMIN,
+                            SLOW_ROUND_TRIP, p.tokenDelay(), p.tls());
+                    yield new Member(c.clusterId, Kind.FAULTY, c, fault);
+                }
+            });
+        }
+        return new Fleet(members, faulty, servers);
     }
 
     private static Member member(TargetCluster c, Kind k) {
-        return new Member(c.clusterId, k, c);
+        return new Member(c.clusterId, k, c, null);
+    }
+
+    /** The healthy clusters with the faulty ones spread evenly among them, so that any prefix has the same mix. */
+    List<Member> withFaults() {
+        int all = members.size() + faulty.size();
+        List<Member> out = new ArrayList<>(all);
+        int h = 0;
+        int f = 0;
+        for (int i = 0; i < all; i++) {
+            boolean faultyTurn = f < faulty.size() && (h == members.size()
+                    || (f + 1) * (double) all / faulty.size() <= i + 1);
+            out.add(faultyTurn ? faulty.get(f++) : members.get(h++));
+        }
+        return out;
     }
 
     /** Largest-deficit interleaving: every prefix holds the kinds in (nearly) the requested proportions. */
@@ -68,6 +142,7 @@ final class Fleet implements AutoCloseable {
         want.put(Kind.FRESH, fresh);
         want.put(Kind.PRIVATE, priv);
         want.put(Kind.WARM, n - fresh - priv);
+        want.put(Kind.FAULTY, 0);
         Map<Kind, Integer> have = new EnumMap<>(Kind.class);
         List<Kind> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -168,8 +243,58 @@ final class Fleet implements AutoCloseable {
         return Duration.ofMillis(ms);
     }
 
+    /**
+     * An API server that accepts every connection and never reads or answers: only the client's own timeouts end a
+     * call. The connections stay open until the client gives up or the fleet closes.
+     */
+    static final class SilentServer implements AutoCloseable {
+        private final ServerSocket server;
+        private final List<Socket> held = new CopyOnWriteArrayList<>();
+
+        SilentServer() throws IOException {
+            server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+            Thread acceptor = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket s = server.accept();
+                        held.removeIf(Socket::isClosed);
+                        held.add(s);
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "bench-silent-server");
+            acceptor.setDaemon(true);
+            acceptor.start();
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
     @Override
     public void close() {
+        for (AutoCloseable s : faultyServers) {
+            try {
+                s.close();
+            } catch (Exception e) {
+                // shutting down anyway
+            }
+        }
+        for (Member m : faulty) {
+            if (m.cluster() != null) {
+                m.cluster().close();
+            }
+        }
         for (Member m : members) {
             if (m.cluster() != null) {
                 try {

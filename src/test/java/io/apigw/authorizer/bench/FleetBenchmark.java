@@ -18,10 +18,12 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import io.apigw.authorizer.bench.Fleet.Fault;
 import io.apigw.authorizer.bench.Fleet.Kind;
 import io.apigw.authorizer.bench.Fleet.Member;
 import io.apigw.authorizer.bench.Params.Variant;
@@ -49,10 +51,16 @@ public final class FleetBenchmark {
     private static final double TARGET_RSS_MIB = 256;
     private static final double TARGET_RATIO = 50;
     private static final double TARGET_BOUND_FACTOR = 1.5;
+    private static final double TARGET_FAULT_P99_RATIO = 1.5;
+    private static final double TARGET_FAULT_THROUGHPUT = 0.8;
 
     /** What a request is expected to come back as, and how it did. */
     enum Outcome {
         FRESH, ALREADY, PRIVATE, FAILED,
+        /** A request for a faulty cluster: a SLOW one is authorized, the others fail. */
+        FAULTY,
+        /** Not an outcome: the key of the percentiles over the healthy clusters' requests of a phase. */
+        HEALTHY,
         /** Not an outcome: the key of the percentiles over all requests of a phase. */
         ALL
     }
@@ -75,15 +83,23 @@ public final class FleetBenchmark {
     record Phase(String variant, String phase, int sent, int answered, double seconds, double throughput,
             Map<Outcome, Percentiles> latency, Map<String, Integer> wrong, double workerCpu, double harnessCpu,
             double otherCpu, double peakRss, double rss, int threads, String load, String cpuByThread,
-            String harnessCpuByThread, double jitCpu) {
+            String harnessCpuByThread, double jitCpu, double healthyThroughput, Map<Fault, FaultStats> faults,
+            int livenessPolls, int livenessDown, long uncommitted) {
         /** Worker CPU per answered request, without the JIT compiler threads (a steady-state estimate). */
         double msPerAuthNoJit() {
             return 1000 * (workerCpu - jitCpu) / Math.max(1, answered);
         }
     }
 
+    /** A fault kind's requests in one phase: what they came back as and how long they took. */
+    record FaultStats(Map<String, Integer> outcomes, Percentiles endToEnd, Percentiles insideWorker) {
+    }
+
     private final Params p;
     private final ExecutorService pool;
+    /** The consumer group and request topic of the worker being measured (for the lag at the end of a phase). */
+    private String group;
+    private String requestTopic;
     private KafkaBroker broker;
     private KubernetesMockServer own;
     private NamespacedKubernetesClient ownClient;
@@ -176,6 +192,8 @@ public final class FleetBenchmark {
         config.put("mp.messaging.outgoing.authorization-results.topic", results);
         config.put("mp.messaging.outgoing.authorization-dead-letters.topic", "dlq-" + sfx);
         config.putAll(v.config());
+        group = "group-" + sfx;
+        requestTopic = requests;
         say("");
         say("== worker [%s]: %s", v.name(), v.describe());
         long s0 = System.nanoTime();
@@ -215,6 +233,9 @@ public final class FleetBenchmark {
                     }
                     say("      inside the worker, mean ms per step in this phase (its own metrics): %s",
                             steps.toString().replaceAll(", $", ""));
+                    if (!fleet.faulty.isEmpty()) {
+                        faultPhases(v, workload, load, worker);
+                    }
                 }
             }
             if (defaultJar != null) {
@@ -284,9 +305,11 @@ public final class FleetBenchmark {
         for (Load.Request r : reqs) {
             Kind k = kinds.get(r.clusterId());
             boolean first = seen.put(r.clusterId(), true) == null;
-            expected.put(r.requestId(), k == Kind.PRIVATE ? Outcome.PRIVATE
+            expected.put(r.requestId(), k == Kind.FAULTY ? Outcome.FAULTY : k == Kind.PRIVATE ? Outcome.PRIVATE
                     : k == Kind.FRESH && first ? Outcome.FRESH : Outcome.ALREADY);
         }
+        Map<String, Fault> faultOf = new HashMap<>();
+        workload.stream().filter(x -> x.fault() != null).forEach(x -> faultOf.put(x.clusterId(), x.fault()));
         long pid = worker.pid();
         if (jfrName != null) {
             jcmd(pid, "JFR.start", "name=" + jfrName, "settings=profile",
@@ -303,9 +326,17 @@ public final class FleetBenchmark {
         double h0 = ProcStats.cpuSeconds(ProcessHandle.current().pid());
         double all0 = ProcStats.machineBusySeconds();
         long start = System.nanoTime();
+        Liveness live = Liveness.watch(worker);
         load.send(reqs, rate);
         Duration timeout = Duration.ofSeconds(Math.max(180, (long) (rate > 0 ? 2 * m / rate : 0) + 120));
+        if (!faultOf.isEmpty()) {
+            // A faulty cluster's requests run one after another, each for up to the deadline (and its publish).
+            long perCluster = (m + workload.size() - 1) / workload.size();
+            timeout = timeout.plus(deadline(v).plusSeconds(15).multipliedBy(perCluster));
+        }
         int missing = load.await(reqs, timeout);
+        live.stop();
+        long uncommitted = uncommitted();
         double cpu1 = ProcStats.cpuSeconds(pid);
         Map<String, Double> threads1 = ProcStats.cpuByThread(pid);
         String byThread = ProcStats.topThreads(threads0, threads1, 10);
@@ -324,6 +355,12 @@ public final class FleetBenchmark {
         Map<String, Integer> wrong = new TreeMap<>();
         long firstSend = Long.MAX_VALUE;
         long lastReceive = start;
+        long lastHealthy = start;
+        int healthyAnswered = 0;
+        Map<Fault, List<Double>> faultMs = new EnumMap<>(Fault.class);
+        Map<Fault, List<Double>> faultInside = new EnumMap<>(Fault.class);
+        Map<Fault, Map<String, Integer>> faultOutcomes = new EnumMap<>(Fault.class);
+        Map<String, Double> inside = faultOf.isEmpty() ? Map.of() : durations(worker);
         for (Load.Request r : reqs) {
             Long sent = load.sentAt(r.requestId());
             Load.Received got = load.result(r.requestId());
@@ -336,6 +373,26 @@ public final class FleetBenchmark {
                 continue;
             }
             lastReceive = Math.max(lastReceive, got.atNanos());
+            double ms = (got.atNanos() - sent) / 1e6;
+            all.add(ms);
+            Fault fault = faultOf.get(r.clusterId());
+            if (fault != null) {
+                String label = got.type().equals("Failed") ? "Failed/" + got.code() : got.type();
+                faultOutcomes.computeIfAbsent(fault, x -> new TreeMap<>()).merge(label, 1, Integer::sum);
+                if (got.type().equals("Authorized") != (fault == Fault.SLOW)) {
+                    wrong.merge(fault + " -> " + label, 1, Integer::sum);
+                }
+                faultMs.computeIfAbsent(fault, x -> new ArrayList<>()).add(ms);
+                Double in = inside.get(r.requestId());
+                if (in != null) {
+                    faultInside.computeIfAbsent(fault, x -> new ArrayList<>()).add(in);
+                }
+                lat.computeIfAbsent(Outcome.FAULTY, x -> new ArrayList<>()).add(ms);
+                continue;
+            }
+            lastHealthy = Math.max(lastHealthy, got.atNanos());
+            healthyAnswered++;
+            lat.computeIfAbsent(Outcome.HEALTHY, x -> new ArrayList<>()).add(ms);
             Outcome is = switch (got.type()) {
                 case "Authorized" -> got.alreadyAuthorized() ? Outcome.ALREADY : Outcome.FRESH;
                 case "PrivateAccessDisabled" -> Outcome.PRIVATE;
@@ -345,9 +402,7 @@ public final class FleetBenchmark {
                 wrong.merge(want + " -> " + (is == Outcome.FAILED ? "Failed/" + got.code() : is.toString()), 1,
                         Integer::sum);
             }
-            double ms = (got.atNanos() - sent) / 1e6;
             lat.computeIfAbsent(want, x -> new ArrayList<>()).add(ms);
-            all.add(ms);
         }
         int answered = reqs.size() - missing;
         double seconds = (lastReceive - firstSend) / 1e9;
@@ -359,7 +414,8 @@ public final class FleetBenchmark {
         Phase ph = new Phase(v.name(), name, reqs.size(), answered, seconds, answered / seconds, pct, wrong,
                 workerCpu, harnessCpu, (all1 - all0) - workerCpu - harnessCpu, ProcStats.peakRssMiB(pid),
                 ProcStats.rssMiB(pid), ProcStats.threads(pid), loadBefore + " -> " + ProcStats.loadAverage(), byThread,
-                harnessByThread, jit);
+                harnessByThread, jit, healthyAnswered / ((lastHealthy - firstSend) / 1e9), faultStats(faultOutcomes,
+                        faultMs, faultInside), live.polls(), live.down(), uncommitted);
         phases.add(ph);
         print(ph);
         if (name.startsWith("light")) {
@@ -410,20 +466,27 @@ public final class FleetBenchmark {
         }
     }
 
-    /** The worker's own durationMs per request (record received to result on the broker), from its log. */
-    private void insideWorker(WorkerProcess worker, Map<String, Outcome> expected, List<Load.Request> reqs) {
+    private static final Pattern DURATION_LINE = Pattern.compile("requestId=(\\S+) .*durationMs=(\\d+)");
+
+    /** The worker's own durationMs per request id (record received to result on the broker), from its log. */
+    private static Map<String, Double> durations(WorkerProcess worker) {
         Map<String, Double> byId = new HashMap<>();
-        Pattern line = Pattern.compile("requestId=(\\S+) .*durationMs=(\\d+)");
         try {
             for (String l : Files.readAllLines(worker.logFile())) {
-                Matcher mm = line.matcher(l);
+                Matcher mm = DURATION_LINE.matcher(l);
                 if (mm.find()) {
                     byId.put(mm.group(1), Double.parseDouble(mm.group(2)));
                 }
             }
         } catch (IOException e) {
-            return;
+            say("   cannot read the worker log: %s", e);
         }
+        return byId;
+    }
+
+    /** The worker's own durationMs per kind of request. */
+    private void insideWorker(WorkerProcess worker, Map<String, Outcome> expected, List<Load.Request> reqs) {
+        Map<String, Double> byId = durations(worker);
         Map<Outcome, List<Double>> d = new EnumMap<>(Outcome.class);
         for (Load.Request r : reqs) {
             Double ms = byId.get(r.requestId());
@@ -436,6 +499,99 @@ public final class FleetBenchmark {
             say("      inside the worker (its durationMs) %-8s n=%-4d p50 %6.1f  p95 %6.1f ms", o.toString()
                     .toLowerCase(Locale.ROOT), q.count(), q.p50(), q.p95());
         });
+    }
+
+    private static Map<Fault, FaultStats> faultStats(Map<Fault, Map<String, Integer>> outcomes,
+            Map<Fault, List<Double>> endToEnd, Map<Fault, List<Double>> inside) {
+        Map<Fault, FaultStats> out = new EnumMap<>(Fault.class);
+        outcomes.forEach((f, o) -> out.put(f, new FaultStats(o, Percentiles.of(endToEnd.getOrDefault(f, List.of())),
+                Percentiles.of(inside.getOrDefault(f, List.of())))));
+        return out;
+    }
+
+    /**
+     * The fault mix (issue 18), on the worker just measured: the healthy clusters' requests alone, then the same
+     * requests with the faulty clusters' among them (each faulty cluster asked as often as a healthy one), paced at a
+     * rate the worker carries (for latency) and all at once (for throughput).
+     */
+    private void faultPhases(Variant v, List<Member> healthy, Load load, WorkerProcess worker) throws Exception {
+        List<Member> mixed = fleet.withFaults();
+        int m = p.requests();
+        int healthyM = (int) Math.round((double) m * healthy.size() / mixed.size());
+        double healthyRate = (double) p.faultRate() * healthy.size() / mixed.size();
+        say("   fault mix: %d of %d clusters faulty (%s), request deadline %s; the healthy clusters get %d requests"
+                + " in both phases of a pair", fleet.faulty.size(), mixed.size(), fleet.faulty.stream().collect(
+                        Collectors.groupingBy(Member::fault, TreeMap::new, Collectors.counting())), deadline(v),
+                healthyM);
+        phase(v, String.format(Locale.ROOT, "healthy only %.0f/s", healthyRate), healthy, healthyM, healthyRate, load,
+                worker, null);
+        phase(v, "with faults " + p.faultRate() + "/s", mixed, m, p.faultRate(), load, worker, null);
+        phase(v, "healthy only burst", healthy, healthyM, 0, load, worker, null);
+        phase(v, "with faults burst", mixed, m, 0, load, worker, null);
+    }
+
+    /** {@code authorizer.request.deadline} of the variant, as far as the benchmark needs to parse it. */
+    private static Duration deadline(Variant v) {
+        String d = v.config().getOrDefault("authorizer.request.deadline", "2m").trim();
+        long n = Long.parseLong(d.replaceAll("\\D", ""));
+        return d.endsWith("ms") ? Duration.ofMillis(n) : d.endsWith("m") ? Duration.ofMinutes(n)
+                : Duration.ofSeconds(n);
+    }
+
+    /** Records of the request topic the worker's group has not committed, once commits have had time to land. */
+    private long uncommitted() throws Exception {
+        long lag = broker.uncommitted(group, requestTopic);
+        for (int i = 0; i < 20 && lag > 0; i++) {
+            Thread.sleep(250); // the connector commits every second
+            lag = broker.uncommitted(group, requestTopic);
+        }
+        return lag;
+    }
+
+    /** Polls the worker's liveness every 250 ms while a phase runs. */
+    static final class Liveness {
+        private final Thread poller;
+        private volatile boolean running = true;
+        private int polls;
+        private int down;
+
+        private Liveness(WorkerProcess worker) {
+            poller = new Thread(() -> {
+                while (running) {
+                    boolean up;
+                    try {
+                        up = worker.get("/q/health/live").status() == 200;
+                    } catch (RuntimeException e) {
+                        up = false;
+                    }
+                    synchronized (this) {
+                        polls++;
+                        down += up ? 0 : 1;
+                    }
+                    LockSupport.parkNanos(250_000_000L);
+                }
+            }, "bench-liveness");
+            poller.setDaemon(true);
+        }
+
+        static Liveness watch(WorkerProcess worker) {
+            Liveness l = new Liveness(worker);
+            l.poller.start();
+            return l;
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            poller.join(5000);
+        }
+
+        synchronized int polls() {
+            return polls;
+        }
+
+        synchronized int down() {
+            return down;
+        }
     }
 
     private final Map<Outcome, List<List<String>>> wireShapes = new EnumMap<>(Outcome.class);
@@ -471,6 +627,15 @@ public final class FleetBenchmark {
                         q.p95(), q.p99(), q.max());
             }
         }
+        ph.faults().forEach((f, st) -> say("      fault %-13s n=%-4d %s; end to end p50 %7.0f max %7.0f ms; inside the"
+                + " worker p50 %6.0f max %6.0f ms", f, st.endToEnd().count(), st.outcomes(), st.endToEnd().p50(),
+                st.endToEnd().max(), st.insideWorker().p50(), st.insideWorker().max()));
+        if (!ph.faults().isEmpty()) {
+            say("      healthy clusters: %d answered, %.1f/s", ph.latency().get(Outcome.HEALTHY).count(),
+                    ph.healthyThroughput());
+        }
+        say("      liveness: %d polls, %d not UP; request records left uncommitted at the end: %d", ph.livenessPolls(),
+                ph.livenessDown(), ph.uncommitted());
         if (!ph.wrong().isEmpty()) {
             say("      unexpected outcomes: %s", ph.wrong());
         }
@@ -690,6 +855,7 @@ public final class FleetBenchmark {
             say("   concurrency=1 / kubectl loop:       %.1fx (fresh apply), %.1fx (re-apply)",
                     c1.throughput() / kubectlRate, c1.throughput() / kubectlAgainRate);
         }
+        faultSummary();
         for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
             Phase paced = find(v, "paced");
             Phase burst = find(v, "burst");
@@ -713,6 +879,44 @@ public final class FleetBenchmark {
                     ok(fresh != null && fresh.p50() <= TARGET_BOUND_FACTOR * bs.get(0).ms()),
                     already == null ? Double.NaN : already.p50() / bs.get(1).ms(),
                     ok(already != null && already.p50() <= TARGET_BOUND_FACTOR * bs.get(1).ms()));
+        }
+    }
+
+    /** The fault mix's goals, per worker: each a ratio of two phases of the same run. */
+    private void faultSummary() {
+        for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
+            Phase hp = find(v, "healthy only");
+            Phase fp = find(v, "with faults");
+            Phase hb = find(v, "healthy only burst");
+            Phase fb = find(v, "with faults burst");
+            if (hp == null || fp == null || hb == null || fb == null) {
+                continue;
+            }
+            double p99 = fp.latency().get(Outcome.HEALTHY).p99() / hp.latency().get(Outcome.HEALTHY).p99();
+            double tput = fb.healthyThroughput() / hb.healthyThroughput();
+            Variant var = v.equals(p.baseline().name()) ? p.baseline()
+                    : p.extraVariants().stream().filter(x -> x.name().equals(v)).findFirst().orElse(p.baseline());
+            double deadlineMs = deadline(var).toMillis();
+            double slowest = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
+                    .mapToDouble(st -> st.insideWorker().max()).max().orElse(Double.NaN);
+            int answeredFaulty = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
+                    .mapToInt(st -> st.endToEnd().count()).sum();
+            int insideFaulty = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
+                    .mapToInt(st -> st.insideWorker().count()).sum();
+            int missing = List.of(hp, fp, hb, fb).stream().mapToInt(ph -> ph.sent() - ph.answered()).sum();
+            int polls = List.of(hp, fp, hb, fb).stream().mapToInt(Phase::livenessPolls).sum();
+            int down = List.of(hp, fp, hb, fb).stream().mapToInt(Phase::livenessDown).sum();
+            long left = List.of(hp, fp, hb, fb).stream().mapToLong(Phase::uncommitted).max().orElse(-1);
+            say("   [%s] under faults: healthy p99 at %s %.0f -> %.0f ms = %.2fx %s | healthy burst throughput %.1f ->"
+                    + " %.1f/s = %.0f%% %s | faulty requests answered %d (%d timed inside the worker), slowest %.0f ms"
+                    + " of the %.0f ms deadline %s | unanswered %d %s | liveness not UP in %d of %d polls %s |"
+                    + " uncommitted at the end %d %s",
+                    v, fp.phase().replace("with faults ", ""), hp.latency().get(Outcome.HEALTHY).p99(),
+                    fp.latency().get(Outcome.HEALTHY).p99(), p99, ok(p99 <= TARGET_FAULT_P99_RATIO),
+                    hb.healthyThroughput(), fb.healthyThroughput(), 100 * tput, ok(tput >= TARGET_FAULT_THROUGHPUT),
+                    answeredFaulty, insideFaulty, slowest, deadlineMs, ok(insideFaulty == answeredFaulty
+                            && slowest <= deadlineMs), missing, ok(missing == 0), down, polls, ok(down == 0), left,
+                    ok(left == 0));
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.Map;
 record Params(int clusters, int requests, Duration roundTrip, Duration tokenDelay, int pacedRate, int freshPct,
         int privatePct, int c1Divisor, int kubectlClusters, String kubeVersion, int partitions,
         List<Variant> extraVariants, String jfrDir, boolean skipC1, boolean skipKubectl, int harnessThreads,
-        int warmup, Variant baseline, boolean tls) {
+        int warmup, Variant baseline, boolean tls, int faultPct, int faultRate) {
 
     /** A worker configuration to measure: -D keys for the worker and extra JVM options. */
     record Variant(String name, Map<String, String> config, List<String> jvmOptions) {
@@ -91,7 +91,9 @@ record Params(int clusters, int requests, Duration roundTrip, Duration tokenDela
                 l.getInt("harness-threads", 8),
                 l.getInt("warmup", 2000),
                 Variant.parse("default:" + l.get("default", "")),
-                Boolean.parseBoolean(l.get("tls", "false")));
+                Boolean.parseBoolean(l.get("tls", "false")),
+                l.getInt("faults", 0),
+                l.getInt("fault-rate", 150));
     }
 
     private record Lookup(Map<String, String> given) {

@@ -19,8 +19,11 @@ import java.util.regex.Pattern;
 import io.apigw.authorizer.bench.Fleet.Member;
 import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
+import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -42,10 +45,16 @@ public final class SweepBenchmark {
     private final int consoleRate;
     private final ExecutorService pool;
 
-    private SweepBenchmark(Params p, Duration interval, int consoleRate) {
+    /** Stored credentials for the scale run (0: one per cluster, the run of issue 15). */
+    private final int credentials;
+    private final Duration consolePhase;
+
+    private SweepBenchmark(Params p, Duration interval, int consoleRate, int credentials, Duration consolePhase) {
         this.p = p;
         this.interval = interval;
         this.consoleRate = consoleRate;
+        this.credentials = credentials;
+        this.consolePhase = consolePhase;
         this.pool = Fleet.pool(p.harnessThreads());
     }
 
@@ -54,7 +63,8 @@ public final class SweepBenchmark {
         List<String> rest = new ArrayList<>();
         for (String a : args) {
             String s = a.replaceFirst("^--", "");
-            if (s.startsWith("sweep-interval-s=") || s.startsWith("console-rate=")) {
+            if (s.startsWith("sweep-interval-s=") || s.startsWith("console-rate=") || s.startsWith("credentials=")
+                    || s.startsWith("console-s=")) {
                 own.put(s.substring(0, s.indexOf('=')), s.substring(s.indexOf('=') + 1));
             } else {
                 rest.add(a);
@@ -63,8 +73,10 @@ public final class SweepBenchmark {
         Params p = Params.parse(rest.toArray(String[]::new));
         SweepBenchmark b = new SweepBenchmark(p,
                 Duration.ofSeconds(Long.parseLong(own.getOrDefault("sweep-interval-s", "90"))),
-                Integer.parseInt(own.getOrDefault("console-rate", "20")));
-        int code = b.run();
+                Integer.parseInt(own.getOrDefault("console-rate", "20")),
+                Integer.parseInt(own.getOrDefault("credentials", "0")),
+                Duration.ofSeconds(Long.parseLong(own.getOrDefault("console-s", "30"))));
+        int code = b.credentials > 0 ? b.runAtScale() : b.run();
         System.out.flush();
         // Mock servers and Kafka leave non-daemon threads behind.
         Runtime.getRuntime().halt(code);
@@ -154,6 +166,145 @@ public final class SweepBenchmark {
             pool.shutdownNow();
         }
         return 0;
+    }
+
+    /**
+     * The sweep at fleet scale (issue 18): {@code credentials} stored credentials (cluster ids served by the fleet's
+     * API servers in turn), swept at the configured rate ({@code authorizer.sweep.rate}, not raised here), while the
+     * console's authorizes run at {@code console-rate}/s; the same console load with no sweep running, earlier in the
+     * same worker's life; then the sweep alone, for its calls and CPU per check. The worker's own cluster is a real
+     * kube-apiserver (the registry is read in pages, as in production).
+     */
+    private int runAtScale() throws Exception {
+        Runtime.getRuntime().addShutdownHook(new Thread(
+                () -> ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly)));
+        KafkaBroker broker = KafkaBroker.start(FreePort.closed(), p.partitions());
+        Fleet fleet = Fleet.start(p, pool);
+        try (LocalKube own = LocalKube.start(); KubernetesClient ownAdmin = own.adminClient()) {
+            ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("apigw-system")
+                    .endMetadata().build()).serverSideApply();
+            List<Member> clusters = fleet.members.stream().filter(m -> m.cluster() != null).toList();
+            List<Member> all = new ArrayList<>(clusters);
+            List<String> servers = new ArrayList<>();
+            for (int i = clusters.size(); i < credentials; i++) {
+                servers.add(clusters.get(i % clusters.size()).cluster().url());
+            }
+            List<String> ids = TargetCluster.registerAliases(servers);
+            for (int i = 0; i < ids.size(); i++) {
+                Member served = clusters.get((clusters.size() + i) % clusters.size());
+                all.add(new Member(ids.get(i), served.kind(), served.cluster(), null));
+            }
+            say("sweep at scale: %d stored credentials over %d API servers (rtt %d ms), sweep every %d s at the "
+                    + "configured rate, console authorizes at %d/s for %d s per phase", all.size(), clusters.size(),
+                    p.roundTrip().toMillis(), interval.toSeconds(), consoleRate, consolePhase.toSeconds());
+
+            Map<String, String> config = new HashMap<>(p.baseline().config());
+            config.put("kafka.bootstrap.servers", broker.bootstrapServers());
+            config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
+            config.put("quarkus.kubernetes-client.api-server-url", own.server());
+            config.put("quarkus.kubernetes-client.ca-cert-file", own.caFile().toString());
+            config.put("quarkus.kubernetes-client.token", own.adminToken());
+            config.put("authorizer.sweep.interval", interval.toSeconds() + "s");
+            // The worker starts just after an interval begins: its first sweep finds nothing stored yet, which leaves
+            // the rest of that interval for authorizing the fleet and for the console alone.
+            Instant first = nextSweep();
+            say("waiting for the interval that begins at %s", first);
+            sleepUntil(first.plusSeconds(1));
+            Instant sweepStart = first.plus(interval);
+            try (WorkerProcess worker = WorkerProcess.start("sweep-scale", config, p.baseline().jvmOptions());
+                    Load load = new Load(broker.bootstrapServers(), KafkaBroker.REQUESTS, KafkaBroker.RESULTS)) {
+                worker.awaitReady(Duration.ofSeconds(180));
+                long pid = worker.pid();
+                long a0 = System.nanoTime();
+                List<Load.Request> authorize = Load.requests("authorize", all, all.size());
+                load.send(authorize, 0);
+                int missing = load.await(authorize, Duration.ofSeconds(900));
+                long failed = authorize.stream().map(r -> load.result(r.requestId()))
+                        .filter(r -> r != null && !r.type().equals("Authorized")).count();
+                say("authorized %d cluster ids in %.0f s (missing %d, not Authorized %d); warm-up of %d console "
+                        + "authorizes", authorize.size(), (System.nanoTime() - a0) / 1e9, missing, failed, p.warmup());
+                List<Load.Request> warm = Load.requests("warm", all, p.warmup());
+                load.send(warm, 0);
+                load.await(warm, Duration.ofSeconds(300));
+
+                double sent0 = metric(worker, "authorizer_sweep_checks_sent_total");
+                Usage quietUse = Usage.start(pid, worker, clusters);
+                Latency quiet = console(load, all, "quiet", consolePhase);
+                Usage.Span quietSpan = quietUse.stop();
+                double sentQuiet = metric(worker, "authorizer_sweep_checks_sent_total") - sent0;
+                if (!Instant.now().isBefore(sweepStart.minusSeconds(4))) {
+                    throw new IllegalStateException("the sweep began before the console phase without it ended: use "
+                            + "a longer sweep-interval-s");
+                }
+                double idleRate = idleCpuRate(pid, Duration.between(Instant.now(), sweepStart).minusSeconds(2));
+
+                sleepUntil(sweepStart.plusSeconds(5));
+                Usage duringUse = Usage.start(pid, worker, clusters);
+                Latency during = console(load, all, "during", consolePhase);
+                Usage.Span duringSpan = duringUse.stop();
+                Usage aloneUse = Usage.start(pid, worker, clusters);
+                Thread.sleep(consolePhase.toMillis());
+                Usage.Span alone = aloneUse.stop();
+                String registry = metricLines(worker, "authorizer_sweep_checks_sent_total");
+
+                say("");
+                say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
+                say("|---|---|---|---|---|---|");
+                quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks "
+                        + "sent meanwhile)", sentQuiet));
+                during.row(String.format(java.util.Locale.ROOT, "console authorizes during the sweep of %d (%.0f "
+                        + "checks answered meanwhile, %.1f/s)", all.size(), duringSpan.checks(), duringSpan.checks()
+                                / duringSpan.seconds()));
+                FleetBenchmark.Percentiles q = FleetBenchmark.Percentiles.of(quiet.ms());
+                FleetBenchmark.Percentiles d = FleetBenchmark.Percentiles.of(during.ms());
+                say("");
+                say("console p99 during the sweep / without it: %.2fx (target <= 1.2x) %s; p50 %.2fx", d.p99() / q.p99(),
+                        d.p99() / q.p99() <= 1.2 ? "(ok)" : "(MISSED)", d.p50() / q.p50());
+                say("sweep alone for %.0f s: %.0f checks (%.1f/s); %.1f calls to the clusters' API servers per check; "
+                        + "worker CPU %.2f ms per check (idle %.1f ms/s subtracted)", alone.seconds(), alone.checks(),
+                        alone.checks() / alone.seconds(), alone.calls() / alone.checks(), 1000 * (alone.cpu()
+                                - idleRate * alone.seconds()) / alone.checks(), 1000 * idleRate);
+                say("the sweep's CPU beside the console: %.2f ms per check (the worker's CPU during the sweep less "
+                        + "its CPU for the same console load without it, per check answered)",
+                        1000 * (duringSpan.cpu() / duringSpan.seconds() - quietSpan.cpu() / quietSpan.seconds())
+                                * duringSpan.seconds() / duringSpan.checks());
+                say("worker CPU by thread, sweep alone (s): %s", alone.byThread());
+                say("worker peak RSS %.0f MiB; %s", ProcStats.peakRssMiB(pid), registry);
+                worker.terminate(Duration.ofSeconds(60));
+            }
+        } finally {
+            fleet.close();
+            broker.close();
+            pool.shutdownNow();
+        }
+        return 0;
+    }
+
+    /** The worker's CPU, its sweep checks answered and the calls the API servers received, over a span. */
+    private record Usage(long pid, WorkerProcess worker, List<Member> clusters, long t0, double cpu0, double checks0,
+            long calls0, Map<String, Double> threads0) {
+
+        record Span(double seconds, double cpu, double checks, long calls, String byThread) {
+        }
+
+        static Usage start(long pid, WorkerProcess worker, List<Member> clusters) throws Exception {
+            return new Usage(pid, worker, clusters, System.nanoTime(), ProcStats.cpuSeconds(pid),
+                    metric(worker, "authorizer_requests_total", "type=\"sweep\""), calls(clusters),
+                    ProcStats.cpuByThread(pid));
+        }
+
+        Span stop() throws Exception {
+            return new Span((System.nanoTime() - t0) / 1e9, ProcStats.cpuSeconds(pid) - cpu0,
+                    metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0, calls(clusters) - calls0,
+                    ProcStats.topThreads(threads0, ProcStats.cpuByThread(pid), 6));
+        }
+    }
+
+    /** The lines of one metric, for the record. */
+    private static String metricLines(WorkerProcess worker, String name) throws Exception {
+        return String.join("; ", HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + worker.httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body().lines()
+                .filter(l -> l.startsWith(name)).toList());
     }
 
     record Latency(int sent, int answered, List<Double> ms) {

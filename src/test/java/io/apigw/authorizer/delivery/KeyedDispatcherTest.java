@@ -34,22 +34,31 @@ class KeyedDispatcherTest {
         dispatchers.forEach(KeyedDispatcher::shutdownNow);
     }
 
-    private KeyedDispatcher dispatcher(int concurrency, int maxAdmitted) {
-        KeyedDispatcher d = new KeyedDispatcher(concurrency, maxAdmitted, "test-worker");
+    /** Room for {@code maxRunnable} records that can run, and as many queued behind their key. */
+    private KeyedDispatcher dispatcher(int concurrency, int maxRunnable) {
+        return dispatcher(concurrency, maxRunnable, maxRunnable, Long.MAX_VALUE);
+    }
+
+    private KeyedDispatcher dispatcher(int concurrency, int maxRunnable, int maxQueued, long maxQueuedBytes) {
+        KeyedDispatcher d = new KeyedDispatcher(concurrency, maxRunnable, maxQueued, maxQueuedBytes, "test-worker");
         dispatchers.add(d);
         return d;
     }
 
+    private static KeyedDispatcher.Job job(TopicPartition p, String key, Runnable work) {
+        return new KeyedDispatcher.Job(p, key, work, 0);
+    }
+
     /** A job that records its name and then waits until the test releases it. */
     private KeyedDispatcher.Job held(TopicPartition p, String key, String name) {
-        return new KeyedDispatcher.Job(p, key, () -> {
+        return job(p, key, () -> {
             ran.add(name);
             await(release);
         });
     }
 
     private KeyedDispatcher.Job quick(TopicPartition p, String key, String name) {
-        return new KeyedDispatcher.Job(p, key, () -> ran.add(name));
+        return job(p, key, () -> ran.add(name));
     }
 
     @Test
@@ -63,7 +72,7 @@ class KeyedDispatcherTest {
         for (int i = 0; i < 5; i++) {
             for (String key : List.of("a", "b", "c")) {
                 String name = key + i;
-                d.admit(new KeyedDispatcher.Job(P0, key, () -> {
+                d.admit(job(P0, key, () -> {
                     int perKey = runningPerKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
                     maxPerKey.accumulateAndGet(perKey, Math::max);
                     maxRunning.accumulateAndGet(running.incrementAndGet(), Math::max);
@@ -98,6 +107,64 @@ class KeyedDispatcherTest {
     }
 
     @Test
+    void stalledClustersQueuesDoNotHoldBackTheOtherClustersRecords() {
+        // Two stalled clusters hold both slots; the console asks each of them ten times meanwhile.
+        KeyedDispatcher d = dispatcher(2, 4, 64, Long.MAX_VALUE);
+        List<CompletionStage<Void>> stages = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            stages.add(d.admit(held(P0, "stalled-a", "a" + i)));
+            stages.add(d.admit(held(P1, "stalled-b", "b" + i)));
+        }
+        assertThat(stages).as("queued behind their own cluster, they leave room for records that can run")
+                .allMatch(s -> s.toCompletableFuture().isDone());
+        CompletionStage<Void> other = d.admit(quick(P0, "healthy", "healthy"));
+        assertThat(other.toCompletableFuture()).isDone();
+        release.countDown();
+        Awaitility.await().atMost(WAIT).until(() -> ran.contains("healthy") && ran.size() == 21);
+    }
+
+    @Test
+    void recordsQueuedBehindTheirKeyAreBoundedInNumberAndInBytes() {
+        KeyedDispatcher byCount = dispatcher(1, 4, 2, Long.MAX_VALUE);
+        byCount.admit(held(P0, "k", "running"));
+        assertThat(byCount.admit(held(P0, "k", "queued-1")).toCompletableFuture()).isDone();
+        CompletionStage<Void> full = byCount.admit(held(P0, "k", "queued-2"));
+        assertThat(full.toCompletableFuture()).as("two queued behind their key: the next must wait").isNotDone();
+
+        KeyedDispatcher byBytes = dispatcher(1, 4, 100, 1000);
+        byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> await(release), 600));
+        assertThat(byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600)).toCompletableFuture())
+                .as("the first queued record is taken whatever its size").isDone();
+        CompletionStage<Void> heavy = byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600));
+        assertThat(heavy.toCompletableFuture()).as("1200 bytes queued of 1000").isNotDone();
+
+        release.countDown();
+        Awaitility.await().atMost(WAIT).until(() -> full.toCompletableFuture().isDone()
+                && heavy.toCompletableFuture().isDone());
+    }
+
+    @Test
+    void revokingQueuedRecordsGivesTheirRoomBack() throws Exception {
+        KeyedDispatcher d = dispatcher(1, 4, 2, Long.MAX_VALUE);
+        CountDownLatch finish = new CountDownLatch(1);
+        d.admit(job(P0, "k", () -> await(finish)));
+        d.admit(quick(P0, "k", "queued-1"));
+        assertThat(d.admit(quick(P0, "k", "queued-2")).toCompletableFuture()).isNotDone();
+        Thread releaser = new Thread(() -> {
+            sleep(50);
+            finish.countDown();
+        });
+        releaser.start();
+        assertThat(d.revoke(List.of(P0), WAIT)).isEqualTo(new KeyedDispatcher.Revocation(1, 0));
+        d.assigned(List.of(P0));
+        d.admit(held(P1, "k2", "running"));
+        assertThat(d.admit(quick(P1, "k2", "again-1")).toCompletableFuture()).isDone();
+        assertThat(d.admit(quick(P1, "k2", "again-2")).toCompletableFuture()).as("as much room as at the start")
+                .isNotDone();
+        assertThat(ran).doesNotContain("queued-1", "queued-2");
+    }
+
+    @Test
     void admissionHoldsBackTheConsumerWhenFullAndLetsItGoOnWhenThereIsRoom() {
         KeyedDispatcher d = dispatcher(1, 2);
         assertThat(d.admit(held(P0, "a", "a")).toCompletableFuture()).isCompleted();
@@ -114,7 +181,7 @@ class KeyedDispatcherTest {
         KeyedDispatcher d = dispatcher(2, 64);
         CountDownLatch runningOnP0 = new CountDownLatch(1);
         CountDownLatch finishP0 = new CountDownLatch(1);
-        d.admit(new KeyedDispatcher.Job(P0, "a", () -> {
+        d.admit(job(P0, "a", () -> {
             ran.add("a0");
             runningOnP0.countDown();
             await(finishP0);
@@ -163,7 +230,7 @@ class KeyedDispatcherTest {
             CountDownLatch roundDone = new CountDownLatch(1);
             // Two run (holding the slots), two wait: the revocation must drop the waiting ones and free their room.
             for (int i = 0; i < 4; i++) {
-                d.admit(new KeyedDispatcher.Job(P0, "k" + i, () -> await(roundDone)));
+                d.admit(job(P0, "k" + i, () -> await(roundDone)));
             }
             Thread releaser = new Thread(() -> {
                 sleep(5);

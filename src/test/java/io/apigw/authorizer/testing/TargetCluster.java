@@ -295,6 +295,27 @@ public final class TargetCluster implements AutoCloseable {
         return id;
     }
 
+    /**
+     * One more kubeconfig entry per element of {@code servers} (an API server URL each, which may repeat), written to
+     * the file once: a directory of thousands of cluster ids served by fewer API servers. The ids are
+     * {@code cls-a<n>}, numbered from 0.
+     */
+    public static synchronized List<String> registerAliases(List<String> servers) {
+        List<String> ids = new ArrayList<>(servers.size());
+        for (String server : servers) {
+            String id = "cls-a" + ids.size();
+            SERVERS.put(id, server);
+            ids.add(id);
+        }
+        writeKubeconfig();
+        return ids;
+    }
+
+    /** This cluster's API server URL, as the kubeconfig names it. */
+    public String url() {
+        return SERVERS.get(clusterId);
+    }
+
     /** Points an entry at another address of the same server, as when the cloud moves a private endpoint. */
     public static synchronized void moveEndpoint(String clusterId, String server) {
         register(clusterId, server);
