@@ -145,12 +145,7 @@ public final class SweepBenchmark {
             double checks = metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0;
             long calls = calls(clusters) - calls0;
 
-            say("");
-            say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
-            say("|---|---|---|---|---|---|");
-            quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
-                    + "meanwhile)", sentQuiet));
-            during.row(String.format(java.util.Locale.ROOT, "console authorizes during a sweep (%.0f checks sent "
+            table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "a sweep (%.0f checks sent "
                     + "meanwhile, %.1f/s)", sentDuring, sentDuring / phase.toSeconds()));
             say("");
             say("sweep alone: %.0f checks in %.0f s; %.1f calls to the cluster's API server per check; worker CPU "
@@ -226,6 +221,7 @@ public final class SweepBenchmark {
                 List<Load.Request> warm = Load.requests("warm", all, p.warmup());
                 load.send(warm, 0);
                 load.await(warm, Duration.ofSeconds(300));
+                heap(pid);
 
                 double sent0 = metric(worker, "authorizer_sweep_checks_sent_total");
                 Usage quietUse = Usage.start(pid, worker, clusters);
@@ -247,13 +243,8 @@ public final class SweepBenchmark {
                 Usage.Span alone = aloneUse.stop();
                 String registry = metricLines(worker, "authorizer_sweep_checks_sent_total");
 
-                say("");
-                say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
-                say("|---|---|---|---|---|---|");
-                quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks "
-                        + "sent meanwhile)", sentQuiet));
-                during.row(String.format(java.util.Locale.ROOT, "console authorizes during the sweep of %d (%.0f "
-                        + "checks answered meanwhile, %.1f/s)", all.size(), duringSpan.checks(), duringSpan.checks()
+                table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "the sweep of %d (%.0f checks "
+                        + "answered meanwhile, %.1f/s)", all.size(), duringSpan.checks(), duringSpan.checks()
                                 / duringSpan.seconds()));
                 FleetBenchmark.Percentiles q = FleetBenchmark.Percentiles.of(quiet.ms());
                 FleetBenchmark.Percentiles d = FleetBenchmark.Percentiles.of(during.ms());
@@ -300,11 +291,37 @@ public final class SweepBenchmark {
         }
     }
 
+    /** What fills the worker's heap (after a full collection): the top of its class histogram. */
+    private static void heap(long pid) {
+        try {
+            Process jcmd = new ProcessBuilder("jcmd", Long.toString(pid), "GC.class_histogram").redirectErrorStream(true)
+                    .start();
+            List<String> lines = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    .lines().toList();
+            jcmd.waitFor();
+            say("worker heap after the warm-up, top classes (jcmd GC.class_histogram):");
+            lines.stream().skip(1).limit(14).forEach(l -> say("   %s", l));
+            lines.stream().filter(l -> l.startsWith("Total")).forEach(l -> say("   %s", l));
+        } catch (Exception e) {
+            say("jcmd failed: %s", e);
+        }
+    }
+
     /** The lines of one metric, for the record. */
     private static String metricLines(WorkerProcess worker, String name) throws Exception {
         return String.join("; ", HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                 + worker.httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body().lines()
                 .filter(l -> l.startsWith(name)).toList());
+    }
+
+    /** The console's latency without a sweep and during {@code sweep}, as a table. */
+    private static void table(Latency quiet, double sentQuiet, Latency during, String sweep) {
+        say("");
+        say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
+        say("|---|---|---|---|---|---|");
+        quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
+                + "meanwhile)", sentQuiet));
+        during.row("console authorizes during " + sweep);
     }
 
     record Latency(int sent, int answered, List<Double> ms) {
