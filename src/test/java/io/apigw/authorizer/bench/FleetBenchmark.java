@@ -31,6 +31,7 @@ import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.quarkus.runtime.configuration.DurationConverter;
 import io.fabric8.kubernetes.client.NamespacedKubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -254,9 +255,7 @@ public final class FleetBenchmark {
 
     /** Per step (and "record to result" for the whole request): [seconds, count] so far, from /q/metrics. */
     private static Map<String, double[]> stepTimes(WorkerProcess worker) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create("http://127.0.0.1:" + worker.httpPort + "/q/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String text = worker.get("/q/metrics").body();
         Map<String, double[]> times = new TreeMap<>();
         Matcher m = STEP_SERIES.matcher(text);
         while (m.find()) {
@@ -530,12 +529,9 @@ public final class FleetBenchmark {
         phase(v, "with faults burst", mixed, m, 0, load, worker, null);
     }
 
-    /** {@code authorizer.request.deadline} of the variant, as far as the benchmark needs to parse it. */
+    /** {@code authorizer.request.deadline} of the variant, read as the worker's configuration reads it. */
     private static Duration deadline(Variant v) {
-        String d = v.config().getOrDefault("authorizer.request.deadline", "2m").trim();
-        long n = Long.parseLong(d.replaceAll("\\D", ""));
-        return d.endsWith("ms") ? Duration.ofMillis(n) : d.endsWith("m") ? Duration.ofMinutes(n)
-                : Duration.ofSeconds(n);
+        return DurationConverter.parseDuration(v.config().getOrDefault("authorizer.request.deadline", "2m"));
     }
 
     /** Records of the request topic the worker's group has not committed, once commits have had time to land. */
@@ -734,7 +730,7 @@ public final class FleetBenchmark {
     record ProcResult(int exit, String output) {
     }
 
-    private static ProcResult exec(List<String> cmd, Duration within) throws IOException, InterruptedException {
+    static ProcResult exec(List<String> cmd, Duration within) throws IOException, InterruptedException {
         Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = proc.getInputStream().readAllBytes();
         if (!proc.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -897,12 +893,10 @@ public final class FleetBenchmark {
             Variant var = v.equals(p.baseline().name()) ? p.baseline()
                     : p.extraVariants().stream().filter(x -> x.name().equals(v)).findFirst().orElse(p.baseline());
             double deadlineMs = deadline(var).toMillis();
-            double slowest = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
-                    .mapToDouble(st -> st.insideWorker().max()).max().orElse(Double.NaN);
-            int answeredFaulty = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
-                    .mapToInt(st -> st.endToEnd().count()).sum();
-            int insideFaulty = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream())
-                    .mapToInt(st -> st.insideWorker().count()).sum();
+            List<FaultStats> faulty = List.of(fp, fb).stream().flatMap(ph -> ph.faults().values().stream()).toList();
+            double slowest = faulty.stream().mapToDouble(st -> st.insideWorker().max()).max().orElse(Double.NaN);
+            int answeredFaulty = faulty.stream().mapToInt(st -> st.endToEnd().count()).sum();
+            int insideFaulty = faulty.stream().mapToInt(st -> st.insideWorker().count()).sum();
             int missing = List.of(hp, fp, hb, fb).stream().mapToInt(ph -> ph.sent() - ph.answered()).sum();
             int polls = List.of(hp, fp, hb, fb).stream().mapToInt(Phase::livenessPolls).sum();
             int down = List.of(hp, fp, hb, fb).stream().mapToInt(Phase::livenessDown).sum();

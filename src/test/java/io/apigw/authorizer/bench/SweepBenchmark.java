@@ -2,10 +2,6 @@ package io.apigw.authorizer.bench;
 
 import static io.apigw.authorizer.bench.FleetBenchmark.say;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -134,7 +130,7 @@ public final class SweepBenchmark {
             double idleRate = idleCpuRate(pid, Duration.between(Instant.now(), sweep3).minusSeconds(1));
             long calls0 = calls(clusters);
             Map<String, Double> threads0 = ProcStats.cpuByThread(pid);
-            double checks0 = metric(worker, "authorizer_requests_total", "type=\"sweep\"");
+            double checks0 = sweepChecks(worker);
             double cpu0 = ProcStats.cpuSeconds(pid);
             long t0 = System.nanoTime();
             sleepUntil(sweep3);
@@ -142,7 +138,7 @@ public final class SweepBenchmark {
             double seconds = (System.nanoTime() - t0) / 1e9;
             String byThread = ProcStats.topThreads(threads0, ProcStats.cpuByThread(pid), 6);
             double cpu = ProcStats.cpuSeconds(pid) - cpu0 - idleRate * seconds;
-            double checks = metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0;
+            double checks = sweepChecks(worker) - checks0;
             long calls = calls(clusters) - calls0;
 
             table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "a sweep (%.0f checks sent "
@@ -241,7 +237,7 @@ public final class SweepBenchmark {
                 Usage aloneUse = Usage.start(pid, worker, clusters);
                 Thread.sleep(consolePhase.toMillis());
                 Usage.Span alone = aloneUse.stop();
-                String registry = metricLines(worker, "authorizer_sweep_checks_sent_total");
+                String checksSent = metricLines(worker, "authorizer_sweep_checks_sent_total");
 
                 table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "the sweep of %d (%.0f checks "
                         + "answered meanwhile, %.1f/s)", all.size(), duringSpan.checks(), duringSpan.checks()
@@ -260,7 +256,7 @@ public final class SweepBenchmark {
                         1000 * (duringSpan.cpu() / duringSpan.seconds() - quietSpan.cpu() / quietSpan.seconds())
                                 * duringSpan.seconds() / duringSpan.checks());
                 say("worker CPU by thread, sweep alone (s): %s", alone.byThread());
-                say("worker peak RSS %.0f MiB; %s", ProcStats.peakRssMiB(pid), registry);
+                say("worker peak RSS %.0f MiB; %s", ProcStats.peakRssMiB(pid), checksSent);
                 worker.terminate(Duration.ofSeconds(60));
             }
         } finally {
@@ -280,25 +276,26 @@ public final class SweepBenchmark {
 
         static Usage start(long pid, WorkerProcess worker, List<Member> clusters) throws Exception {
             return new Usage(pid, worker, clusters, System.nanoTime(), ProcStats.cpuSeconds(pid),
-                    metric(worker, "authorizer_requests_total", "type=\"sweep\""), calls(clusters),
-                    ProcStats.cpuByThread(pid));
+                    sweepChecks(worker), calls(clusters), ProcStats.cpuByThread(pid));
         }
 
         Span stop() throws Exception {
             return new Span((System.nanoTime() - t0) / 1e9, ProcStats.cpuSeconds(pid) - cpu0,
-                    metric(worker, "authorizer_requests_total", "type=\"sweep\"") - checks0, calls(clusters) - calls0,
+                    sweepChecks(worker) - checks0, calls(clusters) - calls0,
                     ProcStats.topThreads(threads0, ProcStats.cpuByThread(pid), 6));
         }
+    }
+
+    /** Sweep checks the worker has answered so far. */
+    private static double sweepChecks(WorkerProcess worker) throws Exception {
+        return metric(worker, "authorizer_requests_total", "type=\"sweep\"");
     }
 
     /** What fills the worker's heap (after a full collection): the top of its class histogram. */
     private static void heap(long pid) {
         try {
-            Process jcmd = new ProcessBuilder("jcmd", Long.toString(pid), "GC.class_histogram").redirectErrorStream(true)
-                    .start();
-            List<String> lines = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-                    .lines().toList();
-            jcmd.waitFor();
+            List<String> lines = FleetBenchmark.exec(List.of("jcmd", Long.toString(pid), "GC.class_histogram"),
+                    Duration.ofSeconds(60)).output().lines().toList();
             say("worker heap after the warm-up, top classes (jcmd GC.class_histogram):");
             lines.stream().skip(1).limit(14).forEach(l -> say("   %s", l));
             lines.stream().filter(l -> l.startsWith("Total")).forEach(l -> say("   %s", l));
@@ -309,9 +306,7 @@ public final class SweepBenchmark {
 
     /** The lines of one metric, for the record. */
     private static String metricLines(WorkerProcess worker, String name) throws Exception {
-        return String.join("; ", HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + worker.httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body().lines()
-                .filter(l -> l.startsWith(name)).toList());
+        return String.join("; ", worker.get("/q/metrics").body().lines().filter(l -> l.startsWith(name)).toList());
     }
 
     /** The console's latency without a sweep and during {@code sweep}, as a table. */
@@ -393,8 +388,7 @@ public final class SweepBenchmark {
 
     /** The sum of the series of {@code name} whose labels contain {@code labels}. */
     private static double metric(WorkerProcess worker, String name, String labels) throws Exception {
-        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-                + worker.httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        String text = worker.get("/q/metrics").body();
         double sum = 0;
         Matcher m = SERIES.matcher(text);
         while (m.find()) {
