@@ -8,8 +8,10 @@ import java.util.Optional;
  * stored (null for credentials stored before v1.2), a pending revocation, and the version of the Secret that holds it
  * (its resourceVersion: any change to it, or its deletion, gives another), and the policy version of the cluster's
  * ClusterRole (0: a recorded value this worker cannot read), and the identity of the cluster it was issued by (its
- * kube-system namespace uid; null for credentials stored before v1.5 or when it could not be read).
+ * kube-system namespace uid; null for credentials stored before v1.5 or when it could not be read), and the tenant
+ * whose request stored it.
  */
 public record CredentialRecord(StoredCredential credential, String tokenSecret, String tokenSecretUid,
-        Instant tokenStoredAt, Optional<Revocation> pending, String version, int policyVersion, String clusterUid) {
+        Instant tokenStoredAt, Optional<Revocation> pending, String version, int policyVersion, String clusterUid,
+        Tenant tenant) {
 }

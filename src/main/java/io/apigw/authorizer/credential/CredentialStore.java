@@ -198,7 +198,9 @@ public class CredentialStore {
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
                 Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
                 a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
-                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(CLUSTER_UID_ANNOTATION)));
+                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(CLUSTER_UID_ANNOTATION),
+                new Tenant(Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
+                        Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION)))));
     }
 
     /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */
@@ -361,10 +363,13 @@ public class CredentialStore {
     /** Whether the worker's own cluster answers for the credential namespace; used by the readiness check. */
     public boolean reachable() {
         try {
-            ownCluster.secrets().inNamespace(namespace).withLabel(CLUSTER_ID_LABEL).list(
-                    new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build());
+            // Bounded as a whole like every call here: an unbounded list held /q/health and a SIGTERM for minutes
+            // when the own cluster stopped answering (issue 26).
+            ownCluster("checking readiness", () -> ownCluster.secrets().inNamespace(namespace)
+                    .withLabel(CLUSTER_ID_LABEL).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+                            .withLimit(1L).build()));
             return true;
-        } catch (KubernetesClientException e) {
+        } catch (AuthorizationException | KubernetesClientException e) {
             return false;
         }
     }

@@ -27,8 +27,18 @@ public class Dispatchers {
      * clusters that stall (each waits for its cluster's deadline) while the others' records still come in.
      */
     private static final int QUEUED_PER_SLOT = 32;
-    /** Their bytes, at most: a request is about 400 bytes, and one of authorizer.request.max-bytes is 64 KiB. */
-    private static final long QUEUED_BYTES = 16L << 20;
+    /**
+     * Records of one cluster queued behind its running one: the console's Retry of a stalled cluster a few times over.
+     * One more is answered at once ({@code Failed/CONFLICT}, retryable), so that no cluster fills the room.
+     */
+    public static final int QUEUED_PER_CLUSTER = 16;
+    /**
+     * The bytes of each room, records counted whole. A request is about 400 bytes; one at the limits (value and
+     * headers each up to authorizer.request.max-bytes, 64 KiB) about 128 KiB. README, Operations: what the worker
+     * holds in all, against the deployed heap.
+     */
+    static final long RUNNABLE_BYTES = 4L << 20;
+    static final long QUEUED_BYTES = 4L << 20;
 
     @Produces
     @Singleton
@@ -36,9 +46,9 @@ public class Dispatchers {
         return dispatcher(config.concurrency(), "authorization-worker");
     }
 
-    private static KeyedDispatcher dispatcher(int concurrency, String threadName) {
-        return new KeyedDispatcher(concurrency, RUNNABLE_PER_SLOT * concurrency, QUEUED_PER_SLOT * concurrency,
-                QUEUED_BYTES, threadName);
+    static KeyedDispatcher dispatcher(int concurrency, String threadName) {
+        return new KeyedDispatcher(concurrency, new KeyedDispatcher.Limits(RUNNABLE_PER_SLOT * concurrency,
+                RUNNABLE_BYTES, QUEUED_PER_SLOT * concurrency, QUEUED_BYTES, QUEUED_PER_CLUSTER), threadName);
     }
 
     void close(@Disposes KeyedDispatcher dispatcher) {

@@ -27,11 +27,14 @@ import org.apache.kafka.common.TopicPartition;
  * <p>
  * The Kafka edge hands every record over as soon as it arrives; this is what lets the offset ledger know every
  * record that is not answered yet. {@link #admit} returns a stage that completes once there is room, so the
- * consumer stops fetching (back-pressure) rather than buffering without bound. There are two rooms: records that can
- * run (their key's first) up to {@code maxRunnable}, enough to keep every slot busy; and records queued behind their
- * key's first, up to {@code maxQueued} and {@code maxQueuedBytes}. A stalled cluster's queue fills only the second, so
- * the consumer goes on fetching other clusters' records while it lasts (issue 18: 20 stalled clusters with ten
- * requests each used to hold the consumer back until they had drained).
+ * consumer stops fetching (back-pressure) rather than buffering without bound. There are two rooms, each bounded in
+ * records and in bytes (a record counted whole: key, value and headers): records that can run (their key's first) up
+ * to {@code maxRunnable}, enough to keep every slot busy; and records queued behind their key's first, up to
+ * {@code maxQueued}. A stalled cluster's queue fills only the second, so the consumer goes on fetching other clusters'
+ * records while it lasts (issue 18: 20 stalled clusters with ten requests each used to hold the consumer back until
+ * they had drained). One cluster may hold at most {@code maxPerKey} of the second room (issue 27: one cluster's
+ * flood filled it and stopped the consumer for every cluster): a record beyond that runs its job's {@code overflow}
+ * instead of its work, at once and as a record of its own, which answers it without touching the cluster.
  * <p>
  * Two ways to stop taking work: {@link #drain} (the worker stops: nothing new starts, what runs may finish) and
  * {@link #revoke} (a rebalance took partitions away: their waiting records are dropped for the new owner to run, and
@@ -41,15 +44,22 @@ public final class KeyedDispatcher {
 
     /**
      * One record's work. {@code partition} is where it came from; the work acknowledges the record itself.
-     * {@code bytes} is the record's size, which counts while it is queued behind its key.
+     * {@code bytes} is the record's whole size, which counts in the room it is held in. {@code overflow} answers the
+     * record (and acknowledges it) instead of the work when too many records of its key wait already.
      */
-    public record Job(TopicPartition partition, String key, Runnable work, int bytes) {
+    public record Job(TopicPartition partition, String key, Runnable work, int bytes, Runnable overflow) {
     }
 
+    /** The room for records: how many may be held that can run, and how many queued behind their key's first. */
+    public record Limits(int maxRunnable, long maxRunnableBytes, int maxQueued, long maxQueuedBytes, int maxPerKey) {
+    }
+
+    /** Keys of records answered by their overflow: no cluster id has this first character. */
+    private static final String OVERFLOW_KEY = "\0overflow-";
+
     private final int concurrency;
-    private final int maxRunnable;
-    private final int maxQueued;
-    private final long maxQueuedBytes;
+    private final Limits limits;
+    private long overflows;
     private final ExecutorService pool;
     /** Completes admissions outside the dispatcher's lock: the consumer's pipeline goes on on this thread. */
     private final ExecutorService admissions;
@@ -59,8 +69,9 @@ public final class KeyedDispatcher {
     private final Deque<Job> ready = new ArrayDeque<>();
     private final Set<Job> running = new HashSet<>();
     private final Set<TopicPartition> revoked = new HashSet<>();
-    /** Records held: running, ready, or queued behind their key's first. */
+    /** Records held: running, ready, or queued behind their key's first, and their bytes. */
     private int admitted;
+    private long admittedBytes;
     /** Of those, queued behind their key's first, and their bytes. */
     private int queued;
     private long queuedBytes;
@@ -68,15 +79,12 @@ public final class KeyedDispatcher {
     private CompletableFuture<Void> room;
 
     /**
-     * @param maxRunnable records that can run (running or ready) before the consumer is held back
-     * @param maxQueued records queued behind their key's first before the consumer is held back
-     * @param maxQueuedBytes the same, in record bytes
+     * @param limits records (and their bytes) that can run, or are queued behind their key's first, before the
+     *        consumer is held back; records of one key queued at most
      */
-    public KeyedDispatcher(int concurrency, int maxRunnable, int maxQueued, long maxQueuedBytes, String threadName) {
+    public KeyedDispatcher(int concurrency, Limits limits, String threadName) {
         this.concurrency = concurrency;
-        this.maxRunnable = Math.max(concurrency, maxRunnable);
-        this.maxQueued = maxQueued;
-        this.maxQueuedBytes = maxQueuedBytes;
+        this.limits = limits;
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor executor = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), r -> {
@@ -105,7 +113,13 @@ public final class KeyedDispatcher {
             // Fetched before the partition was taken away: its new owner runs it.
             return CompletableFuture.completedFuture(null);
         }
+        Deque<Job> waiting = byKey.get(job.key());
+        if (waiting != null && waiting.size() > limits.maxPerKey() && job.overflow() != null) {
+            // Its key's share of the queued room is used up: answered now, beside the others' records.
+            job = new Job(job.partition(), OVERFLOW_KEY + overflows++, job.overflow(), job.bytes(), null);
+        }
         admitted++;
+        admittedBytes += job.bytes();
         Deque<Job> queue = byKey.computeIfAbsent(job.key(), k -> new ArrayDeque<>());
         queue.addLast(job);
         if (queue.size() == 1) {
@@ -148,13 +162,13 @@ public final class KeyedDispatcher {
                 Job j = behind.next();
                 if (j != head && partitions.contains(j.partition())) {
                     behind.remove();
-                    admitted--;
+                    dropped(j);
                     unqueued(j);
                 }
             }
             if (!running.contains(head) && partitions.contains(head.partition())) {
                 queue.removeFirst();
-                admitted--;
+                dropped(head);
                 Job next = queue.peekFirst();
                 if (next == null) {
                     it.remove();
@@ -231,7 +245,7 @@ public final class KeyedDispatcher {
 
     private void release(Job job) {
         running.remove(job);
-        admitted--;
+        dropped(job);
         Deque<Job> queue = byKey.get(job.key());
         if (queue != null && queue.peekFirst() == job) {
             queue.removeFirst();
@@ -247,6 +261,12 @@ public final class KeyedDispatcher {
         wakeAdmission();
     }
 
+    /** {@code job} is no longer held. */
+    private void dropped(Job job) {
+        admitted--;
+        admittedBytes -= job.bytes();
+    }
+
     /** {@code job} is no longer queued behind its key: it is its key's first now, or dropped. */
     private void unqueued(Job job) {
         queued--;
@@ -254,7 +274,10 @@ public final class KeyedDispatcher {
     }
 
     private boolean hasRoom() {
-        return admitted - queued < maxRunnable && (queued == 0 || queued < maxQueued && queuedBytes < maxQueuedBytes);
+        // Checked after a record is taken, so a room holds at most one record past its byte bound.
+        boolean runnable = admitted - queued < Math.max(concurrency, limits.maxRunnable())
+                && admittedBytes - queuedBytes < limits.maxRunnableBytes();
+        return runnable && (queued == 0 || queued < limits.maxQueued() && queuedBytes < limits.maxQueuedBytes());
     }
 
     private void wakeAdmission() {

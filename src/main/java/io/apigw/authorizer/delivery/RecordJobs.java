@@ -9,6 +9,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
+import io.apigw.authorizer.request.RequestReader;
+
 /**
  * A Kafka record as a {@link KeyedDispatcher} job, keyed by the record's key (cluster id). The record is acknowledged
  * once its work returns (its result or dead letter is on the broker); if the work throws it is nacked, which stops
@@ -28,15 +30,25 @@ public final class RecordJobs {
     private RecordJobs() {
     }
 
-    /** Hands the record over at once (so the offset ledger sees it); the stage completes when another may come. */
+    /**
+     * Hands the record over at once (so the offset ledger sees it); the stage completes when another may come.
+     * {@code overflow} answers it instead of {@code work} when too many records of its cluster wait already.
+     */
     public static CompletionStage<Void> admit(KeyedDispatcher dispatcher,
-            Message<ConsumerRecord<String, byte[]>> message, Runnable work) {
+            Message<ConsumerRecord<String, byte[]>> message, Runnable work, Runnable overflow) {
         ConsumerRecord<String, byte[]> record = message.getPayload();
         // Records without a key are kept in order per partition.
         String key = record.key() != null ? record.key() : "\0partition-" + record.partition();
-        int bytes = Math.max(0, record.serializedKeySize()) + Math.max(0, record.serializedValueSize());
         return dispatcher.admit(new KeyedDispatcher.Job(new TopicPartition(record.topic(), record.partition()), key,
-                () -> answer(dispatcher, message, record, work), bytes));
+                () -> answer(dispatcher, message, record, work), bytes(record),
+                () -> answer(dispatcher, message, record, overflow)));
+    }
+
+    /** What the record holds: key, value and headers (all of it is held while it waits). */
+    static int bytes(ConsumerRecord<String, byte[]> record) {
+        long bytes = Math.max(0, record.serializedKeySize()) + Math.max(0, record.serializedValueSize())
+                + RequestReader.headerBytes(record.headers());
+        return (int) Math.min(Integer.MAX_VALUE, bytes);
     }
 
     private static void answer(KeyedDispatcher dispatcher, Message<?> message, ConsumerRecord<?, ?> record,

@@ -11,6 +11,14 @@ public interface ClusterDirectory {
      */
     ClusterAccess resolve(AuthorizationRequest request);
 
+    /**
+     * Whether clusters belong to tenants told apart by the request's appId and owner uin (the tke directory), so that
+     * a cluster it cannot find may be another tenant's; one kubeconfig is one operator's.
+     */
+    default boolean knowsTenants() {
+        return false;
+    }
+
     /** Whether the directory can answer now (readiness); a remote directory is not called just to find out. */
     default boolean ready() {
         return true;

@@ -32,8 +32,9 @@ public final class KubeErrors {
             if (causedBy(e, SSLException.class) || causedBy(e, CertificateException.class)) {
                 // Never retried and never downgraded to an unverified connection.
                 return AuthorizationException.permanent(FailureCode.API_SERVER_UNREACHABLE,
-                        "TLS verification of the API server failed while " + during
-                                + ": its certificate is not signed by the cluster's CA");
+                        "TLS verification of the API server failed while " + during + ": " + (hostMismatch(e)
+                                ? "its certificate is not valid for the endpoint's host name"
+                                : "its certificate is not signed by the cluster's CA"));
             }
             String kind = causedBy(e, TimeoutException.class) || causedBy(e, java.net.SocketTimeoutException.class)
                     ? "timed out" : "did not answer";
@@ -132,6 +133,21 @@ public final class KubeErrors {
         String m = BEARER.matcher(JWT.matcher(e.getStatus().getMessage()).replaceAll("[redacted]"))
                 .replaceAll("Bearer [redacted]").replaceAll("\\s+", " ");
         return ": " + (m.length() > MAX_SERVER_MESSAGE ? m.substring(0, MAX_SERVER_MESSAGE) + "…" : m);
+    }
+
+    /**
+     * The JDK's endpoint identification refuses a certificate of a trusted CA that names another host with these
+     * words (sun.security.util.HostnameChecker); a certificate of another CA fails path building instead.
+     */
+    private static boolean hostMismatch(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = c.getMessage();
+            if (c instanceof CertificateException && m != null
+                    && (m.startsWith("No subject alternative") || m.startsWith("No name matching"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {

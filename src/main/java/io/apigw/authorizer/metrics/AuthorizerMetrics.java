@@ -40,6 +40,7 @@ public class AuthorizerMetrics {
     private final Counter deadLetters;
     private final Counter sweepChecksSent;
     private final Counter repairsSent;
+    private final Counter revocationsFailed;
     private final AtomicLong sweepLeader = new AtomicLong();
     private final AtomicLong sweepCompleted = new AtomicLong();
     private final Map<String, AtomicLong> sweepClusters = new LinkedHashMap<>();
@@ -55,6 +56,9 @@ public class AuthorizerMetrics {
                 .description("Sweep checks sent to the sweeps topic by this replica (the sweeper)").register(registry);
         this.repairsSent = Counter.builder("authorizer.sweep.repairs.sent")
                 .description("Conditional re-authorizations sent to the request topic after a sweep's check")
+                .register(registry);
+        this.revocationsFailed = Counter.builder("authorizer.revocations.failed")
+                .description("Old token Secrets whose due revocation could not be completed (tried again later)")
                 .register(registry);
         Gauge.builder("authorizer.sweep.leader", sweepLeader, AtomicLong::get)
                 .description("1 on the replica that holds the sweeper Lease").strongReference(true).register(registry);
@@ -133,6 +137,10 @@ public class AuthorizerMetrics {
 
     public void sweepCheckSent() {
         sweepChecksSent.increment();
+    }
+
+    public void revocationFailed() {
+        revocationsFailed.increment();
     }
 
     public void repairSent() {

@@ -75,7 +75,12 @@ public class RequestReader {
             return unreadable("empty record value");
         }
         if (value.length > maxBytes) {
-            return unreadable("record of " + value.length + " bytes exceeds the limit of " + maxBytes);
+            return oversize("record of " + value.length + " bytes exceeds the limit of " + maxBytes);
+        }
+        long headerBytes = headerBytes(headers);
+        if (headerBytes > maxBytes) {
+            // The reader uses only ce_* and content-type, but every header is held while the record waits.
+            return oversize("headers of " + headerBytes + " bytes exceed the limit of " + maxBytes);
         }
         Map<String, String> ce = new TreeMap<>();
         String contentType = null;
@@ -189,7 +194,8 @@ public class RequestReader {
         if (requestId.isEmpty() || clusterId.isEmpty()) {
             String why = requestId.isEmpty() ? fieldProblem(data, "requestId", "1-128 characters of [A-Za-z0-9._:-]")
                     : fieldProblem(data, "clusterId", "a DNS label: 1-63 characters of [a-z0-9-], no leading or trailing '-'");
-            return new ReadResult.Rejected(why, true, echoed(data, "requestId"), echoed(data, "clusterId"), region);
+            return new ReadResult.Rejected(why, true, echoed(data, "requestId"), echoed(data, "clusterId"), region,
+                    false);
         }
         String problem = null;
         if (subject != null && !subject.equals(clusterId.get())) {
@@ -256,7 +262,7 @@ public class RequestReader {
             }
         }
         if (problem != null) {
-            return new ReadResult.Rejected(problem, false, requestId, clusterId, region);
+            return new ReadResult.Rejected(problem, false, requestId, clusterId, region, false);
         }
         return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
                 requestedBy, grace, trigger, ifVersion, policyVersion, ownerUin));
@@ -284,7 +290,7 @@ public class RequestReader {
             return unreadable(reason);
         }
         return new ReadResult.Rejected(reason, unreadable, echoed(data, "requestId"), echoed(data, "clusterId"),
-                text(data, "region").filter(REGION.asMatchPredicate()));
+                text(data, "region").filter(REGION.asMatchPredicate()), false);
     }
 
     /**
@@ -308,7 +314,21 @@ public class RequestReader {
     }
 
     private static ReadResult unreadable(String reason) {
-        return new ReadResult.Rejected(reason, true, Optional.empty(), Optional.empty(), Optional.empty());
+        return new ReadResult.Rejected(reason, true, Optional.empty(), Optional.empty(), Optional.empty(), false);
+    }
+
+    /** The headers' bytes as the record holds them: names in UTF-8 and values. */
+    public static long headerBytes(Headers headers) {
+        long bytes = 0;
+        for (Header h : headers) {
+            bytes += h.key().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    + (h.value() == null ? 0 : h.value().length);
+        }
+        return bytes;
+    }
+
+    private static ReadResult oversize(String reason) {
+        return new ReadResult.Rejected(reason, true, Optional.empty(), Optional.empty(), Optional.empty(), true);
     }
 
     private static String fieldProblem(JsonNode data, String field, String expected) {

@@ -85,6 +85,14 @@ public class DeadLetters {
         sendStub(record, value, reason);
     }
 
+    /**
+     * A record over the request size limit (its value or its headers): only a bounded stub is set aside, whatever
+     * the dead-letter topic would take, so that no copy of it is held again on its way out.
+     */
+    public void sendStub(ConsumerRecord<String, byte[]> record, String reason) {
+        sendStub(record, record.value() == null ? new byte[0] : record.value(), reason);
+    }
+
     private void sendStub(ConsumerRecord<String, byte[]> record, byte[] value, String reason) {
         RecordHeaders headers = new RecordHeaders();
         addOrigin(headers, record, reason);

@@ -69,7 +69,10 @@ public class SweepWorker {
     @Incoming("sweep-requests")
     @Acknowledgment(Acknowledgment.Strategy.MANUAL)
     public CompletionStage<Void> onRecord(Message<ConsumerRecord<String, byte[]>> message) {
-        return RecordJobs.admit(dispatcher, message, () -> handle(message.getPayload()));
+        // A sweep sends one check per cluster, so a cluster's share is never used up but by a stray producer's
+        // records; they are set aside as any record that is not a sweep's check is.
+        return RecordJobs.admit(dispatcher, message, () -> handle(message.getPayload()),
+                () -> setAside(message.getPayload(), "too many records of the cluster wait already", false));
     }
 
     private void handle(ConsumerRecord<String, byte[]> record) {
@@ -82,10 +85,7 @@ public class SweepWorker {
             String why = read instanceof ReadResult.Rejected r ? r.reason()
                     : "not a sweep's check (a ClusterAuthorizationCheckRequested with " + SweepRequests.SWEEP_ID_HEADER
                             + ")";
-            LOG.warnf("sweeps topic: record %s-%d@%d set aside: %s", record.topic(), record.partition(),
-                    record.offset(), why);
-            deadLetters.send(record, why);
-            metrics.deadLetter();
+            setAside(record, why, read instanceof ReadResult.Rejected r && r.oversize());
             return;
         }
         AuthorizationRequest request = accepted.request();
@@ -123,6 +123,17 @@ public class SweepWorker {
             LOG.infof("requestId=%s clusterId=%s type=sweep outcome=%s state=%s%s durationMs=%d", request.requestId(),
                     request.clusterId(), result.type(), state, repairing ? " repair=sent" : "", took.toMillis());
         }
+    }
+
+    private void setAside(ConsumerRecord<String, byte[]> record, String why, boolean oversize) {
+        LOG.warnf("sweeps topic: record %s-%d@%d set aside: %s", record.topic(), record.partition(), record.offset(),
+                why);
+        if (oversize) {
+            deadLetters.sendStub(record, why);
+        } else {
+            deadLetters.send(record, why);
+        }
+        metrics.deadLetter();
     }
 
     /** The verdict on the credential Secret; empty if it could not be recorded (the credential changed meanwhile). */

@@ -13,9 +13,11 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 import org.jboss.logging.MDC;
 
+import io.apigw.authorizer.delivery.Dispatchers;
 import io.apigw.authorizer.delivery.KeyedDispatcher;
 import io.apigw.authorizer.delivery.RecordJobs;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
+import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.request.ReadResult;
 import io.apigw.authorizer.request.RequestReader;
 import io.apigw.authorizer.result.DeadLetters;
@@ -59,16 +61,21 @@ public class AuthorizationWorker {
         Context trace = Context.current();
         return RecordJobs.admit(dispatcher, message, () -> {
             try (Scope scope = trace.makeCurrent()) {
-                handle(message.getPayload());
+                handle(message.getPayload(), false);
+            }
+        }, () -> {
+            try (Scope scope = trace.makeCurrent()) {
+                handle(message.getPayload(), true);
             }
         });
     }
 
-    private void handle(ConsumerRecord<String, byte[]> record) {
+    /** {@code overflow}: too many requests of the cluster wait already; a valid one is answered without running. */
+    private void handle(ConsumerRecord<String, byte[]> record, boolean overflow) {
         long started = System.nanoTime();
         ReadResult read = reader.read(record.headers(), record.value());
         if (read instanceof ReadResult.Accepted accepted) {
-            Result result = authorizer.handle(accepted.request());
+            Result result = overflow ? busy(accepted.request()) : authorizer.handle(accepted.request());
             metrics.step("publish", () -> results.publish(result, accepted.request().trigger()));
             outcome(accepted.request().type().name().toLowerCase(Locale.ROOT), result, started);
             return;
@@ -76,7 +83,10 @@ public class AuthorizationWorker {
         ReadResult.Rejected rejected = (ReadResult.Rejected) read;
         LOG.warnf("rejected record %s-%d@%d (requestId=%s): %s", record.topic(), record.partition(), record.offset(),
                 rejected.requestId().orElse("-"), rejected.reason());
-        if (rejected.unreadable()) {
+        if (rejected.oversize()) {
+            deadLetters.sendStub(record, rejected.reason());
+            metrics.deadLetter();
+        } else if (rejected.unreadable()) {
             deadLetters.send(record, rejected.reason());
             metrics.deadLetter();
         }
@@ -86,6 +96,13 @@ public class AuthorizationWorker {
             results.publish(result);
             outcome("invalid", result, started);
         }
+    }
+
+    /** A request over its cluster's share of the waiting room: nothing is done, and a Retry later may run. */
+    static Result busy(AuthorizationRequest request) {
+        return new Result.Failed(request.requestId(), request.clusterId(), request.region().orElse(null), 0,
+                FailureCode.CONFLICT, Dispatchers.QUEUED_PER_CLUSTER + " requests for this cluster are waiting "
+                        + "already; nothing was done: retry once they are answered");
     }
 
     /** One structured line per answered request (also as MDC fields for JSON logs), and its metrics. */

@@ -24,6 +24,7 @@ import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.Revocation;
 import io.apigw.authorizer.credential.StoredCredential;
+import io.apigw.authorizer.credential.Tenant;
 import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.directory.ClusterDirectory;
 import io.apigw.authorizer.directory.PrivateAccessDisabledException;
@@ -70,6 +71,8 @@ public class Authorizer {
     private static final Duration SHORTEST_ATTEMPT = Duration.ofSeconds(1);
     /** The timer fires this long after a revocation is due, so that "due" holds on any clock reading it. */
     private static final Duration REVOCATION_SLACK = Duration.ofSeconds(1);
+    /** A revocation that failed is tried again this much later while the worker runs (once per cluster at a time). */
+    private static final Duration REVOCATION_RETRY = Duration.ofMinutes(5);
 
     private final ClusterDirectory directory;
     private final ClusterClients clients;
@@ -94,6 +97,7 @@ public class Authorizer {
         t.setDaemon(true);
         return t;
     });
+    private final Set<String> retryingRevocation = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,
             GrantInspector inspector, GrantRemover remover, CredentialStore credentials, AuthorizerConfig config,
@@ -121,8 +125,15 @@ public class Authorizer {
      * stored credential) the configured one. Never another: a cluster's rules change only in a rollout.
      */
     private Policy policy(AuthorizationRequest request, Optional<CredentialRecord> record) {
-        int version = request.policyVersion()
-                .orElse(record.map(CredentialRecord::policyVersion).orElse(newClusters.version()));
+        Optional<Integer> recorded = record.map(CredentialRecord::policyVersion);
+        request.policyVersion().filter(asked -> asked != newClusters.version() && !Optional.of(asked).equals(recorded))
+                .ifPresent(asked -> {
+                    // Only the configured rollout moves a cluster: knowing a credential's version is no authority.
+                    throw AuthorizationException.permanent(FailureCode.CONFLICT, "policyVersion " + asked
+                            + " is neither this worker's configured version (" + newClusters.version()
+                            + ") nor the cluster's recorded one; nothing was changed");
+                });
+        int version = request.policyVersion().orElse(recorded.orElse(newClusters.version()));
         return Policy.of(version).orElseThrow(() -> AuthorizationException.permanent(FailureCode.INTERNAL,
                 "the cluster's stored credential records policy version " + version + ", which this worker does "
                         + "not know (it knows " + Policy.versions() + "); nothing was changed"));
@@ -154,15 +165,16 @@ public class Authorizer {
             // A repair: only while the credential its sender judged is still stored. Requests of one cluster run in
             // order, so nothing the console sends for it can come between this read and the save. Checked once:
             // a retry may find the version this very request wrote.
-            Optional<CredentialRecord> seen = credentials.record(request.clusterId());
+            Optional<CredentialRecord> seen = ownRecord(request, credentials.record(request.clusterId()));
             String expected = request.ifCredentialVersion().get();
             if (seen.isEmpty() || !expected.equals(seen.get().version())) {
                 return skipped(request, attempt, seen.isEmpty());
             }
             stored = CompletableFuture.completedFuture(seen);
         } else {
-            // Read alongside the directory's lookup and the cluster's reads: its policy version decides the plan.
-            stored = calls.submit(() -> credentials.record(request.clusterId()));
+            // Read alongside the directory's lookup and the cluster's reads: its policy version decides the plan, and
+            // another tenant's credential fails the request there, before anything is written.
+            stored = calls.submit(() -> ownRecord(request, credentials.record(request.clusterId())));
         }
         ClusterAccess access;
         try {
@@ -187,7 +199,9 @@ public class Authorizer {
                     ClusterIdentity.describe(request.clusterId(), r.clusterUid(), answering)));
             Policy applied = policy.get();
             Revocation retire = null;
-            if (dueForRotation(grant, record)) {
+            // A renewal records its own revocation: an earlier one still pending is completed first, as a rotation
+            // does, so that no token promised to go is left recorded nowhere (issue 26, G6).
+            if (dueForRotation(grant, record) && earlierRevoked(admin.client(), request, record)) {
                 Grant before = grant;
                 grant = grants.rotate(admin.client(), changes, check, retiring(stored), policy, request.appId(),
                         "renewal/" + before.tokenSecretUid());
@@ -208,7 +222,7 @@ public class Authorizer {
             if (retire != null) {
                 scheduleRevocation(request, retire.after());
             }
-            revokeDue(admin.client(), request.clusterId(), record);
+            revokeDue(admin.client(), request, record);
             return new Result.Authorized(request.requestId(), request.clusterId(), region(request), Result.now(),
                     attempt, grant.alreadyAuthorized(), grant.resources(), grant.tokenSecret(), credentialRef,
                     grant.kubernetesVersion(), applied.version());
@@ -273,24 +287,51 @@ public class Authorizer {
         return record.flatMap(CredentialRecord::pending).map(r -> Set.of(r.tokenSecret())).orElse(Set.of());
     }
 
-    /** Completes a recorded revocation whose time has come (any request for the cluster does). */
-    private void revokeDue(KubernetesClient admin, String clusterId, Optional<CredentialRecord> record) {
+    /**
+     * Completes a recorded revocation whose time has come (any request for the cluster does). Best effort: a
+     * revocation that cannot be completed now (the admin may not delete the Secret, an admission policy refuses it)
+     * stays recorded, is counted and tried again in the background, and never fails the request (issue 26, G9).
+     */
+    private void revokeDue(KubernetesClient admin, AuthorizationRequest request, Optional<CredentialRecord> record) {
         Optional<Revocation> due = record.flatMap(CredentialRecord::pending).filter(r -> r.due(Instant.now()))
                 .filter(r -> !r.tokenSecret().equals(record.get().tokenSecret()));
-        if (due.isPresent()) {
-            Action done = grants.revoke(admin, due.get().tokenSecret(), due.get().tokenSecretUid());
-            credentials.revoked(clusterId, due.get());
-            LOG.infof("cluster %s: old token Secret %s revoked (%s)", clusterId, due.get().tokenSecret(), done);
+        if (due.isPresent() && revoked(admin, request, due.get())) {
+            credentials.revoked(request.clusterId(), due.get());
+            LOG.infof("cluster %s: old token Secret %s revoked", request.clusterId(), due.get().tokenSecret());
+        }
+    }
+
+    /** The pending revocation, if any, completed now; false (and retried later) if it could not be. */
+    private boolean earlierRevoked(KubernetesClient admin, AuthorizationRequest request,
+            Optional<CredentialRecord> record) {
+        Optional<Revocation> earlier = record.flatMap(CredentialRecord::pending);
+        return earlier.isEmpty() || revoked(admin, request, earlier.get());
+    }
+
+    private boolean revoked(KubernetesClient admin, AuthorizationRequest request, Revocation revocation) {
+        try {
+            grants.revoke(admin, revocation.tokenSecret(), revocation.tokenSecretUid());
+            return true;
+        } catch (AuthorizationException e) {
+            metrics.revocationFailed();
+            LOG.warnf("cluster %s: old token Secret %s could not be revoked (%s); it stays recorded and is tried "
+                    + "again in %s, by the cluster's next request and by the next sweep", request.clusterId(),
+                    revocation.tokenSecret(), e.code(), REVOCATION_RETRY);
+            if (retryingRevocation.add(request.clusterId())) {
+                scheduleRevocation(request, Instant.now().plus(REVOCATION_RETRY));
+            }
+            return false;
         }
     }
 
     /** Called by the revocation timer at a revocation's due time; a later request does it if this one cannot. */
     void revokeIfDue(AuthorizationRequest request) {
+        retryingRevocation.remove(request.clusterId());
         try (Watchdog watchdog = Watchdog.start(deadline)) {
             ClusterAccess access = directory.resolve(request);
-            Optional<CredentialRecord> record = credentials.record(request.clusterId());
+            Optional<CredentialRecord> record = ownRecord(request, credentials.record(request.clusterId()));
             try (ClusterClients.Lease admin = clients.open(access)) {
-                revokeDue(admin.client(), request.clusterId(), record);
+                revokeDue(admin.client(), request, record);
             }
         } catch (RuntimeException e) {
             // Logged by type and code only; the revocation stays recorded for the next request of the cluster.
@@ -302,8 +343,8 @@ public class Authorizer {
 
     private Result rotate(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = directory.resolve(request);
-        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
-                request.clusterId()));
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> ownRecord(request,
+                credentials.record(request.clusterId())));
         try (ClusterClients.Lease admin = clients.open(access)) {
             // The stored token is this cluster's: a rotation on another cluster behind the id would revoke nothing.
             requireSameCluster(admin.client(), request, ParallelCalls.join(stored), "a rotation");
@@ -314,7 +355,7 @@ public class Authorizer {
             String credentialRef = credentials.reference(request.clusterId()).value();
             if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
                 // This rotation is stored already (a retry or a redelivery): answer as it was done.
-                revokeDue(admin.client(), request.clusterId(), record);
+                revokeDue(admin.client(), request, record);
                 Optional<Revocation> pending = record.get().pending();
                 return new Result.CredentialRotated(request.requestId(), request.clusterId(), region(request),
                         Result.now(), attempt, fresh.tokenSecret(), pending.map(Revocation::tokenSecret).orElse(null),
@@ -357,8 +398,8 @@ public class Authorizer {
      */
     private Result check(AuthorizationRequest request, int attempt, ChangeLog changes) {
         ClusterAccess access = directory.resolve(request);
-        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
-                request.clusterId()));
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> ownRecord(request,
+                credentials.record(request.clusterId())));
         Inspection found;
         Optional<CredentialRecord> record;
         Policy policy;
@@ -366,7 +407,7 @@ public class Authorizer {
             found = inspector.inspect(admin.client(), retiring(stored), policy(request, stored));
             record = ParallelCalls.join(stored);
             policy = policy(request, record);
-            revokeDue(admin.client(), request.clusterId(), record);
+            revokeDue(admin.client(), request, record);
         } finally {
             ParallelCalls.settled(stored);
         }
@@ -423,10 +464,14 @@ public class Authorizer {
     }
 
     private Result deauthorize(AuthorizationRequest request, int attempt, ChangeLog changes) {
+        CompletableFuture<Optional<CredentialRecord>> stored = calls.submit(() -> credentials.record(
+                request.clusterId()));
         ClusterAccess access;
         try {
             access = directory.resolve(request);
         } catch (PrivateAccessDisabledException e) {
+            // The directory found the cluster for this tenant; a credential stored by another is still not theirs.
+            ownRecord(request, ParallelCalls.join(stored));
             return unreachableDeauthorized(request, attempt, true, "Private network access to the cluster's API "
                     + "server is not enabled, so the reserved resources in the cluster could not be removed; the "
                     + "stored credential was. Enable private access, then retry to remove them.");
@@ -434,10 +479,15 @@ public class Authorizer {
             if (e.code() != FailureCode.CLUSTER_NOT_FOUND) {
                 throw e;
             }
+            requireRemovableWithoutDirectory(request, ParallelCalls.join(stored), e);
             return unreachableDeauthorized(request, attempt, false, "The cluster cannot be reached ("
                     + e.getMessage() + "), so the reserved resources in it could not be removed; the stored "
                     + "credential was.");
+        } finally {
+            ParallelCalls.settled(stored);
         }
+        // The directory found the cluster for this tenant; a credential stored by another is still not theirs.
+        ownRecord(request, ParallelCalls.join(stored));
         Set<String> others;
         try (ClusterClients.Lease admin = clients.open(access)) {
             others = remover.remove(admin.client(), changes);
@@ -455,6 +505,47 @@ public class Authorizer {
         }
         return new Result.Deauthorized(request.requestId(), request.clusterId(), region(request), Result.now(), attempt,
                 changes.actions());
+    }
+
+    private static Tenant tenant(AuthorizationRequest request) {
+        return new Tenant(request.appId(), request.ownerUin());
+    }
+
+    /**
+     * The stored credential, when the request's tenant may act on it. Another tenant's is answered as a cluster that
+     * does not exist ({@code CLUSTER_NOT_FOUND}, not retryable), so the request learns nothing of it and changes
+     * nothing; a credential that records no tenant is the directory's to vouch for (it found the cluster).
+     */
+    private static Optional<CredentialRecord> ownRecord(AuthorizationRequest request,
+            Optional<CredentialRecord> record) {
+        if (record.isPresent() && record.get().tenant().owns(tenant(request)) == Tenant.Standing.OTHER) {
+            throw otherTenants(request);
+        }
+        return record;
+    }
+
+    /**
+     * A deauthorize of a cluster the directory cannot find removes the stored credential only when it is the
+     * request's own tenant's ({@link Tenant#removableWithoutDirectory}); otherwise it is answered as the directory
+     * answered, and nothing is removed.
+     */
+    private void requireRemovableWithoutDirectory(AuthorizationRequest request, Optional<CredentialRecord> record,
+            AuthorizationException asTheDirectoryAnswered) {
+        if (record.isPresent()
+                && !record.get().tenant().removableWithoutDirectory(tenant(request), directory.knowsTenants())) {
+            LOG.warnf("request %s: a deauthorize of cluster %s, which the directory cannot find for the request's "
+                    + "tenant, left the stored credential alone: it is recorded for %s", request.requestId(),
+                    request.clusterId(), record.get().tenant().owns(tenant(request)) == Tenant.Standing.OTHER
+                            ? "another tenant" : "no tenant");
+            throw asTheDirectoryAnswered;
+        }
+    }
+
+    private static AuthorizationException otherTenants(AuthorizationRequest request) {
+        LOG.warnf("request %s: the stored credential of cluster %s is recorded for another tenant; nothing was read "
+                + "or changed", request.requestId(), request.clusterId());
+        return AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND, "cluster " + request.clusterId()
+                + " was not found for this tenant");
     }
 
     /** Refuses ({@code CONFLICT}, nothing changed) when another cluster answers than the one the credential is of. */

@@ -40,13 +40,14 @@ class KeyedDispatcherTest {
     }
 
     private KeyedDispatcher dispatcher(int concurrency, int maxRunnable, int maxQueued, long maxQueuedBytes) {
-        KeyedDispatcher d = new KeyedDispatcher(concurrency, maxRunnable, maxQueued, maxQueuedBytes, "test-worker");
+        KeyedDispatcher d = new KeyedDispatcher(concurrency, new KeyedDispatcher.Limits(maxRunnable, Long.MAX_VALUE,
+                maxQueued, maxQueuedBytes, Integer.MAX_VALUE), "test-worker");
         dispatchers.add(d);
         return d;
     }
 
     private static KeyedDispatcher.Job job(TopicPartition p, String key, Runnable work) {
-        return new KeyedDispatcher.Job(p, key, work, 0);
+        return new KeyedDispatcher.Job(p, key, work, 0, null);
     }
 
     /** A job that records its name and then waits until the test releases it. */
@@ -132,10 +133,10 @@ class KeyedDispatcherTest {
         assertThat(full.toCompletableFuture()).as("two queued behind their key: the next must wait").isNotDone();
 
         KeyedDispatcher byBytes = dispatcher(1, 4, 100, 1000);
-        byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> await(release), 600));
-        assertThat(byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600)).toCompletableFuture())
+        byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> await(release), 600, null));
+        assertThat(byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600, null)).toCompletableFuture())
                 .as("the first queued record is taken whatever its size").isDone();
-        CompletionStage<Void> heavy = byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600));
+        CompletionStage<Void> heavy = byBytes.admit(new KeyedDispatcher.Job(P0, "k", () -> { }, 600, null));
         assertThat(heavy.toCompletableFuture()).as("1200 bytes queued of 1000").isNotDone();
 
         release.countDown();

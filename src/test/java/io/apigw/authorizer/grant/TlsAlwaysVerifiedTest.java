@@ -89,6 +89,25 @@ class TlsAlwaysVerifiedTest {
         assertThat(tls.getRequestCount()).as("requests that reached the server").isZero();
     }
 
+    /** The security review's hostname case (issue 26, G13), with the message a user reads. */
+    @Test
+    void aCertificateOfThePinnedCaForAnotherHostIsRefusedAsNotValidForTheHost() throws Exception {
+        KubernetesMockServer tls = tlsServer();
+        String pem = Files.readString(Path.of(tls.getSelfSignedCertificate().certificatePath()));
+        java.net.URI url = java.net.URI.create(tls.url("/"));
+        String otherHost = url.getHost().equals("localhost") ? "127.0.0.1" : "localhost";
+        String clusterId = TargetCluster.registerServer("https://" + otherHost + ":" + url.getPort(), pem);
+
+        Published result = send(clusterId, "ClusterAuthorizationRequested");
+
+        assertThat(result.body().path("code").asText()).as("%s", result.body()).isEqualTo("API_SERVER_UNREACHABLE");
+        assertThat(result.body().path("message").asText())
+                .contains("its certificate is not valid for the endpoint's host name")
+                .doesNotContain("not signed by the cluster's CA");
+        assertThat(tls.getRequestCount()).as("requests that reached a server whose certificate names another host")
+                .isZero();
+    }
+
     private Published send(String clusterId, String type) {
         String requestId = "req-" + UUID.randomUUID();
         requests.sendBinary(clusterId, request(requestId, clusterId), type);

@@ -2,7 +2,6 @@ package io.apigw.authorizer.directory.tke;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,14 +52,25 @@ final class CloudApi {
     private final Errors errors;
     private final ClientProfile profile;
     private final Duration callLimit;
-    /** One client per account and region: building one loads the TLS defaults again. */
-    private final Map<String, CommonClient> clients = new ConcurrentHashMap<>();
+    /** Clients kept: far more accounts and regions than are used at once. */
+    static final int MAX_CLIENTS = 512;
+    /** One client per account and region: building one loads the TLS defaults again. LRU, at most MAX_CLIENTS. */
+    private final Map<String, CommonClient> clients = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, CommonClient> eldest) {
+                    // An assumed role is an account of its own: one per tenant ever seen, so the least recently
+                    // used go (issue 26, G12); a client is cheap to make again.
+                    return size() > MAX_CLIENTS;
+                }
+            });
 
     private CloudApi(String service, String version, String endpoint, AuthorizerConfig.Directory.Tke config,
             Errors errors) {
         this.service = service;
         this.version = version;
         this.errors = errors;
+        requireTls(config.protocol(), endpoint);
         HttpProfile http = new HttpProfile();
         http.setEndpoint(endpoint);
         http.setProtocol(config.protocol() == AuthorizerConfig.Directory.Tke.Protocol.http ? HttpProfile.REQ_HTTP
@@ -70,6 +80,24 @@ final class CloudApi {
         http.setWriteTimeout(seconds(config.readTimeout()));
         this.profile = new ClientProfile(ClientProfile.SIGN_TC3_256, http);
         this.callLimit = config.connectTimeout().plus(config.readTimeout().multipliedBy(2));
+    }
+
+    /**
+     * Admin kubeconfigs and STS keys travel over this API: plain HTTP only to a stand-in on this machine (issue 26,
+     * G13), refused at start-up otherwise.
+     */
+    static void requireTls(AuthorizerConfig.Directory.Tke.Protocol protocol, String endpoint) {
+        if (protocol == AuthorizerConfig.Directory.Tke.Protocol.https) {
+            return;
+        }
+        String host = endpoint.startsWith("[") ? endpoint.substring(0, endpoint.indexOf(']') + 1)
+                : endpoint.replaceFirst(":[0-9]*$", "");
+        boolean loopback = host.equals("localhost") || host.equals("[::1]")
+                || host.matches("127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}");
+        if (!loopback) {
+            throw new IllegalArgumentException("authorizer.directory.tke.protocol=http is for a local stand-in only: "
+                    + "the endpoint " + endpoint + " is not a loopback address; use https");
+        }
     }
 
     static CloudApi tke(AuthorizerConfig.Directory.Tke config) {

@@ -106,6 +106,13 @@ final class TenantRoles {
                     slot.assumed = fresh;
                 }
                 slot.running = null;
+                if (slot.assumed == null) {
+                    // Nothing to keep (a role never granted, a bogus uin): no entry stays behind (issue 26, G12).
+                    slots.remove(roleArn, slot);
+                }
+            }
+            if (fresh != null) {
+                pruneExpired();
             }
             if (failed != null) {
                 running.completeExceptionally(failed);
@@ -131,6 +138,23 @@ final class TenantRoles {
             }
             throw cause.code() == FailureCode.PERMISSION_DENIED ? notGranted(ownerUin, cause) : cause;
         }
+    }
+
+    /** Roles whose keys have expired and that no request is renewing are dropped: the map holds live keys only. */
+    private void pruneExpired() {
+        Instant now = clock.instant();
+        slots.forEach((arn, slot) -> {
+            synchronized (slot) {
+                if (slot.running == null && (slot.assumed == null || !now.isBefore(slot.assumed.expiresAt()))) {
+                    slots.remove(arn, slot);
+                }
+            }
+        });
+    }
+
+    /** Roles whose keys are kept, or being assumed now. */
+    int held() {
+        return slots.size();
     }
 
     /** Drops the tenant's credentials after TKE refused them (the session was revoked), so the next try assumes. */

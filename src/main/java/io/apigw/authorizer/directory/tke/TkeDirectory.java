@@ -48,6 +48,11 @@ public class TkeDirectory implements ClusterDirectory {
     }
 
     @Override
+    public boolean knowsTenants() {
+        return true;
+    }
+
+    @Override
     public ClusterAccess resolve(AuthorizationRequest request) {
         String clusterId = request.clusterId();
         String region = request.region().orElseThrow(() -> AuthorizationException

@@ -301,4 +301,24 @@ class TenantRolesTest {
             assertThat(messages).noneMatch(m -> m.contains(secret));
         }
     }
+
+    /** Issue 26, G12: a requester that varies ownerUin leaves nothing behind. */
+    @Test
+    void rolesThatHoldNoKeysAreNotKeptAndExpiredKeysAreDropped() {
+        stub.healthyCluster().grantRole(ROLE_A, CLUSTER_A).grantRole(ROLE_B, CLUSTER_B);
+        TestTkeConfig config = TestTkeConfig.against(stub.endpoint()).withAssumeRole(true, Duration.ofMinutes(5));
+        TenantRoles roles = new TenantRoles(config.assumeRole(), CloudApi.sts(config), clock);
+        TkeAccount worker = new TkeAccount("worker", new Credential(WORKER_ID, WORKER_KEY));
+
+        for (int i = 0; i < 50; i++) {
+            String bogus = "1000000099" + (10 + i);
+            assertThatThrownBy(() -> roles.assume(bogus, "req-bogus", () -> worker))
+                    .isInstanceOf(AuthorizationException.class);
+        }
+        assertThat(roles.held()).as("roles kept after 50 uins that granted nothing").isZero();
+
+        roles.assume(UIN_A, "req-a", () -> worker);
+        roles.assume(UIN_B, "req-b", () -> worker);
+        assertThat(roles.held()).as("the roles whose keys are live").isEqualTo(2);
+    }
 }
