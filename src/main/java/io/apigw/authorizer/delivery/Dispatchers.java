@@ -39,6 +39,11 @@ public class Dispatchers {
      */
     static final long RUNNABLE_BYTES = 4L << 20;
     static final long QUEUED_BYTES = 4L << 20;
+    /**
+     * One cluster's bytes queued behind its running record: an eighth of the room, so that a few records of one
+     * cluster near the size limit do not fill it (four such records did, and stopped the consumer for everyone).
+     */
+    public static final long QUEUED_BYTES_PER_CLUSTER = QUEUED_BYTES / 8;
 
     @Produces
     @Singleton
@@ -48,7 +53,8 @@ public class Dispatchers {
 
     static KeyedDispatcher dispatcher(int concurrency, String threadName) {
         return new KeyedDispatcher(concurrency, new KeyedDispatcher.Limits(RUNNABLE_PER_SLOT * concurrency,
-                RUNNABLE_BYTES, QUEUED_PER_SLOT * concurrency, QUEUED_BYTES, QUEUED_PER_CLUSTER), threadName);
+                RUNNABLE_BYTES, QUEUED_PER_SLOT * concurrency, QUEUED_BYTES, QUEUED_PER_CLUSTER, QUEUED_BYTES_PER_CLUSTER),
+                threadName);
     }
 
     void close(@Disposes KeyedDispatcher dispatcher) {

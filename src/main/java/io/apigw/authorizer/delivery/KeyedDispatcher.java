@@ -32,8 +32,9 @@ import org.apache.kafka.common.TopicPartition;
  * to {@code maxRunnable}, enough to keep every slot busy; and records queued behind their key's first, up to
  * {@code maxQueued}. A stalled cluster's queue fills only the second, so the consumer goes on fetching other clusters'
  * records while it lasts (issue 18: 20 stalled clusters with ten requests each used to hold the consumer back until
- * they had drained). One cluster may hold at most {@code maxPerKey} of the second room (issue 27: one cluster's
- * flood filled it and stopped the consumer for every cluster): a record beyond that runs its job's {@code overflow}
+ * they had drained). One cluster may hold at most {@code maxPerKey} records and {@code maxPerKeyBytes} of the second
+ * room (issue 27: one cluster's flood of records, or a few of its records near the size limit, filled it and stopped
+ * the consumer for every cluster): a record beyond that runs its job's {@code overflow}
  * instead of its work, at once and as a record of its own, which answers it without touching the cluster.
  * <p>
  * Two ways to stop taking work: {@link #drain} (the worker stops: nothing new starts, what runs may finish) and
@@ -51,7 +52,8 @@ public final class KeyedDispatcher {
     }
 
     /** The room for records: how many may be held that can run, and how many queued behind their key's first. */
-    public record Limits(int maxRunnable, long maxRunnableBytes, int maxQueued, long maxQueuedBytes, int maxPerKey) {
+    public record Limits(int maxRunnable, long maxRunnableBytes, int maxQueued, long maxQueuedBytes, int maxPerKey,
+            long maxPerKeyBytes) {
     }
 
     /** Keys of records answered by their overflow: no cluster id has this first character. */
@@ -114,7 +116,8 @@ public final class KeyedDispatcher {
             return CompletableFuture.completedFuture(null);
         }
         Deque<Job> waiting = byKey.get(job.key());
-        if (waiting != null && waiting.size() > limits.maxPerKey() && job.overflow() != null) {
+        if (waiting != null && job.overflow() != null && (waiting.size() > limits.maxPerKey()
+                || queuedBytes(waiting) + job.bytes() > limits.maxPerKeyBytes())) {
             // Its key's share of the queued room is used up: answered now, beside the others' records.
             job = new Job(job.partition(), OVERFLOW_KEY + overflows++, job.overflow(), job.bytes(), null);
         }
@@ -136,6 +139,15 @@ public final class KeyedDispatcher {
             room = new CompletableFuture<>();
         }
         return room;
+    }
+
+    /** The bytes of a key's records queued behind its first. */
+    private static long queuedBytes(Deque<Job> waiting) {
+        long sum = 0;
+        for (Job j : waiting) {
+            sum += j.bytes();
+        }
+        return sum - waiting.peekFirst().bytes();
     }
 
     /** Partitions are assigned (again): their records are accepted. */

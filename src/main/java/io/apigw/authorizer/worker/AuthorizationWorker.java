@@ -101,8 +101,9 @@ public class AuthorizationWorker {
     /** A request over its cluster's share of the waiting room: nothing is done, and a Retry later may run. */
     static Result busy(AuthorizationRequest request) {
         return new Result.Failed(request.requestId(), request.clusterId(), request.region().orElse(null), 0,
-                FailureCode.CONFLICT, Dispatchers.QUEUED_PER_CLUSTER + " requests for this cluster are waiting "
-                        + "already; nothing was done: retry once they are answered");
+                FailureCode.CONFLICT, "the cluster's share of the waiting room (" + Dispatchers.QUEUED_PER_CLUSTER
+                        + " requests, " + (Dispatchers.QUEUED_BYTES_PER_CLUSTER >> 10) + " KiB) is taken: its requests "
+                        + "are waiting already; nothing was done: retry once they are answered");
     }
 
     /** One structured line per answered request (also as MDC fields for JSON logs), and its metrics. */

@@ -81,6 +81,26 @@ class DispatcherRoomTest {
         assertThat(d.running()).isEqualTo(1);
     }
 
+    /** FloodIT found it: four of a slow cluster's records near 1 MiB filled the queued room's bytes. */
+    @Test
+    void aFewLargeRecordsOfOneClusterDoNotStopTheConsumerForOtherClusters() {
+        KeyedDispatcher d = asDeployed();
+        AtomicInteger answeredAtOnce = new AtomicInteger();
+        d.admit(new KeyedDispatcher.Job(P0, "cls-slow", stall(), 400, null));
+        int large = 900_000;
+        for (int i = 0; i < 8; i++) {
+            assertThat(d.admit(new KeyedDispatcher.Job(P0, "cls-slow", stall(), large, answeredAtOnce::incrementAndGet))
+                    .toCompletableFuture()).as("the consumer may fetch the record after large record %d", i)
+                    .succeedsWithin(WAIT);
+        }
+        CountDownLatch otherRan = new CountDownLatch(1);
+        assertThat(d.admit(new KeyedDispatcher.Job(P1, "cls-other", otherRan::countDown, 400, null))
+                .toCompletableFuture()).succeedsWithin(WAIT);
+        assertThat(await(otherRan)).as("another cluster's request ran beside the large records").isTrue();
+        assertThat(answeredAtOnce.get()).as("large records over the cluster's share of bytes, answered at once")
+                .isEqualTo(8 - (int) (Dispatchers.QUEUED_BYTES_PER_CLUSTER / large));
+    }
+
     @Test
     void recordsThatCanRunAreBoundedInBytesToo() {
         KeyedDispatcher d = asDeployed();

@@ -41,7 +41,7 @@ class KeyedDispatcherTest {
 
     private KeyedDispatcher dispatcher(int concurrency, int maxRunnable, int maxQueued, long maxQueuedBytes) {
         KeyedDispatcher d = new KeyedDispatcher(concurrency, new KeyedDispatcher.Limits(maxRunnable, Long.MAX_VALUE,
-                maxQueued, maxQueuedBytes, Integer.MAX_VALUE), "test-worker");
+                maxQueued, maxQueuedBytes, Integer.MAX_VALUE, Long.MAX_VALUE), "test-worker");
         dispatchers.add(d);
         return d;
     }
