@@ -9,9 +9,10 @@ import java.util.Optional;
  * (its resourceVersion: any change to it, or its deletion, gives another), and the policy version of the cluster's
  * ClusterRole (0: a recorded value this worker cannot read), and the identity of the cluster it was issued by (its
  * kube-system namespace uid; null for credentials stored before v1.5 or when it could not be read), and the tenant
- * whose request stored it.
+ * whose request stored it, and whether a deauthorize has begun removing it ({@code deauthorizing}: no repair may
+ * bring it back, issue 26, G8).
  */
 public record CredentialRecord(StoredCredential credential, String tokenSecret, String tokenSecretUid,
         Instant tokenStoredAt, Optional<Revocation> pending, String version, int policyVersion, String clusterUid,
-        Tenant tenant) {
+        Tenant tenant, boolean deauthorizing) {
 }

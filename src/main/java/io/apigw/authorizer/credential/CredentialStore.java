@@ -60,6 +60,11 @@ public class CredentialStore {
     /** When the stored token last proved usable (stored after a proof, or a sweep's check found it so). */
     public static final String VERIFIED_AT_ANNOTATION = "apigw.tencent.com/verified-at";
     /** The last sweep's verdict: which sweep, when, and the state it found. */
+    /**
+     * A deauthorize began (its requestId): written before its first delete, so that a repair judged earlier cannot
+     * put back what it removes should its last step fail; an authorize from the console clears it.
+     */
+    public static final String DEAUTHORIZING_ANNOTATION = "apigw.tencent.com/deauthorizing";
     public static final String SWEEP_ID_ANNOTATION = "apigw.tencent.com/sweep-id";
     public static final String CHECKED_AT_ANNOTATION = "apigw.tencent.com/checked-at";
     public static final String SWEEP_STATE_ANNOTATION = "apigw.tencent.com/sweep-state";
@@ -123,6 +128,7 @@ public class CredentialStore {
             if (tokenChanged || !annotations.containsKey(TOKEN_STORED_AT_ANNOTATION)) {
                 annotations.put(TOKEN_STORED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
             }
+            annotations.remove(DEAUTHORIZING_ANNOTATION);
             where.region().ifPresent(r -> annotations.put(REGION_ANNOTATION, r));
             where.appId().ifPresent(a -> annotations.put(APP_ID_ANNOTATION, a));
             where.ownerUin().ifPresent(u -> annotations.put(OWNER_UIN_ANNOTATION, u));
@@ -200,7 +206,24 @@ public class CredentialStore {
                 a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
                 s.getMetadata().getResourceVersion(), policyVersion(s), a.get(CLUSTER_UID_ANNOTATION),
                 new Tenant(Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
-                        Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION)))));
+                        Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION))), a.containsKey(DEAUTHORIZING_ANNOTATION)));
+    }
+
+    /**
+     * Marks the stored credential as being deauthorized, under the version read (a concurrent change is a conflict,
+     * retried by the request). Its version changes, so a repair judged before no longer matches it.
+     */
+    public void markDeauthorizing(String clusterId, String requestId) {
+        ownCluster("marking the stored credential as deauthorized", () -> {
+            Secret s = ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get();
+            if (s == null || requestId.equals(annotations(s).get(DEAUTHORIZING_ANNOTATION))) {
+                return s;
+            }
+            Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
+            annotations.put(DEAUTHORIZING_ANNOTATION, requestId);
+            return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s).editMetadata()
+                    .withAnnotations(annotations).endMetadata().build()).update();
+        });
     }
 
     /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */

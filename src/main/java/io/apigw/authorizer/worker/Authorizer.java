@@ -167,8 +167,11 @@ public class Authorizer {
             // a retry may find the version this very request wrote.
             Optional<CredentialRecord> seen = ownRecord(request, credentials.record(request.clusterId()));
             String expected = request.ifCredentialVersion().get();
-            if (seen.isEmpty() || !expected.equals(seen.get().version())) {
-                return skipped(request, attempt, seen.isEmpty());
+            if (seen.isEmpty() || seen.get().deauthorizing()) {
+                return skipped(request, attempt, true);
+            }
+            if (!expected.equals(seen.get().version())) {
+                return skipped(request, attempt, false);
             }
             stored = CompletableFuture.completedFuture(seen);
         } else {
@@ -238,12 +241,12 @@ public class Authorizer {
 
     private static Result skipped(AuthorizationRequest request, int attempt, boolean deleted) {
         LOG.infof("request %s: conditional authorize of %s skipped: the stored credential %s", request.requestId(),
-                request.clusterId(), deleted ? "is gone" : "has changed");
+                request.clusterId(), deleted ? "is gone or being deauthorized" : "has changed");
         return new Result.AuthorizationSkipped(request.requestId(), request.clusterId(), region(request), Result.now(),
                 attempt, deleted ? Result.AuthorizationSkipped.CREDENTIAL_DELETED
                         : Result.AuthorizationSkipped.CREDENTIAL_CHANGED,
-                deleted ? "Nothing was done: the cluster's stored credential has been deleted (deauthorized) since this "
-                        + "request was made."
+                deleted ? "Nothing was done: the cluster's stored credential has been deleted (deauthorized), or a "
+                        + "deauthorize has begun, since this request was made."
                         : "Nothing was done: the cluster's stored credential has changed since this request was made.");
     }
 
@@ -487,7 +490,11 @@ public class Authorizer {
             ParallelCalls.settled(stored);
         }
         // The directory found the cluster for this tenant; a credential stored by another is still not theirs.
-        ownRecord(request, ParallelCalls.join(stored));
+        if (ownRecord(request, ParallelCalls.join(stored)).isPresent()) {
+            // Recorded before the first delete: a repair judged earlier must not put back what this removes, should
+            // the last step (deleting the stored credential) fail (issue 26, G8).
+            credentials.markDeauthorizing(request.clusterId(), request.requestId());
+        }
         Set<String> others;
         try (ClusterClients.Lease admin = clients.open(access)) {
             others = remover.remove(admin.client(), changes);
