@@ -39,7 +39,8 @@ record GrantPlan(Policy policy, Action serviceAccount, Action role, Action bindi
         // The version's annotation goes with a write of the rules, never alone: any update of a ClusterRole is judged by
         // RBAC's escalation rule, so an annotation alone would ask an admin for rights a role already in place does not.
         Action role = observed.role() == null ? Action.created
-                : observed.roleMatches(policy) ? Action.unchanged : Action.updated;
+                : observed.roleMatches(policy) || observed.keptHigher(policy, self).isPresent() ? Action.unchanged
+                        : Action.updated;
         boolean rebind = observed.binding() != null && !observed.roleRefMatches();
         Action binding = observed.binding() == null ? Action.created
                 : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;

@@ -144,6 +144,9 @@ public class GrantReconciler {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
         GrantPlan plan = GrantPlan.of(observed, policy.get(), self);
+        observed.keptHigher(policy.get(), self).ifPresent(higher -> LOG.infof("the ClusterRole %s is kept at policy "
+                + "v%d, which grants all of v%d: %s rely on it too, and a shared role is never downgraded",
+                CLUSTER_ROLE, higher.version(), policy.get().version(), observed.owners().otherInstances(self)));
         AccessReview.require(client, plan.rights(), calls);
         ServiceAccount owner = wave1(client, plan, observed, appId, log);
         Optional<Secret> existingToken = observed.canonicalToken();

@@ -123,10 +123,35 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         return missing;
     }
 
-    /** {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies. */
-    List<String> drifted(Policy policy) {
+    /**
+     * The ClusterRole at a higher policy version than {@code policy}, kept as it is: another gateway instance relies on
+     * the reserved resources, and the higher version (recorded on the role, its rules intact) grants all that
+     * {@code policy} does. The highest version any instance applied wins; a lower one never writes it down (issue 26,
+     * G3). With no other instance, a lower version is a rollback and is written.
+     */
+    Optional<Policy> keptHigher(Policy policy, String self) {
+        if (role == null || owners().otherInstances(self).isEmpty()) {
+            return Optional.empty();
+        }
+        String recorded = role.getMetadata().getAnnotations() == null ? null
+                : role.getMetadata().getAnnotations().get(ReservedResources.POLICY_VERSION_ANNOTATION);
+        int version;
+        try {
+            version = recorded == null ? 0 : Integer.parseInt(recorded);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+        return version > policy.version() ? Policy.of(version).filter(higher -> roleMatches(higher)
+                && normalized(higher.rules()).containsAll(normalized(policy.rules()))) : Optional.empty();
+    }
+
+    /**
+     * {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies; a ClusterRole kept
+     * at a higher version for another instance ({@link #keptHigher}) is as specified.
+     */
+    List<String> drifted(Policy policy, String self) {
         List<String> drifted = new ArrayList<>();
-        if (role != null && !roleMatches(policy)) {
+        if (role != null && !roleMatches(policy) && keptHigher(policy, self).isEmpty()) {
             drifted.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding != null && !(roleRefMatches() && subjectsMatch())) {
