@@ -32,6 +32,18 @@ class TokenSecretsTest {
         assertThat(TokenSecrets.canonical(List.of(older, newer), sa, BEFORE_124)).contains(older);
     }
 
+    /** Issue 26, G2: a rotation's successor is listed beside the token it replaces; the successor is the one. */
+    @Test
+    void ofTwoListedSecretsBefore124TheNewestIsTheOne() {
+        Secret older = auto("apigw-ingress-token-aaaaa", "2026-01-01T00:00:00Z");
+        Secret newer = auto("apigw-ingress-token-bbbbb", "2026-02-01T00:00:00Z");
+        ServiceAccount listingBoth = new ServiceAccountBuilder(sa).addNewSecret().withName("apigw-ingress-token-aaaaa")
+                .endSecret().addNewSecret().withName("apigw-ingress-token-bbbbb").endSecret().build();
+
+        assertThat(TokenSecrets.canonical(List.of(older, newer), listingBoth, BEFORE_124)).contains(newer);
+        assertThat(TokenSecrets.canonical(List.of(newer, older), listingBoth, BEFORE_124)).contains(newer);
+    }
+
     @Test
     void from124TheWorkersOwnWinsOverTheListedLegacyOneAndARetiringSecretIsNeverChosen() {
         Secret legacy = auto("apigw-ingress-token-bbbbb", "2020-02-01T00:00:00Z");
