@@ -58,6 +58,14 @@ class KustomizeOverlaysTest {
             "ConfigMap", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "KafkaTopic", "ScaledObject",
             "PodMonitor", "PrometheusRule");
 
+    /** Where the worker runs, with its own Secrets and config (issue 26, G7). */
+    private static final String WORKER_NAMESPACE = "apigw-worker";
+    /** Where the gateway reads the credential Secrets `apigw-cluster-<id>` (the contract): only the Role is here. */
+    private static final String CREDENTIALS_NAMESPACE = "apigw-system";
+    private static final Set<String> CLUSTER_SCOPED = Set.of("Namespace", "ClusterRole", "ClusterRoleBinding");
+    /** Strimzi's kinds, which live in the namespace its operators watch (the Kafka cluster's). */
+    private static final Set<String> KAFKA_KINDS = Set.of("KafkaTopic", "KafkaUser");
+
     /** Exactly the verbs CredentialStore uses on Secrets: no watch, no patch (issue 26, G13). */
     private static final Set<String> ROLE_VERBS = Set.of("get", "list", "create", "update", "delete");
 
@@ -95,7 +103,13 @@ class KustomizeOverlaysTest {
         Set<String> kinds = r.docs().stream().map(d -> d.path("kind").asText()).collect(Collectors.toSet());
         assertThat(kinds).containsAll(REQUIRED_KINDS).doesNotContain("ClusterRole", "ClusterRoleBinding");
         assertThat(r.ofKind("KafkaTopic")).hasSize(4);
-        assertThat(r.one("Namespace").at("/metadata/name").asText()).isEqualTo("apigw-system");
+        // The worker's namespace and the credential namespace (issue 26, G7), both under the restricted standard.
+        assertThat(r.ofKind("Namespace").stream().map(n -> n.at("/metadata/name").asText()))
+                .containsExactlyInAnyOrder(WORKER_NAMESPACE, CREDENTIALS_NAMESPACE);
+        for (JsonNode ns : r.ofKind("Namespace")) {
+            assertThat(ns.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText())
+                    .as("Pod Security of %s", ns.at("/metadata/name").asText()).isEqualTo("restricted");
+        }
         for (JsonNode doc : r.docs()) {
             assertThat(doc.path("apiVersion").asText()).as("apiVersion of %s", doc.path("kind")).isNotEmpty();
         }
@@ -203,20 +217,148 @@ class KustomizeOverlaysTest {
         }
         assertThat(role.path("rules")).isNotEmpty();
 
-        String namespace = deployment.at("/metadata/namespace").asText();
-        assertThat(role.at("/metadata/namespace").asText()).isEqualTo(namespace);
-        assertThat(binding.at("/metadata/namespace").asText()).isEqualTo(namespace);
-        assertThat(sa.at("/metadata/namespace").asText()).isEqualTo(namespace);
+        // The Role is where the credential Secrets are written; the worker and its ServiceAccount are elsewhere.
+        String credentials = credentialsNamespace(r);
+        assertThat(credentials).as("the gateway reads the credentials in %s (contract)", CREDENTIALS_NAMESPACE)
+                .isEqualTo(CREDENTIALS_NAMESPACE).isEqualTo(AppConfigKeys.authorizerLeaves().stream()
+                        .filter(k -> k.name().equals("authorizer.credentials.namespace")).findFirst().orElseThrow()
+                        .defaultValue());
+        assertThat(role.at("/metadata/namespace").asText()).isEqualTo(credentials);
+        assertThat(binding.at("/metadata/namespace").asText()).isEqualTo(credentials);
+        assertThat(sa.at("/metadata/namespace").asText()).isEqualTo(deployment.at("/metadata/namespace").asText())
+                .isEqualTo(WORKER_NAMESPACE).isNotEqualTo(credentials);
         assertThat(binding.at("/roleRef/kind").asText()).isEqualTo("Role");
         assertThat(binding.at("/roleRef/name").asText()).isEqualTo(role.at("/metadata/name").asText());
         assertThat(binding.path("subjects")).hasSize(1);
         JsonNode subject = binding.path("subjects").get(0);
         assertThat(subject.path("kind").asText()).isEqualTo("ServiceAccount");
         assertThat(subject.path("name").asText()).isEqualTo(sa.at("/metadata/name").asText());
-        assertThat(subject.path("namespace").asText()).isEqualTo(namespace);
+        assertThat(subject.path("namespace").asText()).as("the RoleBinding's subject is the worker's ServiceAccount")
+                .isEqualTo(sa.at("/metadata/namespace").asText());
+    }
 
-        // The credential Secrets are written where the Role allows it.
-        assertThat(containerEnv(r).get("AUTHORIZER_CREDENTIALS_NAMESPACE")).isEqualTo(namespace);
+    /**
+     * Issue 26, G7: whoever holds the worker's ServiceAccount token reads the credential Secrets, but not the worker's
+     * own cloud key or Kafka credentials: no binding gives it any right in its own namespace, and Secrets only in the
+     * credential namespace.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void theServiceAccountHasNoRightsWhereTheWorkersOwnSecretsAre(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode sa = r.one("ServiceAccount");
+        String own = sa.at("/metadata/namespace").asText();
+        Map<String, Set<String>> grants = grantsTo(r, own, sa.at("/metadata/name").asText());
+
+        assertThat(grants).as("namespaces where a binding grants the ServiceAccount anything (* = cluster-wide)")
+                .doesNotContainKeys(own, "*");
+        Set<String> secretNamespaces = grants.entrySet().stream()
+                .filter(g -> g.getValue().contains("secrets") || g.getValue().contains("*")).map(Map.Entry::getKey)
+                .collect(Collectors.toSet());
+        assertThat(secretNamespaces).as("namespaces where the ServiceAccount may touch Secrets")
+                .containsExactly(credentialsNamespace(r));
+
+        // The Deployment runs as it, in its namespace; that namespace is not the credential namespace.
+        JsonNode deployment = r.one("Deployment");
+        assertThat(deployment.at("/spec/template/spec/serviceAccountName").asText())
+                .isEqualTo(sa.at("/metadata/name").asText());
+        assertThat(deployment.at("/metadata/namespace").asText()).isEqualTo(own).isNotEqualTo(credentialsNamespace(r));
+    }
+
+    /**
+     * A pod can only use ConfigMaps, Secrets and a ServiceAccount of its own namespace: everything the Deployment
+     * refers to is there (rendered, or documented in secret.example.yaml for out-of-band creation), the TKE key and
+     * the Kafka Secrets included, and so out of the credential Role's reach (issue 26, G7).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void everythingTheDeploymentRefersToIsInItsNamespace(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        JsonNode deployment = r.one("Deployment");
+        String namespace = deployment.at("/metadata/namespace").asText();
+        assertThat(namespace).isEqualTo(WORKER_NAMESPACE).isNotEqualTo(credentialsNamespace(r));
+        JsonNode pod = deployment.at("/spec/template/spec");
+        JsonNode container = container(deployment);
+
+        Set<String> configMaps = new TreeSet<>();
+        Set<String> secrets = new TreeSet<>();
+        Map<String, String> secretOfEnv = new LinkedHashMap<>();
+        for (JsonNode from : container.path("envFrom")) {
+            addIfPresent(configMaps, from.at("/configMapRef/name"));
+            addIfPresent(secrets, from.at("/secretRef/name"));
+        }
+        for (JsonNode e : container.path("env")) {
+            addIfPresent(configMaps, e.at("/valueFrom/configMapKeyRef/name"));
+            addIfPresent(secrets, e.at("/valueFrom/secretKeyRef/name"));
+            if (e.at("/valueFrom/secretKeyRef/name").isTextual()) {
+                secretOfEnv.put(e.path("name").asText(), e.at("/valueFrom/secretKeyRef/name").asText());
+            }
+        }
+        for (JsonNode v : pod.path("volumes")) {
+            addIfPresent(configMaps, v.at("/configMap/name"));
+            addIfPresent(secrets, v.at("/secret/secretName"));
+            for (JsonNode source : v.at("/projected/sources")) {
+                addIfPresent(configMaps, source.at("/configMap/name"));
+                addIfPresent(secrets, source.at("/secret/name"));
+            }
+        }
+        // KEDA's TriggerAuthentication reads Secrets of its own namespace, which must be the Deployment's.
+        for (JsonNode auth : r.ofKind("TriggerAuthentication")) {
+            assertThat(auth.at("/metadata/namespace").asText()).isEqualTo(namespace);
+            auth.at("/spec/secretTargetRef").forEach(t -> secrets.add(t.path("name").asText()));
+        }
+
+        assertThat(secretOfEnv).containsKeys("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY");
+        if (r.ofKind("KafkaUser").size() > 0) {
+            assertThat(secretOfEnv).containsKey("KAFKA_SASL_JAAS_CONFIG");
+            assertThat(secrets).hasSizeGreaterThanOrEqualTo(3);
+        }
+        for (String name : configMaps) {
+            List<JsonNode> found = r.ofKind("ConfigMap").stream()
+                    .filter(c -> c.at("/metadata/name").asText().equals(name)).toList();
+            assertThat(found).as("ConfigMap %s", name).hasSize(1);
+            assertThat(found.get(0).at("/metadata/namespace").asText()).as("namespace of ConfigMap %s", name)
+                    .isEqualTo(namespace);
+        }
+        Map<String, JsonNode> examples = secretExamples();
+        for (String name : secrets) {
+            JsonNode secret = r.ofKind("Secret").stream().filter(x -> x.at("/metadata/name").asText().equals(name))
+                    .findFirst().orElse(examples.get(name));
+            assertThat(secret).as("Secret %s is neither rendered nor in secret.example.yaml", name).isNotNull();
+            assertThat(secret.at("/metadata/namespace").asText()).as("namespace of Secret %s", name)
+                    .isEqualTo(namespace);
+        }
+        List<JsonNode> accounts = r.ofKind("ServiceAccount").stream()
+                .filter(a -> a.at("/metadata/name").asText().equals(pod.path("serviceAccountName").asText())).toList();
+        assertThat(accounts).hasSize(1);
+        assertThat(accounts.get(0).at("/metadata/namespace").asText()).isEqualTo(namespace);
+    }
+
+    /**
+     * The credential namespace keeps only the Role and its binding (and, at run time, the credential Secrets and the
+     * sweeper's Lease); everything else of the worker is in the worker's namespace, Strimzi's kinds in Kafka's.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("kustomizations")
+    void theCredentialNamespaceHoldsOnlyTheRoleAndItsBinding(String dir) {
+        Kustomize.Rendered r = Kustomize.render(dir);
+        String worker = r.one("Deployment").at("/metadata/namespace").asText();
+        assertThat(worker).isNotEqualTo(credentialsNamespace(r));
+        String kafka = r.ofKind("KafkaTopic").get(0).at("/metadata/namespace").asText();
+        for (JsonNode doc : r.docs()) {
+            String kind = doc.path("kind").asText();
+            String where = doc.at("/metadata/namespace").asText();
+            String what = kind + " " + doc.at("/metadata/name").asText();
+            if (CLUSTER_SCOPED.contains(kind)) {
+                assertThat(where).as(what).isEmpty();
+            } else if (KAFKA_KINDS.contains(kind)) {
+                assertThat(where).as(what).isEqualTo(kafka);
+            } else if (kind.equals("Role") || kind.equals("RoleBinding")) {
+                assertThat(where).as(what).isEqualTo(credentialsNamespace(r));
+            } else {
+                assertThat(where).as(what).isEqualTo(worker);
+            }
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -592,6 +734,14 @@ class KustomizeOverlaysTest {
                 .map(p -> p.path("port").asInt())).as("the NetworkPolicy admits the scrape").contains(port);
 
         assertThat(r.one("PrometheusRule").at("/spec/groups/0/rules")).isNotEmpty();
+        // Prometheus names the PodMonitor's job <namespace>/<name>: AuthorizerAbsent and its unit tests watch that job.
+        String job = "job=\"" + monitor.at("/metadata/namespace").asText() + "/" + monitor.at("/metadata/name").asText()
+                + "\"";
+        assertThat(StreamSupport.stream(r.one("PrometheusRule").at("/spec/groups/0/rules").spliterator(), false)
+                .filter(a -> a.path("alert").asText().equals("AuthorizerAbsent")).findFirst().orElseThrow()
+                .path("expr").asText()).contains(job);
+        assertThat(Files.readString(Repo.root().resolve(Monitoring.RULE_TESTS))).contains(job)
+                .doesNotContain("job=\"" + credentialsNamespace(r) + "/");
         JsonNode dashboard = r.ofKind("ConfigMap").stream()
                 .filter(c -> "1".equals(c.at("/metadata/labels/grafana_dashboard").asText())).findFirst()
                 .orElseThrow(() -> new AssertionError("no ConfigMap labelled grafana_dashboard=1"));
@@ -624,6 +774,60 @@ class KustomizeOverlaysTest {
             env.put(e.path("name").asText(), e.has("value") ? e.path("value").asText() : "<from " + e.path("valueFrom") + ">");
         }
         return env;
+    }
+
+    /** The namespace of the credential Secrets: AUTHORIZER_CREDENTIALS_NAMESPACE, else the application's default. */
+    private static String credentialsNamespace(Kustomize.Rendered r) {
+        String configured = containerEnv(r).get("AUTHORIZER_CREDENTIALS_NAMESPACE");
+        return configured != null ? configured : AppConfigKeys.authorizerLeaves().stream()
+                .filter(k -> k.name().equals("authorizer.credentials.namespace")).findFirst().orElseThrow()
+                .defaultValue();
+    }
+
+    /**
+     * What the rendered bindings grant a ServiceAccount: namespace ({@code *} for a ClusterRoleBinding) to the
+     * resources of the rules it gets there. Subjects that include it are counted: the account itself, the groups of
+     * all service accounts or of its namespace, and all authenticated users. A ClusterRole that is not rendered here
+     * counts as granting everything ({@code *}).
+     */
+    private static Map<String, Set<String>> grantsTo(Kustomize.Rendered r, String namespace, String name) {
+        Set<String> groups = Set.of("system:serviceaccounts", "system:serviceaccounts:" + namespace,
+                "system:authenticated");
+        Map<String, Set<String>> grants = new java.util.TreeMap<>();
+        for (JsonNode binding : Stream.concat(r.ofKind("RoleBinding").stream(), r.ofKind("ClusterRoleBinding").stream())
+                .toList()) {
+            boolean cluster = binding.path("kind").asText().equals("ClusterRoleBinding");
+            String where = cluster ? "*" : binding.at("/metadata/namespace").asText();
+            boolean applies = StreamSupport.stream(binding.path("subjects").spliterator(), false).anyMatch(s ->
+                    s.path("kind").asText().equals("ServiceAccount") && s.path("name").asText().equals(name)
+                            && s.path("namespace").asText(where).equals(namespace)
+                    || s.path("kind").asText().equals("Group") && groups.contains(s.path("name").asText()));
+            if (!applies) {
+                continue;
+            }
+            String roleKind = binding.at("/roleRef/kind").asText();
+            String roleName = binding.at("/roleRef/name").asText();
+            List<JsonNode> roles = r.ofKind(roleKind).stream()
+                    .filter(x -> x.at("/metadata/name").asText().equals(roleName) && (roleKind.equals("ClusterRole")
+                            || x.at("/metadata/namespace").asText().equals(where)))
+                    .toList();
+            Set<String> resources = grants.computeIfAbsent(where, k -> new TreeSet<>());
+            if (roles.isEmpty()) {
+                resources.add("*");
+            }
+            for (JsonNode role : roles) {
+                for (JsonNode rule : role.path("rules")) {
+                    resources.addAll(texts(rule.path("resources")));
+                }
+            }
+        }
+        return grants;
+    }
+
+    private static void addIfPresent(Set<String> names, JsonNode name) {
+        if (name.isTextual() && !name.asText().isEmpty()) {
+            names.add(name.asText());
+        }
     }
 
     private static Map<String, JsonNode> topics(Kustomize.Rendered r) {

@@ -21,11 +21,12 @@ import io.apigw.authorizer.testing.LocalKube;
 
 /**
  * The manifests against a real API server: every built-in kind of each overlay passes server-side validation and
- * admission, and the worker's own RBAC grants nothing beyond the Secrets of its namespace.
+ * admission, and the worker's own RBAC grants nothing beyond the Secrets (and the sweeper's Lease) of the credential
+ * namespace; in its own namespace, where its cloud key and Kafka credentials are, it may do nothing (issue 26, G7).
  */
 class ManifestsRealKubeIT {
 
-    private static final String WORKER = "system:serviceaccount:apigw-system:apigw-tke-authorizer";
+    private static final String WORKER = "system:serviceaccount:apigw-worker:apigw-tke-authorizer";
     /**
      * Kinds of other operators (Strimzi, KEDA, Prometheus Operator), and policy/v1 which Kubernetes 1.20 does not serve
      * yet (1.21+). KustomizeOverlaysTest checks them against the application instead.
@@ -75,8 +76,18 @@ class ManifestsRealKubeIT {
             "patch, leases.coordination.k8s.io/apigw-tke-authorizer-sweeper, apigw-system, yes",
             "update, leases.coordination.k8s.io/apigw-tke-authorizer-sweeper, apigw-system, yes",
             "patch, leases.coordination.k8s.io/kube-controller-manager, apigw-system, no",
-            "create, leases.coordination.k8s.io, kube-system, no" })
-    void theWorkersOwnRbacGrantsOnlyItsNamespacesSecrets(String verb, String resource, String namespace,
+            "create, leases.coordination.k8s.io, kube-system, no",
+            // Issue 26, G7: the credential namespace yes, the worker's own namespace (its keys) not at all.
+            "get, secrets, apigw-system, yes",
+            "list, secrets, apigw-system, yes",
+            "get, secrets, apigw-worker, no",
+            "list, secrets, apigw-worker, no",
+            "get, secrets/apigw-tke-authorizer-tencentcloud, apigw-worker, no",
+            "get, secrets/apigw-tke-authorizer-kafka-user, apigw-worker, no",
+            "get, configmaps, apigw-worker, no",
+            "list, pods, apigw-worker, no",
+            "create, leases.coordination.k8s.io, apigw-worker, no" })
+    void theWorkersOwnRbacGrantsOnlyTheCredentialNamespacesSecrets(String verb, String resource, String namespace,
             String expected) throws Exception {
         List<String> args = new ArrayList<>(List.of("auth", "can-i", verb, resource, "--as=" + WORKER));
         args.add(namespace.isEmpty() ? "--all-namespaces" : "--namespace=" + namespace);
@@ -87,6 +98,17 @@ class ManifestsRealKubeIT {
     void theWorkerMayNotDoAnythingClusterWide() throws Exception {
         assertThat(kubectlAnswer(List.of("auth", "can-i", "*", "*", "--all-namespaces", "--as=" + WORKER)))
                 .isEqualTo("no");
+    }
+
+    /** Issue 26, G7: nothing at all in the worker's own namespace, whose Secrets hold its cloud key and Kafka login. */
+    @Test
+    void theWorkerMayDoNothingInItsOwnNamespace() throws Exception {
+        assertThat(kubectlAnswer(List.of("auth", "can-i", "*", "*", "--namespace=apigw-worker", "--as=" + WORKER)))
+                .isEqualTo("no");
+        for (String verb : List.of("get", "list", "watch", "create", "update", "patch", "delete")) {
+            assertThat(kubectlAnswer(List.of("auth", "can-i", verb, "secrets", "--namespace=apigw-worker",
+                    "--as=" + WORKER))).as("%s secrets in apigw-worker", verb).isEqualTo("no");
+        }
     }
 
     private static String render(String dir) throws Exception {
