@@ -26,11 +26,7 @@ import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.policy.Policy;
-import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
@@ -59,7 +55,7 @@ public class Sweeper {
     /** After a failure (the worker's own cluster or Kafka), the sweep is resumed after this pause. */
     private static final Duration RESUME_AFTER = Duration.ofSeconds(10);
     /** On the sweeper Lease, any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
-    public static final String ROLLOUT_PAUSED_ANNOTATION = "apigw.tencent.com/rollout-paused";
+    public static final String ROLLOUT_PAUSED_ANNOTATION = RolloutLease.PAUSED_ANNOTATION;
     /** How often the registry is read while a wave settles. */
     private static final Duration WAVE_POLL = TALLY_POLL;
 
@@ -75,6 +71,7 @@ public class Sweeper {
     /** Clusters whose move to the target failed while this replica leads: later waves take them last. */
     private final Map<String, Integer> failedBefore = new java.util.HashMap<>();
     private final String identity;
+    private final RolloutLease rolloutLease;
     private CompletableFuture<?> election;
     private volatile boolean stopping;
     private volatile Thread leading;
@@ -100,6 +97,7 @@ public class Sweeper {
         this.targetPolicy = Policy.configured(config.policy().version()).version();
         String host = System.getenv().getOrDefault("HOSTNAME", "worker");
         this.identity = host + "-" + UUID.randomUUID().toString().substring(0, 8);
+        this.rolloutLease = new RolloutLease(ownCluster, namespace, this.config.lease().name(), identity);
         metrics.sweepStates(Arrays.stream(SweepState.values()).map(Enum::name).toList());
         metrics.policyVersions(Policy.versions());
     }
@@ -205,7 +203,7 @@ public class Sweeper {
         if (config.repair()) {
             try {
                 // Served from the start of each sweep, so that a resume clears the alert within one interval.
-                metrics.rolloutPaused(rolloutPause().isPresent());
+                metrics.rolloutPaused(rolloutLease.pause().isPresent());
             } catch (RuntimeException e) {
                 // read again after the verdicts
             }
@@ -255,11 +253,15 @@ public class Sweeper {
      * start until the interval ends; the next sweep goes on with the clusters left, those that failed before last.
      */
     private void rollOut(String sweepId, Instant end) throws InterruptedException {
+        Optional<RolloutLease.Wave> unjudged = rolloutLease.inFlight();
+        if (unjudged.isPresent() && judge(sweepId, unjudged.get())) {
+            return;
+        }
         Set<String> sent = new java.util.HashSet<>();
         while (Instant.now().isBefore(end)) {
             List<Registered> registry = credentials.registry();
             metrics.policyTally(policyVersions(registry));
-            Optional<String> paused = rolloutPause();
+            Optional<String> paused = rolloutLease.pause();
             metrics.rolloutPaused(paused.isPresent());
             failedBefore.values().removeIf(target -> target != targetPolicy);
             List<Registered> wave = Rollout.nextWave(registry, sweepId, targetPolicy, rollout.waveSize(), sent,
@@ -274,26 +276,59 @@ public class Sweeper {
                                 .count());
                 return;
             }
+            RolloutLease.Wave started = RolloutLease.Wave.of(sweepId, targetPolicy,
+                    Instant.now().plus(rollout.waveTimeout()), wave);
+            // The fence: only while the Lease names this replica, whatever the clocks of the replicas say.
+            if (!rolloutLease.claim(started)) {
+                LOG.warnf("sweep %s: Lease %s names another sweeper now; this replica starts no wave", sweepId,
+                        config.lease().name());
+                return;
+            }
             LOG.infof("sweep %s: rollout of policy v%d, a wave of %d: %s", sweepId, targetPolicy, wave.size(),
                     wave.stream().map(Registered::clusterId).toList());
             List<Registered> moving = send(sweepId, wave);
             sent.addAll(wave.stream().map(Registered::clusterId).toList());
             if (moving.isEmpty()) {
+                rolloutLease.judged(started);
                 return; // nothing could be sent (Kafka): the next sweep tries again
             }
             // A wave that has started is judged, even past the interval's end: the next sweep waits for it.
-            Rollout.Wave outcome = settle(moving, Instant.now().plus(rollout.waveTimeout()));
-            metrics.rolloutCluster("moved", outcome.moved().size());
-            metrics.rolloutCluster("failed", outcome.pending().size());
-            outcome.pending().forEach(id -> failedBefore.put(id, targetPolicy));
-            outcome.moved().forEach(failedBefore::remove);
-            if (outcome.pauses(rollout.failureThreshold())) {
-                pauseRollout(sweepId, outcome.pending().size() + " of " + (outcome.moved().size()
-                        + outcome.pending().size()) + " clusters of a wave failed to move to policy v" + targetPolicy
-                        + " (sweep " + sweepId + "; first: " + outcome.pending().get(0) + ")");
+            boolean pausedNow = judge(sweepId, RolloutLease.Wave.of(sweepId, targetPolicy, started.until(), moving));
+            rolloutLease.judged(started);
+            if (pausedNow) {
                 return;
             }
         }
+    }
+
+    /**
+     * Waits for a wave to settle (or its time to end), counts it and pauses the rollout if too many of its clusters
+     * failed. A wave of another target (the configuration changed since) is not judged.
+     *
+     * @return whether the rollout is paused now
+     */
+    private boolean judge(String sweepId, RolloutLease.Wave wave) throws InterruptedException {
+        if (wave.target() != targetPolicy) {
+            rolloutLease.judged(wave);
+            return false;
+        }
+        if (!wave.sweepId().equals(sweepId)) {
+            LOG.infof("sweep %s: judging the wave of sweep %s that a sweeper started: %s", sweepId, wave.sweepId(),
+                    wave.sent().keySet());
+        }
+        Rollout.Wave outcome = settle(wave.clusters(), wave.until());
+        metrics.rolloutCluster("moved", outcome.moved().size());
+        metrics.rolloutCluster("failed", outcome.pending().size());
+        outcome.pending().forEach(id -> failedBefore.put(id, targetPolicy));
+        outcome.moved().forEach(failedBefore::remove);
+        boolean pauses = outcome.pauses(rollout.failureThreshold());
+        if (pauses) {
+            pauseRollout(sweepId, outcome.pending().size() + " of " + (outcome.moved().size()
+                    + outcome.pending().size()) + " clusters of a wave failed to move to policy v" + targetPolicy
+                    + " (sweep " + wave.sweepId() + "; first: " + outcome.pending().get(0) + ")");
+        }
+        rolloutLease.judged(wave);
+        return pauses;
     }
 
     /** The wave's rollout authorizes; a cluster whose request cannot be sent is left for the next sweep. */
@@ -334,26 +369,13 @@ public class Sweeper {
         return registry.stream().collect(Collectors.groupingBy(Registered::policyVersion, Collectors.counting()));
     }
 
-    private Optional<String> rolloutPause() {
-        Lease lease = ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).get();
-        return Optional.ofNullable(lease).map(l -> l.getMetadata().getAnnotations())
-                .map(a -> a.get(ROLLOUT_PAUSED_ANNOTATION));
-    }
-
-    /**
-     * Records the pause on the Lease (a merge patch of the annotation alone, which the elector's renewals never
-     * conflict with), unless one is recorded already: an operator's reason is not overwritten.
-     */
+    /** Records the pause on the Lease, unless one is recorded already: an operator's reason is not overwritten. */
     private void pauseRollout(String sweepId, String why) {
         LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results (trigger rollout), then remove %s "
                 + "from Lease %s to resume", sweepId, why, ROLLOUT_PAUSED_ANNOTATION, config.lease().name());
         metrics.rolloutPaused(true);
         try {
-            if (rolloutPause().isEmpty()) {
-                ownCluster.leases().inNamespace(namespace).withName(config.lease().name()).patch(
-                        PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
-                                .addToAnnotations(ROLLOUT_PAUSED_ANNOTATION, why).endMetadata().build());
-            }
+            rolloutLease.pause(why);
         } catch (RuntimeException e) {
             // Not recorded: no wave starts in this sweep; the next sweep judges the clusters again.
             LOG.warnf("sweep %s: the rollout pause could not be recorded on Lease %s (%s)", sweepId,
