@@ -277,6 +277,52 @@ class WorkerProcessIT {
         }
     }
 
+    /**
+     * Issue 26: a SIGTERM while the worker's own cluster has stopped answering (accepts, never replies) while
+     * requests wait to store their credentials: the worker exits within the pod's grace (60 s), not after every
+     * own-cluster call's retries.
+     */
+    @Test
+    void sigtermWithTheOwnClusterSilentExitsWithinThePodsGrace() throws Exception {
+        KubernetesMockServer own = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), false);
+        own.init();
+        int port = own.getPort();
+        WorkerProcess w = worker("own-cluster-silent", Map.of("quarkus.kubernetes-client.api-server-url",
+                own.url("/")));
+        own.destroy();
+        List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (java.net.ServerSocket silent = new java.net.ServerSocket()) {
+            silent.setReuseAddress(true);
+            silent.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+            Thread accept = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // accepted, never answered
+                    }
+                } catch (java.io.IOException e) {
+                    // closed by the test
+                }
+            }, "silent-own-cluster");
+            accept.setDaemon(true);
+            accept.start();
+            sendToSlowClusters(6);
+            awaitClustersStarted(2);
+
+            long t0 = System.nanoTime();
+            int exit = w.terminate(Duration.ofSeconds(90));
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+
+            assertThat(exit).as("exit code after SIGTERM\n" + w.log()).isIn(0, 143);
+            assertThat(took).as("from SIGTERM to exit, the own cluster silent\n" + w.log())
+                    .isLessThan(Duration.ofSeconds(60));
+        } finally {
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void theWorkerRecoversFromABrokerRestartWithoutRestartingItself() throws Exception {
         WorkerProcess w = worker("broker-restart");
