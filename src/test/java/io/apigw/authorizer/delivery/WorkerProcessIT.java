@@ -306,12 +306,32 @@ class WorkerProcessIT {
             }, "silent-own-cluster");
             accept.setDaemon(true);
             accept.start();
+            // The kubelet's probes go on meanwhile: each readiness check asks the own cluster.
+            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(1)).build();
+            java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread kubelet = new Thread(() -> {
+                while (probing.get()) {
+                    http.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                            + w.httpPort + "/q/health/ready")).timeout(Duration.ofSeconds(1)).build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding());
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "kubelet-probes");
+            kubelet.setDaemon(true);
+            kubelet.start();
             sendToSlowClusters(6);
             awaitClustersStarted(2);
+            Thread.sleep(3000);
 
             long t0 = System.nanoTime();
             int exit = w.terminate(Duration.ofSeconds(90));
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            probing.set(false);
 
             assertThat(exit).as("exit code after SIGTERM\n" + w.log()).isIn(0, 143);
             assertThat(took).as("from SIGTERM to exit, the own cluster silent\n" + w.log())

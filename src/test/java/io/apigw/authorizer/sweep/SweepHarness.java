@@ -41,6 +41,8 @@ public final class SweepHarness {
 
     public static final ObjectMapper JSON = new ObjectMapper();
     public static final String NAMESPACE = "apigw-system";
+    /** Where the worker itself runs (issue 26, G7): its ServiceAccount has no rights there. */
+    public static final String WORKER_NAMESPACE = "apigw-worker";
     public static final String LEASE = "apigw-tke-authorizer-sweeper";
 
     private SweepHarness() {
@@ -93,18 +95,20 @@ public final class SweepHarness {
     }
 
     /**
-     * Makes the credential namespace, applies the shipped ServiceAccount and Role and returns the account's token: the
-     * worker's own cluster as deployed.
+     * Makes the credential namespace and the worker's own, applies the shipped ServiceAccount and Role and returns the
+     * account's token: the worker's own cluster as deployed.
      */
     public static String workerToken(KubernetesClient ownAdmin) throws Exception {
-        ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
-                .build()).serverSideApply();
+        for (String namespace : List.of(NAMESPACE, WORKER_NAMESPACE)) {
+            ownAdmin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata()
+                    .build()).serverSideApply();
+        }
         for (String manifest : List.of("k8s/base/serviceaccount.yaml", "k8s/base/rbac.yaml")) {
             try (var in = Files.newInputStream(Path.of(manifest))) {
                 ownAdmin.load(in).serverSideApply();
             }
         }
-        return serviceAccountToken(ownAdmin, NAMESPACE, "apigw-tke-authorizer");
+        return serviceAccountToken(ownAdmin, WORKER_NAMESPACE, "apigw-tke-authorizer");
     }
 
     /** The token the token controller issued to a ServiceAccount (before 1.24: its listed Secret). */

@@ -43,6 +43,10 @@ class TkeSweepIT {
     private static final String ROLE = "qcs::cam::uin/" + OWNER_UIN + ":roleName/APIGW_TKEAuthorizerRole";
     private static final String WORKER_ID = "AKIDsweepworker";
     private static final String WORKER_KEY = "sweep-worker-own-secret-key";
+    /** Another tenant the worker serves: its role is granted, for a cluster of its own. */
+    private static final String OTHER_APP_ID = "1250000003";
+    private static final String OTHER_UIN = "100000000003";
+    private static final String OTHER_ROLE = "qcs::cam::uin/" + OTHER_UIN + ":roleName/APIGW_TKEAuthorizerRole";
 
     static LocalKube kube;
     static KubernetesClient admin;
@@ -58,7 +62,8 @@ class TkeSweepIT {
         broker = KafkaBroker.start(FreePort.closed(), 4);
         kafka = new KafkaClients(broker.bootstrapServers());
         URI server = URI.create(kube.server());
-        stub = TkeStub.start().stsCaller(WORKER_ID, WORKER_KEY).grantRole(ROLE, CLUSTER);
+        stub = TkeStub.start().stsCaller(WORKER_ID, WORKER_KEY).grantRole(ROLE, CLUSTER)
+                .grantRole(OTHER_ROLE, "cls-tkeother");
         stub.endpointStatus("Created");
         stub.endpoints(server.getHost() + ":" + server.getPort(), Files.readString(kube.caFile()));
         stub.kubeconfig(TkeStub.tokenKubeconfig(kube.adminToken()));
@@ -127,8 +132,61 @@ class TkeSweepIT {
         assertThat(failed.get("attempts").asInt()).as("not retried by the worker").isEqualTo(1);
     }
 
+    /**
+     * Issue 26, G1: another tenant (served, its role granted for a cluster of its own), or a request without a tenant,
+     * names A's cluster: each request is answered as for an unknown cluster, A's credential keeps its data and tenant
+     * (only the sweep's own verdict annotations may move meanwhile), nothing in the cluster changes, and A's gateway
+     * token still works.
+     */
     @Test
     @Order(3)
+    void anotherTenantsRequestsForTheClusterChangeNothingOfIt() throws Exception {
+        io.fabric8.kubernetes.api.model.Secret before = SweepHarness.credential(admin, CLUSTER);
+        String accountVersion = admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()
+                .getMetadata().getResourceVersion();
+        java.util.List<String> tokenSecrets = tokenSecretVersions();
+
+        for (Map<String, String> tenant : java.util.List.of(Map.of("appId", OTHER_APP_ID, "ownerUin", OTHER_UIN),
+                Map.<String, String>of())) {
+            for (String type : java.util.List.of("ClusterDeauthorizationRequested",
+                    "ClusterAuthorizationCheckRequested", "ClusterCredentialRotationRequested",
+                    "ClusterAuthorizationRequested")) {
+                JsonNode answer = SweepHarness.request(kafka, worker, CLUSTER, type, tenant);
+                assertThat(answer.get("type").asText()).as(type + " " + tenant + ": " + answer).isEqualTo("Failed");
+                if (!tenant.isEmpty()) {
+                    assertThat(answer.get("code").asText()).as(type + ": " + answer).isEqualTo("CLUSTER_NOT_FOUND");
+                }
+            }
+        }
+
+        io.fabric8.kubernetes.api.model.Secret after = SweepHarness.credential(admin, CLUSTER);
+        assertThat(after.getData()).as("A's stored credential").isEqualTo(before.getData());
+        assertThat(withoutSweepVerdict(after)).isEqualTo(withoutSweepVerdict(before));
+        assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
+                .getResourceVersion()).isEqualTo(accountVersion);
+        assertThat(tokenSecretVersions()).isEqualTo(tokenSecrets);
+        try (KubernetesClient asGateway = SweepHarness.gatewayClient(admin, CLUSTER)) {
+            assertThat(asGateway.services().inAnyNamespace().list().getItems()).as("A's gateway token works")
+                    .isNotEmpty();
+        }
+    }
+
+    private static Map<String, String> withoutSweepVerdict(io.fabric8.kubernetes.api.model.Secret s) {
+        Map<String, String> a = new java.util.TreeMap<>(s.getMetadata().getAnnotations());
+        a.keySet().removeAll(java.util.Set.of(CredentialStore.SWEEP_ID_ANNOTATION, CredentialStore.SWEEP_STATE_ANNOTATION,
+                CredentialStore.CHECKED_AT_ANNOTATION, CredentialStore.VERIFIED_AT_ANNOTATION));
+        return a;
+    }
+
+    /** kube-system's reserved token Secrets, each as name and resourceVersion. */
+    private static java.util.List<String> tokenSecretVersions() {
+        return admin.secrets().inNamespace("kube-system").list().getItems().stream()
+                .filter(x -> x.getMetadata().getName().startsWith("apigw-ingress-token-"))
+                .map(x -> x.getMetadata().getName() + "@" + x.getMetadata().getResourceVersion()).sorted().toList();
+    }
+
+    @Test
+    @Order(4)
     void privateAccessTurnedOffInTheCloudIsFoundByTheNextSweep() throws Exception {
         stub.endpointStatus("NotFound");
         Instant off = Instant.now();
@@ -147,7 +205,6 @@ class TkeSweepIT {
                 .containsKey("token");
     }
 
-    /** The cluster's first sweep result completed after {@code since}. */
     /**
      * The result of a sweep check that began after {@code since}. The first result after it may be of a check that was
      * already running then (it asked TKE before); one cluster's checks run one at a time, so the one after that began
