@@ -25,6 +25,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
  * clusters authorized in the warm-up pass, and clusters whose private endpoint is off (a kubeconfig entry without a
  * server, no API server at all). With {@code faults=P}, P % of the N clusters are faulty instead, in four kinds of
  * equal share ({@link Fault}); they are kept apart ({@link #faulty}) and join only the phases that measure faults.
+ * With {@code flood=N}, one more cluster, slow ({@code flood-rtt-ms} per answer), gets a flood of N requests at once
+ * in the flood phases ({@link #flooded}).
  */
 final class Fleet implements AutoCloseable {
 
@@ -61,11 +63,14 @@ final class Fleet implements AutoCloseable {
     final List<Member> members;
     /** The faulty clusters, in the order of {@link Fault}, repeated. */
     final List<Member> faulty;
+    /** The slow cluster of the flood phases (never authorized), or null without {@code flood}. */
+    final Member flooded;
     private final List<AutoCloseable> faultyServers;
 
-    private Fleet(List<Member> members, List<Member> faulty, List<AutoCloseable> faultyServers) {
+    private Fleet(List<Member> members, List<Member> faulty, Member flooded, List<AutoCloseable> faultyServers) {
         this.members = members;
         this.faulty = faulty;
+        this.flooded = flooded;
         this.faultyServers = faultyServers;
     }
 
@@ -113,7 +118,13 @@ final class Fleet implements AutoCloseable {
                 }
             });
         }
-        return new Fleet(members, faulty, servers);
+        Member flooded = null;
+        if (p.flood() > 0) {
+            TargetCluster c = TargetCluster.start(p.kubeVersion(), tokens, TargetCluster.CLUSTER_ADMIN,
+                    p.floodRoundTrip(), p.tokenDelay(), p.tls());
+            flooded = new Member(c.clusterId, Kind.FAULTY, c, null);
+        }
+        return new Fleet(members, faulty, flooded, servers);
     }
 
     private static Member member(TargetCluster c, Kind k) {
@@ -294,6 +305,9 @@ final class Fleet implements AutoCloseable {
             if (m.cluster() != null) {
                 m.cluster().close();
             }
+        }
+        if (flooded != null) {
+            flooded.cluster().close();
         }
         for (Member m : members) {
             if (m.cluster() != null) {

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
@@ -27,6 +28,7 @@ import io.apigw.authorizer.bench.Fleet.Fault;
 import io.apigw.authorizer.bench.Fleet.Kind;
 import io.apigw.authorizer.bench.Fleet.Member;
 import io.apigw.authorizer.bench.Params.Variant;
+import io.apigw.authorizer.delivery.Dispatchers;
 import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.TargetCluster;
@@ -60,6 +62,8 @@ public final class FleetBenchmark {
         FRESH, ALREADY, PRIVATE, FAILED,
         /** A request for a faulty cluster: a SLOW one is authorized, the others fail. */
         FAULTY,
+        /** A check of the flood (flood phases): run ({@code NotAuthorized}), or answered at once {@code CONFLICT}. */
+        FLOOD,
         /** Not an outcome: the key of the percentiles over the healthy clusters' requests of a phase. */
         HEALTHY,
         /** Not an outcome: the key of the percentiles over all requests of a phase. */
@@ -84,7 +88,7 @@ public final class FleetBenchmark {
     record Phase(String variant, String phase, int sent, int answered, double seconds, double throughput,
             Map<Outcome, Percentiles> latency, Map<String, Integer> wrong, double workerCpu, double harnessCpu,
             double otherCpu, double peakRss, double rss, int threads, String load, String cpuByThread,
-            String harnessCpuByThread, double jitCpu, double healthyThroughput, Map<Fault, FaultStats> faults,
+            String harnessCpuByThread, double jitCpu, double healthyThroughput, Map<String, FaultStats> faults,
             int livenessPolls, int livenessDown, long uncommitted) {
         /** Worker CPU per answered request, without the JIT compiler threads (a steady-state estimate). */
         double msPerAuthNoJit() {
@@ -92,7 +96,11 @@ public final class FleetBenchmark {
         }
     }
 
-    /** A fault kind's requests in one phase: what they came back as and how long they took. */
+    /**
+     * A fault kind's requests in one phase (keyed by the {@link Fault}'s name), or the flood's that came back as one
+     * outcome (keyed "flood", "flood large" for the records near the size limit, and the outcome): what they came back
+     * as and how long they took.
+     */
     record FaultStats(Map<String, Integer> outcomes, Percentiles endToEnd, Percentiles insideWorker) {
     }
 
@@ -234,6 +242,9 @@ public final class FleetBenchmark {
                     }
                     say("      inside the worker, mean ms per step in this phase (its own metrics): %s",
                             steps.toString().replaceAll(", $", ""));
+                    if (fleet.flooded != null) {
+                        floodPhases(v, workload, load, worker);
+                    }
                     if (!fleet.faulty.isEmpty()) {
                         faultPhases(v, workload, load, worker);
                     }
@@ -295,6 +306,15 @@ public final class FleetBenchmark {
 
     private void phase(Variant v, String name, List<Member> workload, int m, double rate, Load load,
             WorkerProcess worker, String jfrName) throws Exception {
+        phase(v, name, workload, m, rate, load, worker, jfrName, List.of());
+    }
+
+    /**
+     * {@code flood}: requests sent all at once a quarter into the (paced) phase, beside the workload's, and counted
+     * apart from them ({@link Outcome#FLOOD}).
+     */
+    private void phase(Variant v, String name, List<Member> workload, int m, double rate, Load load,
+            WorkerProcess worker, String jfrName, List<Load.Request> flood) throws Exception {
         fleet.reset(workload.stream().filter(x -> x.kind() == Kind.FRESH).toList(), ownClient, CREDENTIAL_NAMESPACE,
                 pool);
         List<Load.Request> reqs = Load.requests(name.replaceAll("\\W", "") + "-" + v.name().hashCode(), workload, m);
@@ -326,12 +346,27 @@ public final class FleetBenchmark {
         double all0 = ProcStats.machineBusySeconds();
         long start = System.nanoTime();
         Liveness live = Liveness.watch(worker);
+        Future<?> flooding = flood.isEmpty() ? null : pool.submit(() -> {
+            LockSupport.parkNanos((long) (rate > 0 ? m / rate / 4 * 1e9 : 0));
+            load.send(flood, 0);
+            return null;
+        });
         load.send(reqs, rate);
         Duration timeout = Duration.ofSeconds(Math.max(180, (long) (rate > 0 ? 2 * m / rate : 0) + 120));
         if (!faultOf.isEmpty()) {
             // A faulty cluster's requests run one after another, each for up to the deadline (and its publish).
             long perCluster = (m + workload.size() - 1) / workload.size();
             timeout = timeout.plus(deadline(v).plusSeconds(15).multipliedBy(perCluster));
+        }
+        if (flooding != null) {
+            flooding.get();
+            // The flooded cluster's share of the waiting room (and the one running) run one after another, each a
+            // few round trips of its slow API server. (A compile-time constant: the harness runs without the
+            // worker's classes.)
+            timeout = timeout.plus(p.floodRoundTrip().multipliedBy(8).plusSeconds(15)
+                    .multipliedBy(Dispatchers.QUEUED_PER_CLUSTER + 1));
+            reqs = new ArrayList<>(reqs);
+            reqs.addAll(flood);
         }
         int missing = load.await(reqs, timeout);
         live.stop();
@@ -356,10 +391,11 @@ public final class FleetBenchmark {
         long lastReceive = start;
         long lastHealthy = start;
         int healthyAnswered = 0;
-        Map<Fault, List<Double>> faultMs = new EnumMap<>(Fault.class);
-        Map<Fault, List<Double>> faultInside = new EnumMap<>(Fault.class);
-        Map<Fault, Map<String, Integer>> faultOutcomes = new EnumMap<>(Fault.class);
-        Map<String, Double> inside = faultOf.isEmpty() ? Map.of() : durations(worker);
+        Map<String, List<Double>> faultMs = new TreeMap<>();
+        Map<String, List<Double>> faultInside = new TreeMap<>();
+        Map<String, Map<String, Integer>> faultOutcomes = new TreeMap<>();
+        Map<String, Double> inside = faultOf.isEmpty() && flood.isEmpty() ? Map.of() : durations(worker);
+        String floodedId = flood.isEmpty() ? null : flood.get(0).clusterId();
         for (Load.Request r : reqs) {
             Long sent = load.sentAt(r.requestId());
             Load.Received got = load.result(r.requestId());
@@ -368,25 +404,29 @@ public final class FleetBenchmark {
             }
             Outcome want = expected.get(r.requestId());
             if (got == null || sent == null) {
-                wrong.merge("missing (expected " + want + ")", 1, Integer::sum);
+                wrong.merge("missing (expected " + (want == null ? Outcome.FLOOD : want) + ")", 1, Integer::sum);
                 continue;
             }
             lastReceive = Math.max(lastReceive, got.atNanos());
             double ms = (got.atNanos() - sent) / 1e6;
             all.add(ms);
             Fault fault = faultOf.get(r.clusterId());
-            if (fault != null) {
+            boolean flooded = r.clusterId().equals(floodedId);
+            if (fault != null || flooded) {
                 String label = got.type().equals("Failed") ? "Failed/" + got.code() : got.type();
-                faultOutcomes.computeIfAbsent(fault, x -> new TreeMap<>()).merge(label, 1, Integer::sum);
-                if (got.type().equals("Authorized") != (fault == Fault.SLOW)) {
-                    wrong.merge(fault + " -> " + label, 1, Integer::sum);
+                // A flood's check of the never-authorized cluster either runs or is answered at once, untried.
+                String group = fault != null ? fault.name() : (r.bytes() > 0 ? "flood large " : "flood ") + label;
+                faultOutcomes.computeIfAbsent(group, x -> new TreeMap<>()).merge(label, 1, Integer::sum);
+                if (fault != null ? got.type().equals("Authorized") != (fault == Fault.SLOW)
+                        : !label.equals("NotAuthorized") && !(label.equals("Failed/CONFLICT") && got.attempts() == 0)) {
+                    wrong.merge((fault != null ? fault : "FLOOD") + " -> " + label, 1, Integer::sum);
                 }
-                faultMs.computeIfAbsent(fault, x -> new ArrayList<>()).add(ms);
+                faultMs.computeIfAbsent(group, x -> new ArrayList<>()).add(ms);
                 Double in = inside.get(r.requestId());
                 if (in != null) {
-                    faultInside.computeIfAbsent(fault, x -> new ArrayList<>()).add(in);
+                    faultInside.computeIfAbsent(group, x -> new ArrayList<>()).add(in);
                 }
-                lat.computeIfAbsent(Outcome.FAULTY, x -> new ArrayList<>()).add(ms);
+                lat.computeIfAbsent(fault != null ? Outcome.FAULTY : Outcome.FLOOD, x -> new ArrayList<>()).add(ms);
                 continue;
             }
             lastHealthy = Math.max(lastHealthy, got.atNanos());
@@ -500,9 +540,9 @@ public final class FleetBenchmark {
         });
     }
 
-    private static Map<Fault, FaultStats> faultStats(Map<Fault, Map<String, Integer>> outcomes,
-            Map<Fault, List<Double>> endToEnd, Map<Fault, List<Double>> inside) {
-        Map<Fault, FaultStats> out = new EnumMap<>(Fault.class);
+    private static Map<String, FaultStats> faultStats(Map<String, Map<String, Integer>> outcomes,
+            Map<String, List<Double>> endToEnd, Map<String, List<Double>> inside) {
+        Map<String, FaultStats> out = new TreeMap<>();
         outcomes.forEach((f, o) -> out.put(f, new FaultStats(o, Percentiles.of(endToEnd.getOrDefault(f, List.of())),
                 Percentiles.of(inside.getOrDefault(f, List.of())))));
         return out;
@@ -527,6 +567,29 @@ public final class FleetBenchmark {
         phase(v, "with faults " + p.faultRate() + "/s", mixed, m, p.faultRate(), load, worker, null);
         phase(v, "healthy only burst", healthy, healthyM, 0, load, worker, null);
         phase(v, "with faults burst", mixed, m, 0, load, worker, null);
+    }
+
+    /**
+     * A flood (issue 27), on the worker just measured: the healthy clusters' requests paced alone, then the same
+     * beside {@code flood} checks of one slow cluster sent at once ({@code flood-large} of them, spread among the
+     * rest, with a value and headers each just under {@code authorizer.request.max-bytes}).
+     */
+    private void floodPhases(Variant v, List<Member> healthy, Load load, WorkerProcess worker) throws Exception {
+        int n = p.flood();
+        int large = Math.min(n, p.floodLarge());
+        int bytes = Integer.parseInt(v.config().getOrDefault("authorizer.request.max-bytes", "65536")) - 1024;
+        List<Load.Request> flood = new ArrayList<>(n);
+        for (Load.Request r : Load.requests("flood-" + v.name().hashCode(), List.of(fleet.flooded), n)) {
+            boolean big = large > 0 && (long) flood.size() * large / n != (long) (flood.size() + 1) * large / n;
+            flood.add(new Load.Request(r.requestId(), r.clusterId(), Load.Request.CHECK, big ? bytes : 0));
+        }
+        say("   flood: %d checks of one cluster (%s ms per answer, never authorized), %d of them of %d bytes in value"
+                + " and in headers, sent at once a quarter into the second phase; %d healthy requests at %d/s in"
+                + " both phases; each cluster's share of the waiting room %d", n, p.floodRoundTrip().toMillis(), large,
+                bytes, p.requests(), p.floodRate(), Dispatchers.QUEUED_PER_CLUSTER);
+        phase(v, "healthy alone " + p.floodRate() + "/s", healthy, p.requests(), p.floodRate(), load, worker, null);
+        phase(v, "beside a flood " + p.floodRate() + "/s", healthy, p.requests(), p.floodRate(), load, worker, null,
+                flood);
     }
 
     /** {@code authorizer.request.deadline} of the variant, read as the worker's configuration reads it. */
@@ -623,9 +686,10 @@ public final class FleetBenchmark {
                         q.p95(), q.p99(), q.max());
             }
         }
-        ph.faults().forEach((f, st) -> say("      fault %-13s n=%-4d %s; end to end p50 %7.0f max %7.0f ms; inside the"
-                + " worker p50 %6.0f max %6.0f ms", f, st.endToEnd().count(), st.outcomes(), st.endToEnd().p50(),
-                st.endToEnd().max(), st.insideWorker().p50(), st.insideWorker().max()));
+        ph.faults().forEach((f, st) -> say("      %-19s n=%-4d %s; end to end p50 %7.0f p99 %7.0f max %7.0f ms; inside"
+                + " the worker p50 %6.0f max %6.0f ms", f.startsWith("flood") ? f : "fault " + f, st.endToEnd().count(),
+                st.outcomes(), st.endToEnd().p50(), st.endToEnd().p99(), st.endToEnd().max(), st.insideWorker().p50(),
+                st.insideWorker().max()));
         if (!ph.faults().isEmpty()) {
             say("      healthy clusters: %d answered, %.1f/s", ph.latency().get(Outcome.HEALTHY).count(),
                     ph.healthyThroughput());
@@ -825,9 +889,8 @@ public final class FleetBenchmark {
         }
         say("");
         say("== results");
-        say("| run | phase | requests | throughput (auth/s) | p50 ms | p95 ms | p99 ms | worker CPU s | CPU ms/auth |"
-                + " CPU ms/auth w/o JIT | peak RSS MiB |");
-        say("|---|---|---|---|---|---|---|---|---|---|---|");
+        tableHead("run", "phase", "requests", "throughput (auth/s)", "p50 ms", "p95 ms", "p99 ms", "worker CPU s",
+                "CPU ms/auth", "CPU ms/auth w/o JIT", "peak RSS MiB");
         for (Phase ph : phases) {
             Percentiles q = ph.latency().get(Outcome.ALL);
             say("| %s | %s | %d/%d | %.1f | %.0f | %.0f | %.0f | %.1f | %.2f | %.2f | %.0f |", ph.variant(), ph.phase(),
@@ -836,6 +899,7 @@ public final class FleetBenchmark {
         }
         say("| kubectl apply loop | sequential, %d clusters | %s |", Math.min(p.kubectlClusters(),
                 fleet.members.stream().filter(x -> x.kind() == Kind.FRESH).count()), kubectlSummary);
+        floodTables();
         Phase c1 = find("concurrency=1", "burst");
         say("");
         say("== ratios and targets");
@@ -852,6 +916,7 @@ public final class FleetBenchmark {
                     c1.throughput() / kubectlRate, c1.throughput() / kubectlAgainRate);
         }
         faultSummary();
+        floodGoal();
         for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
             Phase paced = find(v, "paced");
             Phase burst = find(v, "burst");
@@ -912,6 +977,69 @@ public final class FleetBenchmark {
                             && slowest <= deadlineMs), missing, ok(missing == 0), down, polls, ok(down == 0), left,
                     ok(left == 0));
         }
+    }
+
+    /** Per worker that ran them: its flood phases, alone and beside the flood, or null. */
+    private List<Phase> floodPair(String variant) {
+        Phase alone = find(variant, "healthy alone");
+        Phase beside = find(variant, "beside a flood");
+        return alone == null || beside == null ? null : List.of(alone, beside);
+    }
+
+    /** The flood's phases per worker: the healthy clusters' requests in each, and what the flood's came back as. */
+    private void floodTables() {
+        for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
+            List<Phase> pair = floodPair(v);
+            if (pair == null) {
+                continue;
+            }
+            say("");
+            say("== [%s] beside a flood (issue 27)", v);
+            tableHead("phase", "healthy answered", "healthy p50 ms", "p95 ms", "p99 ms", "max ms", "healthy auth/s",
+                    "liveness not UP", "uncommitted", "peak RSS MiB");
+            pair.forEach(ph -> {
+                Percentiles q = ph.latency().get(Outcome.HEALTHY);
+                say("| %s | %d/%d | %.0f | %.0f | %.0f | %.0f | %.1f | %d of %d | %d | %.0f |", ph.phase(), q.count(),
+                        p.requests(), q.p50(), q.p95(), q.p99(), q.max(), ph.healthyThroughput(), ph.livenessDown(),
+                        ph.livenessPolls(), ph.uncommitted(), ph.peakRss());
+            });
+            say("");
+            tableHead("the flood's requests", "n", "end to end p50 ms", "p99 ms", "max ms", "inside the worker p50 ms",
+                    "max ms");
+            pair.get(1).faults().forEach((group, st) -> say("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f |", group,
+                    st.endToEnd().count(), st.endToEnd().p50(), st.endToEnd().p99(), st.endToEnd().max(),
+                    st.insideWorker().p50(), st.insideWorker().max()));
+        }
+    }
+
+    /** The flood's goal line per worker: the healthy clusters' p99 beside the flood against alone, and its fate. */
+    private void floodGoal() {
+        for (String v : phases.stream().map(Phase::variant).distinct().toList()) {
+            List<Phase> pair = floodPair(v);
+            if (pair == null) {
+                continue;
+            }
+            Phase alone = pair.get(0);
+            Phase beside = pair.get(1);
+            Map<String, Integer> outcomes = new TreeMap<>();
+            beside.faults().values().forEach(st -> st.outcomes().forEach((o, c) -> outcomes.merge(o, c, Integer::sum)));
+            double ratio = beside.latency().get(Outcome.HEALTHY).p99() / alone.latency().get(Outcome.HEALTHY).p99();
+            int missing = pair.stream().mapToInt(ph -> ph.sent() - ph.answered()).sum();
+            int polls = pair.stream().mapToInt(Phase::livenessPolls).sum();
+            int down = pair.stream().mapToInt(Phase::livenessDown).sum();
+            say("   [%s] beside a flood: healthy p99 %.2fx alone (%.0f -> %.0f ms at %d/s), healthy throughput %.1f ->"
+                    + " %.1f/s | the flood's %d: %s | unanswered %d %s | unexpected %s %s | liveness not UP in %d of %d"
+                    + " polls %s | peak RSS %.0f MiB", v, ratio, alone.latency().get(Outcome.HEALTHY).p99(),
+                    beside.latency().get(Outcome.HEALTHY).p99(), p.floodRate(), alone.healthyThroughput(),
+                    beside.healthyThroughput(), p.flood(), outcomes, missing, ok(missing == 0), beside.wrong(),
+                    ok(beside.wrong().isEmpty()), down, polls, ok(down == 0), beside.peakRss());
+        }
+    }
+
+    /** A Markdown table's head: its columns and the line under them. */
+    static void tableHead(String... columns) {
+        say("| %s |", String.join(" | ", columns));
+        say("%s|", "|---".repeat(columns.length));
     }
 
     private static String ok(boolean b) {

@@ -88,8 +88,17 @@ final class Load implements AutoCloseable {
         }
     }
 
-    /** One request: its id, the cluster (the record key). */
-    record Request(String requestId, String clusterId) {
+    /**
+     * One request: its id, the cluster (the record key), its {@code ce_type}, and {@code bytes}: 0, or the size its
+     * value and its headers are each padded to (a field of the value, a header the worker does not read).
+     */
+    record Request(String requestId, String clusterId, String type, int bytes) {
+        static final String AUTHORIZE = "ClusterAuthorizationRequested";
+        static final String CHECK = "ClusterAuthorizationCheckRequested";
+
+        Request(String requestId, String clusterId) {
+            this(requestId, clusterId, AUTHORIZE, 0);
+        }
     }
 
     /**
@@ -109,10 +118,20 @@ final class Load implements AutoCloseable {
             Request r = requests.get(i);
             String body = "{\"requestId\":\"" + r.requestId() + "\",\"clusterId\":\"" + r.clusterId()
                     + "\",\"region\":\"ap-guangzhou\",\"appId\":\"1250000000\",\"requestedBy\":\"bench\"}";
-            List<Header> headers = List.of(header("ce_specversion", "1.0"),
-                    header("ce_type", "ClusterAuthorizationRequested"), header("ce_id", "evt-" + r.requestId()),
+            List<Header> headers = new ArrayList<>(List.of(header("ce_specversion", "1.0"),
+                    header("ce_type", r.type()), header("ce_id", "evt-" + r.requestId()),
                     header("ce_source", "/apigw/console"), header("ce_subject", r.clusterId()),
-                    header("content-type", "application/json"));
+                    header("content-type", "application/json")));
+            if (r.bytes() > 0) {
+                // Each just under the limit: the value with a field the reader ignores, the headers with one it skips.
+                String field = ",\"pad\":\"";
+                body = body.substring(0, body.length() - 1) + field
+                        + "x".repeat(Math.max(0, r.bytes() - body.length() - field.length() - 1)) + "\"}";
+                String key = "x-bench-pad";
+                // As the worker counts them: names and values (all ASCII here).
+                long have = headers.stream().mapToLong(h -> h.key().length() + h.value().length).sum() + key.length();
+                headers.add(header(key, "x".repeat((int) Math.max(0, r.bytes() - have))));
+            }
             sentAt.put(r.requestId(), System.nanoTime());
             producer.send(new ProducerRecord<>(requestTopic, null, r.clusterId(),
                     body.getBytes(StandardCharsets.UTF_8), headers), (md, e) -> {

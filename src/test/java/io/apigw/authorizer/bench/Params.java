@@ -14,7 +14,8 @@ import java.util.Map;
 record Params(int clusters, int requests, Duration roundTrip, Duration tokenDelay, int pacedRate, int freshPct,
         int privatePct, int c1Divisor, int kubectlClusters, String kubeVersion, int partitions,
         List<Variant> extraVariants, String jfrDir, boolean skipC1, boolean skipKubectl, int harnessThreads,
-        int warmup, Variant baseline, boolean tls, int faultPct, int faultRate) {
+        int warmup, Variant baseline, boolean tls, int faultPct, int faultRate, int flood, int floodLarge,
+        Duration floodRoundTrip, int floodRate) {
 
     /** A worker configuration to measure: -D keys for the worker and extra JVM options. */
     record Variant(String name, Map<String, String> config, List<String> jvmOptions) {
@@ -93,7 +94,11 @@ record Params(int clusters, int requests, Duration roundTrip, Duration tokenDela
                 Variant.parse("default:" + l.get("default", "")),
                 Boolean.parseBoolean(l.get("tls", "false")),
                 l.getInt("faults", 0),
-                l.getInt("fault-rate", 150));
+                l.getInt("fault-rate", 150),
+                l.getInt("flood", 0),
+                l.getInt("flood-large", 0),
+                Duration.ofMillis(l.getInt("flood-rtt-ms", 2000)),
+                l.getInt("flood-rate", 100));
     }
 
     private record Lookup(Map<String, String> given) {

@@ -312,8 +312,7 @@ public final class SweepBenchmark {
     /** The console's latency without a sweep and during {@code sweep}, as a table. */
     private static void table(Latency quiet, double sentQuiet, Latency during, String sweep) {
         say("");
-        say("| phase | console requests | p50 ms | p95 ms | p99 ms | max ms |");
-        say("|---|---|---|---|---|---|");
+        FleetBenchmark.tableHead("phase", "console requests", "p50 ms", "p95 ms", "p99 ms", "max ms");
         quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
                 + "meanwhile)", sentQuiet));
         during.row("console authorizes during " + sweep);
