@@ -5,7 +5,6 @@ import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -16,12 +15,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 public class GrantInspector {
 
     private final ParallelCalls calls;
-    /** This gateway instance: a ClusterRole kept at a higher version for another is not drift. */
-    private final String self;
 
-    public GrantInspector(ParallelCalls calls, AuthorizerConfig config) {
+    public GrantInspector(ParallelCalls calls) {
         this.calls = calls;
-        this.self = config.instanceId();
     }
 
     /**
@@ -32,7 +28,7 @@ public class GrantInspector {
             java.util.function.Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(policy.get(), self), token.map(s -> s.getMetadata().getName())
+        return new Inspection(observed.missing(), observed.drifted(policy.get()), token.map(s -> s.getMetadata().getName())
                 .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion(), observed.clusterUid());

@@ -124,13 +124,11 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     }
 
     /**
-     * The ClusterRole at a higher policy version than {@code policy}, kept as it is: another gateway instance relies on
-     * the reserved resources, and the higher version (recorded on the role, its rules intact) grants all that
-     * {@code policy} does. The highest version any instance applied wins; a lower one never writes it down (issue 26,
-     * G3). With no other instance, a lower version is a rollback and is written.
+     * The ClusterRole at a higher policy version than {@code policy}: recorded on the role, its rules intact, and
+     * granting all that {@code policy} does. Not drift for anyone.
      */
-    Optional<Policy> keptHigher(Policy policy, String self) {
-        if (role == null || owners().otherInstances(self).isEmpty()) {
+    Optional<Policy> higherIntact(Policy policy) {
+        if (role == null) {
             return Optional.empty();
         }
         String recorded = role.getMetadata().getAnnotations() == null ? null
@@ -146,12 +144,21 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     }
 
     /**
-     * {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies; a ClusterRole kept
-     * at a higher version for another instance ({@link #keptHigher}) is as specified.
+     * The ClusterRole at a higher version ({@link #higherIntact}), kept as it is because another gateway instance
+     * relies on the reserved resources: the highest version any instance applied wins, and a lower one never writes
+     * it down (issue 26, G3). With no other instance, a lower version is a rollback and is written.
      */
-    List<String> drifted(Policy policy, String self) {
+    Optional<Policy> keptHigher(Policy policy, String self) {
+        return owners().otherInstances(self).isEmpty() ? Optional.empty() : higherIntact(policy);
+    }
+
+    /**
+     * {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies; a ClusterRole at a
+     * higher version that grants all of it ({@link #higherIntact}) is not drift: the gateway lacks nothing.
+     */
+    List<String> drifted(Policy policy) {
         List<String> drifted = new ArrayList<>();
-        if (role != null && !roleMatches(policy) && keptHigher(policy, self).isEmpty()) {
+        if (role != null && !roleMatches(policy) && higherIntact(policy).isEmpty()) {
             drifted.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding != null && !(roleRefMatches() && subjectsMatch())) {

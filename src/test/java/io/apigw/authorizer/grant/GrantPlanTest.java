@@ -158,8 +158,8 @@ class GrantPlanTest {
 
         assertThat(GrantPlan.of(observed, Policy.V1, SELF).role()).as("no write, so no escalation check for an annotation")
                 .isEqualTo(Action.unchanged);
-        assertThat(observed.drifted(Policy.V1, "gw")).isEmpty();
-        assertThat(observed.drifted(Policy.V2, "gw")).containsExactly(Reserved.CLUSTER_ROLE.ref());
+        assertThat(observed.drifted(Policy.V1)).isEmpty();
+        assertThat(observed.drifted(Policy.V2)).containsExactly(Reserved.CLUSTER_ROLE.ref());
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,8 +39,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * Who a cluster's reserved resources belong to, and which cluster a credential is of, on real parts: two real
- * kube-apiservers, a real broker and two packaged gateway instances ({@code gw-a} and {@code gw-b}: each its own
- * topics, consumer group and credential namespace, as two deployments are). Instance A's directory is a kubeconfig
+ * kube-apiservers, a real broker and two packaged gateway instances ({@code gw-a} on policy v2 and {@code gw-b} on v1:
+ * each its own topics, consumer group and credential namespace, as two deployments are). Instance A's directory is a kubeconfig
  * file the test rewrites, so that one cluster id can lead to another control plane.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -80,6 +81,7 @@ class OwnershipIT {
         writeDirectory(directoryB, Map.of(SHARED, kubeA));
 
         Map<String, String> a = config("gw-a", "apigw-a", directoryA);
+        a.put("authorizer.policy.version", "2");
         Map<String, String> b = config("gw-b", "apigw-b", directoryB);
         b.put("mp.messaging.incoming.authorization-requests.topic", "b.requests");
         b.put("mp.messaging.incoming.authorization-requests.group.id", "gw-b");
@@ -100,14 +102,43 @@ class OwnershipIT {
                 adminA, adminB, kubeA, kubeB);
     }
 
+    /**
+     * A (policy v2) authorizes and rotates with a short grace; B (policy v1) joins during that grace. B stores the
+     * rotation's token, not the one A revokes when the grace ends (issue 26, G2), and leaves the shared v2 ClusterRole
+     * as it is (G3); then the instances share the cluster as before.
+     */
     @Test
     @Order(1)
     void twoInstancesShareAClusterAndTheFirstToDeauthorizeLeavesTheOthersAccessWorking() throws Exception {
         assertThat(ask(gwA, SHARED, "ClusterAuthorizationRequested").get("type").asText()).isEqualTo("Authorized");
+        String first = credential(gwA, SHARED).getMetadata().getAnnotations()
+                .get(CredentialStore.TOKEN_SECRET_ANNOTATION);
+        JsonNode rotated = ask(gwA, SHARED, "ClusterCredentialRotationRequested", Map.of("grace", "PT8S"));
+        assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
+        Instant revokeAfter = Instant.parse(rotated.get("revokeAfter").asText());
         JsonNode joined = ask(gwB, SHARED, "ClusterAuthorizationRequested");
         assertThat(joined.get("type").asText()).as(joined.toString()).isEqualTo("Authorized");
         assertThat(action(joined, "ServiceAccount")).as("B marks the account it now relies on too").isEqualTo("updated");
         assertThat(owners(adminA)).isEqualTo("gw-a,gw-b");
+        assertThat(joined.get("tokenSecret").asText()).as("B stores the rotation's token, not the one being revoked")
+                .isEqualTo(rotated.get("tokenSecret").asText()).isNotEqualTo(first);
+        assertThat(action(joined, "ClusterRole")).as("B (v1) leaves A's v2 ClusterRole as it is").isEqualTo("unchanged");
+        assertThat(adminA.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
+                .getAnnotations()).containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
+        assertThat(gwB.worker().log()).contains("is kept at policy v2, which grants all of v1");
+        JsonNode bChecks = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
+        assertThat(bChecks.get("type").asText()).as("a role that grants more is not drift: " + bChecks)
+                .isEqualTo("Authorized");
+
+        while (Instant.now().isBefore(revokeAfter.plusSeconds(1))) {
+            Thread.sleep(200);
+        }
+        ask(gwA, SHARED, "ClusterAuthorizationCheckRequested"); // the due revocation, if the timer has not run it
+        assertThat(adminA.secrets().inNamespace("kube-system").withName(first).get()).as("A revoked its old token")
+                .isNull();
+        JsonNode bAfterRevocation = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
+        assertThat(bAfterRevocation.get("type").asText()).as("B's stored token outlives A's revocation: "
+                + bAfterRevocation).isEqualTo("Authorized");
 
         JsonNode rotation = ask(gwB, SHARED, "ClusterCredentialRotationRequested");
         assertThat(rotation.get("type").asText()).as(rotation.toString()).isEqualTo("Failed");
