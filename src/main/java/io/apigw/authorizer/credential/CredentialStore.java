@@ -76,6 +76,9 @@ public class CredentialStore {
     /** Bound on one piece of work when the client sets no request timeout: two reads or writes of 10 s. */
     private static final long DEFAULT_LIMIT_MS = 20_000;
 
+    /** The readiness probe's timeout (k8s/base/deployment.yaml): a slower answer is not ready anyway. */
+    private static final Duration READINESS_LIMIT = Duration.ofSeconds(3);
+
     private final Vertx vertx;
     private final KubernetesClient ownCluster;
     private final String namespace;
@@ -365,7 +368,11 @@ public class CredentialStore {
      */
     private <T> T ownCluster(String during, java.util.function.Supplier<T> call) {
         int limit = ownCluster.getConfiguration().getRequestTimeout();
-        Watchdog watchdog = Watchdog.start(Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS));
+        return ownCluster(during, Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS), call);
+    }
+
+    private <T> T ownCluster(String during, Duration bound, java.util.function.Supplier<T> call) {
+        Watchdog watchdog = Watchdog.start(bound);
         try (watchdog) {
             return call.get();
         } catch (KubernetesClientException e) {
@@ -386,9 +393,10 @@ public class CredentialStore {
     /** Whether the worker's own cluster answers for the credential namespace; used by the readiness check. */
     public boolean reachable() {
         try {
-            // Bounded as a whole like every call here: an unbounded list held /q/health and a SIGTERM for minutes
-            // when the own cluster stopped answering (issue 26).
-            ownCluster("checking readiness", () -> ownCluster.secrets().inNamespace(namespace)
+            // Bounded as a whole like every call here, and by the readiness probe's own timeout: an unbounded list
+            // held /q/health and a SIGTERM for minutes when the own cluster stopped answering (issue 26), and a
+            // check still running at shutdown holds the exit for as long as it runs.
+            ownCluster("checking readiness", READINESS_LIMIT, () -> ownCluster.secrets().inNamespace(namespace)
                     .withLabel(CLUSTER_ID_LABEL).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
                             .withLimit(1L).build()));
             return true;
