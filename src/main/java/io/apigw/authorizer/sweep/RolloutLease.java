@@ -1,5 +1,6 @@
 package io.apigw.authorizer.sweep;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,9 +8,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import io.apigw.authorizer.credential.CredentialStore.Registered;
+import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -32,6 +35,8 @@ final class RolloutLease {
     /** The wave in flight ({@link Wave#format}); removed once it is judged. */
     static final String WAVE_ANNOTATION = "apigw.tencent.com/rollout-wave";
 
+    /** The bound of one call when the client has no request timeout. */
+    private static final long DEFAULT_LIMIT_MS = 20_000;
     /** Renewals come every retry period: a few tries get a write in between. */
     private static final int CONFLICT_TRIES = 5;
 
@@ -104,8 +109,8 @@ final class RolloutLease {
      */
     void pause(String why) {
         if (pause().isEmpty()) {
-            lease().patch(PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
-                    .addToAnnotations(PAUSED_ANNOTATION, why).endMetadata().build());
+            bounded(() -> lease().patch(PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
+                    .addToAnnotations(PAUSED_ANNOTATION, why).endMetadata().build()));
         }
     }
 
@@ -139,15 +144,15 @@ final class RolloutLease {
      */
     private boolean write(Predicate<Lease> when, Consumer<Map<String, String>> change) {
         for (int tries = 0; tries < CONFLICT_TRIES; tries++) {
-            Lease lease = lease().get();
+            Lease lease = bounded(() -> lease().get());
             if (lease == null || !when.test(lease)) {
                 return false;
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotationsOf(lease));
             change.accept(annotations);
             try {
-                ownCluster.leases().inNamespace(namespace).resource(new LeaseBuilder(lease).editMetadata()
-                        .withAnnotations(annotations).endMetadata().build()).update();
+                bounded(() -> ownCluster.leases().inNamespace(namespace).resource(new LeaseBuilder(lease)
+                        .editMetadata().withAnnotations(annotations).endMetadata().build()).update());
                 return true;
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) {
@@ -163,7 +168,18 @@ final class RolloutLease {
     }
 
     private Optional<String> annotation(String key) {
-        return Optional.ofNullable(lease().get()).map(l -> annotationsOf(l).get(key));
+        return Optional.ofNullable(bounded(() -> lease().get())).map(l -> annotationsOf(l).get(key));
+    }
+
+    /**
+     * One call to the worker's own cluster, bounded as a whole (its client's retries included) like every other
+     * (issue 26): a Lease call that hangs would hold the sweeper, and its stop, for as long.
+     */
+    private <T> T bounded(Supplier<T> call) {
+        int limit = ownCluster.getConfiguration().getRequestTimeout();
+        try (Watchdog watchdog = Watchdog.start(Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS))) {
+            return call.get();
+        }
     }
 
     private Resource<Lease> lease() {
