@@ -324,6 +324,42 @@ class RealKubeIT {
         assertThat(listsPods(storedToken())).isEqualTo(200);
     }
 
+    /**
+     * Issue 26, G6: an authorize that renews the token (older than {@code rotation.max-age}) while a rotation's grace
+     * runs first revokes the token that rotation promised to revoke, instead of overwriting its record: that token
+     * stops working, and the renewal's own pending revocation is of the rotation's token.
+     */
+    @Test
+    @Order(16)
+    void aRenewalDuringARotationsGraceRevokesTheTokenThatRotationRetires() throws Exception {
+        worker.close();
+        Map<String, String> renewing = new HashMap<>(workerConfig);
+        renewing.put("authorizer.rotation.max-age", "PT4S");
+        worker = WorkerProcess.start("realkube-renewing", renewing).awaitReady(Duration.ofSeconds(90));
+        try {
+            String first = storedToken();
+            JsonNode rotated = rotate(CLUSTER, "PT10M");
+            assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
+            String rotatedToken = storedToken();
+            Thread.sleep(5_000); // the rotation's token is now older than max-age
+
+            JsonNode renewed = authorize(CLUSTER);
+
+            assertThat(renewed.get("type").asText()).as(renewed.toString()).isEqualTo("Authorized");
+            assertThat(renewed.get("tokenSecret").asText()).isNotEqualTo(rotated.get("tokenSecret").asText());
+            awaitRejected(first, Duration.ofSeconds(20));
+            assertThat(credential().getMetadata().getAnnotations())
+                    .as("the renewal's pending revocation is of the rotation's token")
+                    .containsEntry(io.apigw.authorizer.credential.CredentialStore.REVOKE_SECRET_ANNOTATION,
+                            rotated.get("tokenSecret").asText());
+            assertThat(listsPods(rotatedToken)).as("the rotation's token during the renewal's grace").isEqualTo(200);
+            assertThat(listsPods(storedToken())).isEqualTo(200);
+        } finally {
+            worker.close();
+            worker = WorkerProcess.start("realkube-after-renewal", workerConfig).awaitReady(Duration.ofSeconds(90));
+        }
+    }
+
     /** Authorized with a new token Secret in place of {@code before}, the only one, whose token is stored and works. */
     private static void assertReplaced(Secret before, JsonNode result) {
         assertThat(result.get("type").asText()).as(result.toString()).isEqualTo("Authorized");
