@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -15,27 +14,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.result.DeadLetters;
-import io.apigw.authorizer.testing.FreePort;
-import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.TargetCluster.TokenController;
+import io.apigw.authorizer.testing.PackagedWorkers;
 import io.apigw.authorizer.testing.WorkerProcess;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 
 /**
  * Issue 27 on a real broker, with the packaged worker as deployed (the image's heap of about 102 MiB, serial GC, C1):
@@ -43,62 +33,15 @@ import io.fabric8.mockwebserver.MockWebServer;
  * clusters nor take the worker down, and a worker restarted in front of such records starts and serves. The topics
  * take records up to the broker's default of 1 MiB, as a topic not made from {@code k8s/} would.
  */
-class FloodIT {
+class FloodIT extends PackagedWorkers {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> AS_DEPLOYED = List.of("-Xmx102m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     /** authorizer.request.max-bytes as shipped. */
     private static final int LIMIT = 64 * 1024;
 
-    static KafkaBroker broker;
-    static KubernetesMockServer ownCluster;
-    final List<WorkerProcess> workers = new ArrayList<>();
-    final List<TargetCluster> clusters = new ArrayList<>();
-    KafkaClients kafka;
-    final String suffix = UUID.randomUUID().toString().substring(0, 8);
-    final String requests = "req-" + suffix;
-    final String results = "res-" + suffix;
-    final String deadLetters = "dlq-" + suffix;
-
-    @BeforeAll
-    static void startInfrastructure() {
-        broker = KafkaBroker.start(FreePort.closed(), 4);
-        ownCluster = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
-        ownCluster.init();
-    }
-
-    @AfterAll
-    static void stopInfrastructure() {
-        ownCluster.destroy();
-        broker.close();
-    }
-
-    @BeforeEach
-    void setUp() {
-        broker.createTopics(requests, results, deadLetters, 4);
-        kafka = new KafkaClients(broker.bootstrapServers());
-    }
-
-    @AfterEach
-    void tearDown() {
-        workers.forEach(WorkerProcess::close);
-        clusters.forEach(TargetCluster::close);
-        kafka.close();
-    }
-
     private WorkerProcess worker(String name) {
-        Map<String, String> config = new HashMap<>();
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
-        config.put("quarkus.kubernetes-client.api-server-url", ownCluster.url("/"));
-        config.put("quarkus.kubernetes-client.token", "own-cluster-token");
-        config.put("authorizer.concurrency", "4");
-        config.put("authorizer.sweep.interval", "0");
-        config.put("mp.messaging.incoming.authorization-requests.topic", requests);
-        config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + suffix);
-        config.put("mp.messaging.outgoing.authorization-results.topic", results);
-        config.put("mp.messaging.outgoing.authorization-dead-letters.topic", deadLetters);
+        Map<String, String> config = config();
         WorkerProcess w = WorkerProcess.start(name, config, AS_DEPLOYED);
         workers.add(w);
         return w.awaitReady(Duration.ofSeconds(90));

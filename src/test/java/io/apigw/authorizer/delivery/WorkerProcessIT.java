@@ -12,91 +12,35 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.TargetCluster.TokenController;
+import io.apigw.authorizer.testing.PackagedWorkers;
 import io.apigw.authorizer.testing.WorkerProcess;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 
 /**
  * The packaged worker as real processes on a real broker: a hard kill mid-batch, a graceful stop, and two workers
  * sharing the partitions. Whatever happens to a worker, every request ends with a result.
  */
-class WorkerProcessIT {
+class WorkerProcessIT extends PackagedWorkers {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration RTT = Duration.ofMillis(150);
-
-    static KafkaBroker broker;
-    static KubernetesMockServer ownCluster;
-    final List<WorkerProcess> workers = new ArrayList<>();
-    final List<TargetCluster> clusters = new ArrayList<>();
-    KafkaClients kafka;
-    /** Each test has topics and a consumer group of its own. */
-    final String suffix = UUID.randomUUID().toString().substring(0, 8);
-    final String requests = "req-" + suffix;
-    final String results = "res-" + suffix;
-
-    @org.junit.jupiter.api.BeforeEach
-    void setUp() {
-        broker.createTopics(requests, results, "dlq-" + suffix, 4);
-        kafka = new KafkaClients(broker.bootstrapServers());
-    }
-
-    @BeforeAll
-    static void startInfrastructure() {
-        broker = KafkaBroker.start(FreePort.closed(), 4);
-        ownCluster = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
-        ownCluster.init();
-    }
-
-    @AfterAll
-    static void stopInfrastructure() {
-        ownCluster.destroy();
-        broker.close();
-    }
-
-    @AfterEach
-    void tearDown() {
-        workers.forEach(WorkerProcess::close);
-        clusters.forEach(TargetCluster::close);
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     private WorkerProcess worker(String name) {
         return worker(name, Map.of());
     }
 
     private WorkerProcess worker(String name, Map<String, String> overrides) {
-        Map<String, String> config = new HashMap<>();
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("authorizer.directory.kubeconfig.path", TargetCluster.kubeconfig().toString());
-        config.put("quarkus.kubernetes-client.api-server-url", ownCluster.url("/"));
-        config.put("quarkus.kubernetes-client.token", "own-cluster-token");
-        config.put("authorizer.concurrency", "4");
-        // Counted here: authorizations. A sweep check (sweep/SweepIT) would read each cluster's /version too.
-        config.put("authorizer.sweep.interval", "0");
+        Map<String, String> config = config();
         config.put("authorizer.token.timeout", "10s");
-        config.put("mp.messaging.incoming.authorization-requests.topic", requests);
-        config.put("mp.messaging.incoming.authorization-requests.group.id", "group-" + suffix);
-        config.put("mp.messaging.outgoing.authorization-results.topic", results);
-        config.put("mp.messaging.outgoing.authorization-dead-letters.topic", "dlq-" + suffix);
         config.putAll(overrides);
         WorkerProcess w = WorkerProcess.start(name, config);
         workers.add(w);
@@ -294,9 +238,7 @@ class WorkerProcessIT {
     }
 
     private void sigtermWithTheOwnCluster(boolean silent) throws Exception {
-        KubernetesMockServer own = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
-        own.init();
+        KubernetesMockServer own = ownClusterStandIn();
         int port = own.getPort();
         WorkerProcess w = worker("own-cluster-" + (silent ? "silent" : "down"),
                 Map.of("quarkus.kubernetes-client.api-server-url", own.url("/")));
