@@ -16,9 +16,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.common.TopicPartition;
+
+import io.apigw.authorizer.timing.DaemonThreads;
 
 /**
  * Runs the records of one key (cluster id) one at a time in arrival order, and records of different keys
@@ -87,20 +88,11 @@ public final class KeyedDispatcher {
     public KeyedDispatcher(int concurrency, Limits limits, String threadName) {
         this.concurrency = concurrency;
         this.limits = limits;
-        AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor executor = new ThreadPoolExecutor(concurrency, concurrency, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, threadName + "-" + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
+                new LinkedBlockingQueue<>(), DaemonThreads.numbered(threadName));
         executor.allowCoreThreadTimeOut(true);
         this.pool = executor;
-        this.admissions = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, threadName + "-admission");
-            t.setDaemon(true);
-            return t;
-        });
+        this.admissions = Executors.newSingleThreadExecutor(DaemonThreads.named(threadName + "-admission"));
     }
 
     /**

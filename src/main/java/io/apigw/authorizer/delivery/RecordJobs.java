@@ -10,6 +10,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.request.RequestReader;
+import io.apigw.authorizer.timing.DaemonThreads;
 
 /**
  * A Kafka record as a {@link KeyedDispatcher} job, keyed by the record's key (cluster id). The record is acknowledged
@@ -21,11 +22,7 @@ public final class RecordJobs {
 
     private static final Logger LOG = Logger.getLogger(RecordJobs.class);
     /** Not on the job's thread: failing the channel closes the consumer, whose revocation waits for the job. */
-    private static final Executor NACKS = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "record-nack");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final Executor NACKS = Executors.newSingleThreadExecutor(DaemonThreads.named("record-nack"));
 
     private RecordJobs() {
     }

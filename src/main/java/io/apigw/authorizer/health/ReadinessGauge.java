@@ -10,6 +10,7 @@ import jakarta.enterprise.event.Observes;
 
 import org.jboss.logging.Logger;
 
+import io.apigw.authorizer.timing.DaemonThreads;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
@@ -27,11 +28,8 @@ public class ReadinessGauge {
     private static final long PERIOD_SECONDS = 15;
 
     private final SmallRyeHealthReporter health;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "readiness-gauge");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("readiness-gauge"));
     private volatile int ready;
 
     public ReadinessGauge(SmallRyeHealthReporter health, MeterRegistry registry) {

@@ -37,6 +37,7 @@ import java.util.Objects;
 import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.timing.DaemonThreads;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -75,11 +76,7 @@ public class ClusterClients {
 
     /** One Jackson mapper for all target clients: a mapper per client rebuilt its (de)serializers every request. */
     private final KubernetesSerialization serialization;
-    private final ExecutorService tasks = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "kube-client-tasks");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService tasks = Executors.newCachedThreadPool(DaemonThreads.named("kube-client-tasks"));
 
     /** Access-ordered, so the eldest entries are the least recently used; guarded by itself, as is {@link #closed}. */
     private final Map<String, Kept> kept = new LinkedHashMap<>(64, 0.75f, true);

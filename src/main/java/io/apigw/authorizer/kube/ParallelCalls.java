@@ -14,6 +14,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.timing.DaemonThreads;
 
 /**
  * Threads for the calls an attempt makes at once (the five reads, two writes per wave). Bounded by
@@ -34,16 +35,13 @@ public class ParallelCalls {
         // A thread is started only when none is idle (a hand-off queue), so the pool grows to what is really in
         // flight. It cannot overflow, as no more than PER_ATTEMPT calls per authorization are submitted; should it
         // ever, the caller makes the call itself. Once stopped it refuses, so that no caller waits for a dropped call.
-        pool = new ThreadPoolExecutor(0, threads, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
-            Thread t = new Thread(r, "kube-calls");
-            t.setDaemon(true);
-            return t;
-        }, (call, executor) -> {
-            if (executor.isShutdown()) {
-                throw new RejectedExecutionException("the worker is stopping");
-            }
-            call.run();
-        });
+        pool = new ThreadPoolExecutor(0, threads, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                DaemonThreads.named("kube-calls"), (call, executor) -> {
+                    if (executor.isShutdown()) {
+                        throw new RejectedExecutionException("the worker is stopping");
+                    }
+                    call.run();
+                });
     }
 
     public <T> CompletableFuture<T> submit(Supplier<T> call) {

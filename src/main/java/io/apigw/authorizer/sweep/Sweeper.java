@@ -26,6 +26,7 @@ import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.policy.Policy;
+import io.apigw.authorizer.timing.DaemonThreads;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -155,8 +156,7 @@ public class Sweeper {
     private synchronized void startLeading() {
         LOG.infof("sweep: %s leads; every %s, at most %s checks/s", identity, config.interval(), config.rate());
         metrics.sweepLeader(true);
-        Thread t = new Thread(this::lead, "sweeper");
-        t.setDaemon(true);
+        Thread t = DaemonThreads.daemon(this::lead, "sweeper");
         leading = t;
         t.start();
     }

@@ -20,11 +20,7 @@ public final class Watchdog implements AutoCloseable {
 
     /** One timer thread; a cancelled timer leaves its queue at once (most work ends long before its limit). */
     private static ScheduledExecutorService timers() {
-        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "watchdog");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("watchdog"));
         timers.setRemoveOnCancelPolicy(true);
         return timers;
     }

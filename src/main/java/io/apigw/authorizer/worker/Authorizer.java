@@ -44,7 +44,6 @@ import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.grant.GrantRemover;
 import io.apigw.authorizer.grant.Inspection;
-import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.grant.Reserved;
 import io.apigw.authorizer.result.ResourceAction;
 import io.apigw.authorizer.result.ResourceAction.Action;
@@ -53,6 +52,7 @@ import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.Result;
+import io.apigw.authorizer.timing.DaemonThreads;
 import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
@@ -92,11 +92,8 @@ public class Authorizer {
     /** For clusters authorized for the first time; the others keep the version recorded with their credential. */
     private final Policy newClusters;
     /** Revokes old tokens at their due time while this worker runs; any later request does it otherwise. */
-    private final ScheduledExecutorService revocationTimer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "token-revocations");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService revocationTimer = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("token-revocations"));
     private final Set<String> retryingRevocation = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public Authorizer(ClusterDirectory directory, ClusterClients clients, GrantReconciler grants,

@@ -23,6 +23,7 @@ import com.tencentcloudapi.common.profile.HttpProfile;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import io.apigw.authorizer.timing.DaemonThreads;
 
 /**
  * Calls of one Tencent Cloud API 3.0 service, TKE or STS (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each
@@ -41,11 +42,7 @@ final class CloudApi {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Calls run here so that the caller can stop waiting for one (see {@link #call}). */
-    private static final ExecutorService CALLS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "tke-call");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final ExecutorService CALLS = Executors.newCachedThreadPool(DaemonThreads.named("tke-call"));
 
     private final String service;
     private final String version;
