@@ -58,7 +58,7 @@ final class TokenSecrets {
      * Deterministic choice when several exist, never "the first one the server returned": Secrets pending revocation
      * ({@code retiring}) never; before 1.24 the one the service account lists (auto-created), then one the worker
      * made; from 1.24 one the worker made (never listed, so never cleaned up as a legacy token), then a listed one;
-     * then, of those listed or the worker's own, the newest: a rotation's or renewal's successor (listed beside the
+     * then a filled one; then, of those listed or the worker's own, the newest: a rotation's or renewal's successor (listed beside the
      * first before 1.24), never the one it replaces, which is another instance's pending revocation that this
      * instance's record does not know (issue 26, G2); of any others (neither listed nor the worker's) the oldest, so
      * that a Secret someone adds later never wins by being newer.
@@ -67,6 +67,8 @@ final class TokenSecrets {
         List<String> listed = listed(sa);
         Comparator<Secret> byListed = Comparator.comparing(s -> !listed.contains(s.getMetadata().getName()));
         Comparator<Secret> byWorker = Comparator.comparing(s -> !workerOwned(s, sa));
+        // A successor the token controller never filled (a rotation that failed) does not displace a working token.
+        Comparator<Secret> byFilled = Comparator.comparing(s -> !filled(s));
         // Compared within a group only: the same standing (listed, the worker's), so the direction is the same.
         Comparator<Secret> byAge = (a, b) -> {
             int older = Objects.toString(a.getMetadata().getCreationTimestamp(), "")
@@ -76,7 +78,7 @@ final class TokenSecrets {
         return secrets.stream()
                 .filter(s -> belongsTo(s, sa) && !choice.retiring().contains(s.getMetadata().getName()))
                 .min((choice.preferWorkerOwned() ? byWorker.thenComparing(byListed) : byListed.thenComparing(byWorker))
-                        .thenComparing(byAge).thenComparing(s -> s.getMetadata().getName()));
+                        .thenComparing(byFilled).thenComparing(byAge).thenComparing(s -> s.getMetadata().getName()));
     }
 
     /**

@@ -44,6 +44,18 @@ class TokenSecretsTest {
         assertThat(TokenSecrets.canonical(List.of(newer, older), listingBoth, BEFORE_124)).contains(newer);
     }
 
+    /** A rotation that failed leaves its successor unfilled: the working token stays the one. */
+    @Test
+    void anUnfilledSuccessorDoesNotDisplaceAFilledToken() {
+        Secret older = new SecretBuilder(auto("apigw-ingress-token-aaaaa", "2026-01-01T00:00:00Z"))
+                .addToData("token", "dG9rZW4=").build();
+        Secret unfilled = auto("apigw-ingress-token-bbbbb", "2026-02-01T00:00:00Z");
+        ServiceAccount listingBoth = new ServiceAccountBuilder(sa).addNewSecret().withName("apigw-ingress-token-aaaaa")
+                .endSecret().addNewSecret().withName("apigw-ingress-token-bbbbb").endSecret().build();
+
+        assertThat(TokenSecrets.canonical(List.of(unfilled, older), listingBoth, BEFORE_124)).contains(older);
+    }
+
     @Test
     void from124TheWorkersOwnWinsOverTheListedLegacyOneAndARetiringSecretIsNeverChosen() {
         Secret legacy = auto("apigw-ingress-token-bbbbb", "2020-02-01T00:00:00Z");
