@@ -5,6 +5,7 @@ import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -15,9 +16,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 public class GrantInspector {
 
     private final ParallelCalls calls;
+    /** This gateway instance: the shared ClusterRole is judged against what every marked instance relies on. */
+    private final String self;
 
-    public GrantInspector(ParallelCalls calls) {
+    public GrantInspector(ParallelCalls calls, AuthorizerConfig config) {
         this.calls = calls;
+        this.self = config.instanceId();
     }
 
     /**
@@ -28,7 +32,7 @@ public class GrantInspector {
             java.util.function.Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(policy.get()), token.map(s -> s.getMetadata().getName())
+        return new Inspection(observed.missing(), observed.drifted(policy.get(), self), token.map(s -> s.getMetadata().getName())
                 .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion(), observed.clusterUid());

@@ -20,7 +20,9 @@ import io.fabric8.kubernetes.client.VersionInfo;
  * What a reconcile will do, decided from what was observed and nothing else: the action per reserved resource, the
  * rights those actions need, and which of the two write waves have work. A value, so it is tested without a server.
  *
- * @param serviceAccount {@code updated}: the account is there but not yet marked as relied on by this instance
+ * @param policy what the ClusterRole is to have: the highest version any marked instance relies on (issue 26, G3)
+ * @param serviceAccount {@code updated}: the account is there but not yet marked as relied on by this instance, at
+ *        its policy version
  * @param rebind the binding's roleRef differs: roleRef is immutable, so the binding is deleted and made again
  * @param createToken no token Secret, on a cluster (1.24+) whose token controller no longer makes one
  * @param awaitToken no filled token yet: wait for the token controller
@@ -34,18 +36,21 @@ record GrantPlan(Policy policy, Action serviceAccount, Action role, Action bindi
 
     /** @param self this gateway instance, which the account must be marked as relied on by */
     static GrantPlan of(ObservedGrant observed, Policy policy, String self) {
+        Owners owners = observed.owners();
         Action serviceAccount = observed.serviceAccount() == null ? Action.created
-                : observed.owners().includes(self) ? Action.unchanged : Action.updated;
+                : owners.includes(self) && owners.policyOf(self).equals(Optional.of(policy.version()))
+                        ? Action.unchanged : Action.updated;
         // The version's annotation goes with a write of the rules, never alone: any update of a ClusterRole is judged by
         // RBAC's escalation rule, so an annotation alone would ask an admin for rights a role already in place does not.
+        Optional<Policy> target = observed.target(policy, self);
+        Policy applied = target.orElse(policy);
         Action role = observed.role() == null ? Action.created
-                : observed.roleMatches(policy) || observed.keptHigher(policy, self).isPresent() ? Action.unchanged
-                        : Action.updated;
+                : target.isEmpty() || observed.roleMatches(applied) ? Action.unchanged : Action.updated;
         boolean rebind = observed.binding() != null && !observed.roleRefMatches();
         Action binding = observed.binding() == null ? Action.created
                 : rebind || !observed.subjectsMatch() ? Action.updated : Action.unchanged;
         Optional<Secret> token = observed.canonicalToken();
-        return new GrantPlan(policy, serviceAccount, role, binding, rebind,
+        return new GrantPlan(applied, serviceAccount, role, binding, rebind,
                 token.isEmpty() && !autoCreatesTokenSecrets(observed.version()),
                 token.filter(TokenSecrets::filled).isEmpty());
     }

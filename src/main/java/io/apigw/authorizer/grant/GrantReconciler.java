@@ -144,11 +144,13 @@ public class GrantReconciler {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
         GrantPlan plan = GrantPlan.of(observed, policy.get(), self);
-        observed.keptHigher(policy.get(), self).ifPresent(higher -> LOG.infof("the ClusterRole %s is kept at policy "
-                + "v%d, which grants all of v%d: %s rely on it too, and a shared role is never downgraded",
-                CLUSTER_ROLE, higher.version(), policy.get().version(), observed.owners().otherInstances(self)));
+        if (plan.policy().version() != policy.get().version() || observed.target(policy.get(), self).isEmpty()) {
+            LOG.infof("the ClusterRole %s is kept at the policy version other gateway instances rely on (%s), above "
+                    + "this instance's v%d: a shared role is never lowered under them", CLUSTER_ROLE,
+                    observed.owners().policies(), policy.get().version());
+        }
         AccessReview.require(client, plan.rights(), calls);
-        ServiceAccount owner = wave1(client, plan, observed, appId, log);
+        ServiceAccount owner = wave1(client, plan, observed, appId, policy.get().version(), log);
         Optional<Secret> existingToken = observed.canonicalToken();
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.
@@ -306,13 +308,14 @@ public class GrantReconciler {
 
     /** Wave 1: the ClusterRole (on the pool) and the ServiceAccount (here); returns the account. */
     private ServiceAccount wave1(KubernetesClient client, GrantPlan plan, ObservedGrant observed,
-            Optional<String> appId, ChangeLog log) {
+            Optional<String> appId, int reliesOn, ChangeLog log) {
         ServiceAccount found = observed.serviceAccount();
         // With nothing to write, each is still recorded (as unchanged).
         ParallelCalls.Outcome<ServiceAccount> wave = !plan.wave1() ? ParallelCalls.Outcome.done(found)
                 : calls.both(() -> writeRole(client, plan.role(), observed.role(), plan.policy()),
-                        () -> found == null ? createServiceAccount(client, appId)
-                                : plan.serviceAccount() == Action.updated ? markOwner(client, found, appId) : found);
+                        () -> found == null ? createServiceAccount(client, appId, reliesOn)
+                                : plan.serviceAccount() == Action.updated ? markOwner(client, found, appId, reliesOn)
+                                        : found);
         recordIfDone(log, wave.pooledFailure(), Reserved.CLUSTER_ROLE.report(plan.role()));
         recordIfDone(log, wave.callerFailure(), Reserved.SERVICE_ACCOUNT.report(plan.serviceAccount()));
         return wave.orThrow();
@@ -392,19 +395,23 @@ public class GrantReconciler {
         }
     }
 
-    private ServiceAccount createServiceAccount(KubernetesClient client, Optional<String> appId) {
+    private ServiceAccount createServiceAccount(KubernetesClient client, Optional<String> appId, int reliesOn) {
+        ServiceAccount made = new ServiceAccountBuilder(ReservedResources.serviceAccount(self, appId)).editMetadata()
+                .addToAnnotations(Owners.POLICIES_ANNOTATION, self + "=" + reliesOn).endMetadata().build();
         return call(client, "creating " + Reserved.SERVICE_ACCOUNT.described(),
-                () -> client.serviceAccounts().inNamespace(NAMESPACE)
-                        .resource(ReservedResources.serviceAccount(self, appId)).create());
+                () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(made).create());
     }
 
     /**
-     * Adds this instance to the owners of the account as observed. An update, not a patch: it carries the observed
+     * Adds this instance to the owners of the account as observed, with the policy version it relies on. An update, not a patch: it carries the observed
      * resourceVersion, so an instance that joined meanwhile is never overwritten (409, and the attempt runs again).
      */
-    private ServiceAccount markOwner(KubernetesClient client, ServiceAccount observed, Optional<String> appId) {
+    private ServiceAccount markOwner(KubernetesClient client, ServiceAccount observed, Optional<String> appId,
+            int reliesOn) {
+        Owners owners = Owners.of(observed);
         ServiceAccountBuilder marked = new ServiceAccountBuilder(observed).editMetadata()
-                .addToAnnotations(Owners.ANNOTATION, Owners.of(observed).joined(self)).endMetadata();
+                .addToAnnotations(Owners.ANNOTATION, owners.joined(self))
+                .addToAnnotations(Owners.POLICIES_ANNOTATION, owners.policiesWith(self, reliesOn)).endMetadata();
         appId.ifPresent(a -> marked.editMetadata().addToAnnotations(Owners.APP_ID_ANNOTATION, a).endMetadata());
         return call(client, "marking " + Reserved.SERVICE_ACCOUNT.described() + " as relied on by " + self,
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(marked.build()).update());

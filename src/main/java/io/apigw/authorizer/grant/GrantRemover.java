@@ -46,7 +46,8 @@ public class GrantRemover {
             if (owners.includes(self)) {
                 // With the resourceVersion read: an owner who joined meanwhile is never dropped (409: runs again).
                 ServiceAccount unmarked = new ServiceAccountBuilder(sa).editMetadata()
-                        .addToAnnotations(Owners.ANNOTATION, owners.left(self)).endMetadata().build();
+                        .addToAnnotations(Owners.ANNOTATION, owners.left(self))
+                        .addToAnnotations(Owners.POLICIES_ANNOTATION, owners.policiesLeft(self)).endMetadata().build();
                 call(client, "unmarking " + Reserved.SERVICE_ACCOUNT.described(),
                         () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(unmarked).update());
             }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -123,42 +124,38 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
         return missing;
     }
 
-    /**
-     * The ClusterRole at a higher policy version than {@code policy}: recorded on the role, its rules intact, and
-     * granting all that {@code policy} does. Not drift for anyone.
-     */
-    Optional<Policy> higherIntact(Policy policy) {
-        if (role == null) {
-            return Optional.empty();
-        }
-        String recorded = role.getMetadata().getAnnotations() == null ? null
+    /** The policy version recorded on the ClusterRole; 0 when there is none, or none this worker can read. */
+    int roleVersion() {
+        String recorded = role == null || role.getMetadata().getAnnotations() == null ? null
                 : role.getMetadata().getAnnotations().get(ReservedResources.POLICY_VERSION_ANNOTATION);
-        int version;
         try {
-            version = recorded == null ? 0 : Integer.parseInt(recorded);
+            return recorded == null ? 0 : Integer.parseInt(recorded);
         } catch (NumberFormatException e) {
-            return Optional.empty();
+            return 0;
         }
-        return version > policy.version() ? Policy.of(version).filter(higher -> roleMatches(higher)
-                && normalized(higher.rules()).containsAll(normalized(policy.rules()))) : Optional.empty();
     }
 
     /**
-     * The ClusterRole at a higher version ({@link #higherIntact}), kept as it is because another gateway instance
-     * relies on the reserved resources: the highest version any instance applied wins, and a lower one never writes
-     * it down (issue 26, G3). With no other instance, a lower version is a rollback and is written.
+     * The policy the shared ClusterRole must have when this instance relies on {@code policy}: the highest version
+     * this instance or another marked one relies on (as each recorded it on the account; one that recorded none relies
+     * on the role's recorded version), so that no instance's rights are taken from under it and none are left that
+     * nobody relies on (issue 26, G3). Empty: another instance relies on a version this worker does not know, and the
+     * role is left as it is.
      */
-    Optional<Policy> keptHigher(Policy policy, String self) {
-        return owners().otherInstances(self).isEmpty() ? Optional.empty() : higherIntact(policy);
+    Optional<Policy> target(Policy policy, String self) {
+        OptionalInt others = owners().highestOfOthers(self, roleVersion());
+        return others.isEmpty() || others.getAsInt() <= policy.version() ? Optional.of(policy)
+                : Policy.of(others.getAsInt());
     }
 
     /**
-     * {@code kind/name} of each reserved resource that exists but not as {@code policy} specifies; a ClusterRole at a
-     * higher version that grants all of it ({@link #higherIntact}) is not drift: the gateway lacks nothing.
+     * {@code kind/name} of each reserved resource that exists but not as it should for {@code policy}: the ClusterRole
+     * is judged against the version every instance that relies on it needs ({@link #target}).
      */
-    List<String> drifted(Policy policy) {
+    List<String> drifted(Policy policy, String self) {
         List<String> drifted = new ArrayList<>();
-        if (role != null && !roleMatches(policy) && higherIntact(policy).isEmpty()) {
+        Optional<Policy> target = target(policy, self);
+        if (role != null && target.isPresent() && !roleMatches(target.get())) {
             drifted.add(Reserved.CLUSTER_ROLE.ref());
         }
         if (binding != null && !(roleRefMatches() && subjectsMatch())) {

@@ -59,6 +59,19 @@ class GrantPlanTest {
         assertThat(plan.rights().none()).isTrue();
     }
 
+    /** Issue 26, G3: an account marked before instances recorded their versions gets this instance's, once. */
+    @Test
+    void anOwnerWithoutARecordedVersionRecordsItsVersion() {
+        ServiceAccount before = ReservedResources.serviceAccount(SELF, Optional.empty());
+        ServiceAccount sa = new ServiceAccountBuilder(before).editMetadata().withUid("uid-1").endMetadata().build();
+        GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(),
+                "ns-uid"), Policy.V1, SELF);
+
+        assertThat(plan.serviceAccount()).isEqualTo(Action.updated);
+        assertThat(plan.role()).isEqualTo(Action.unchanged);
+    }
+
     @Test
     void anAccountAnotherInstanceMadeIsMarkedAsReliedOnByThisOneToo() {
         ServiceAccount theirs = new ServiceAccountBuilder(ReservedResources.serviceAccount("gw-b", Optional.empty()))
@@ -158,8 +171,8 @@ class GrantPlanTest {
 
         assertThat(GrantPlan.of(observed, Policy.V1, SELF).role()).as("no write, so no escalation check for an annotation")
                 .isEqualTo(Action.unchanged);
-        assertThat(observed.drifted(Policy.V1)).isEmpty();
-        assertThat(observed.drifted(Policy.V2)).containsExactly(Reserved.CLUSTER_ROLE.ref());
+        assertThat(observed.drifted(Policy.V1, "gw")).isEmpty();
+        assertThat(observed.drifted(Policy.V2, "gw")).containsExactly(Reserved.CLUSTER_ROLE.ref());
     }
 
     @Test
@@ -179,9 +192,10 @@ class GrantPlanTest {
                 java.util.Set.of(), "ns-uid"), policy, SELF);
     }
 
+    /** The account as this instance marks it, relying on policy v1. */
     static ServiceAccount account() {
         return new ServiceAccountBuilder(ReservedResources.serviceAccount(SELF, Optional.empty())).editMetadata()
-                .withUid("uid-1")
+                .withUid("uid-1").addToAnnotations(Owners.POLICIES_ANNOTATION, SELF + "=1")
                 .endMetadata().build();
     }
 

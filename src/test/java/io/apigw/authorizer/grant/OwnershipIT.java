@@ -105,7 +105,7 @@ class OwnershipIT {
     /**
      * A (policy v2) authorizes and rotates with a short grace; B (policy v1) joins during that grace. B stores the
      * rotation's token, not the one A revokes when the grace ends (issue 26, G2), and leaves the shared v2 ClusterRole
-     * as it is (G3); then the instances share the cluster as before.
+     * as it is while A relies on it (G3); then the instances share the cluster as before.
      */
     @Test
     @Order(1)
@@ -125,7 +125,9 @@ class OwnershipIT {
         assertThat(action(joined, "ClusterRole")).as("B (v1) leaves A's v2 ClusterRole as it is").isEqualTo("unchanged");
         assertThat(adminA.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
                 .getAnnotations()).containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
-        assertThat(gwB.worker().log()).contains("is kept at policy v2, which grants all of v1");
+        assertThat(gwB.worker().log()).contains("is kept at the policy version other gateway instances rely on");
+        assertThat(adminA.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
+                .getAnnotations()).containsEntry(Owners.POLICIES_ANNOTATION, "gw-a=2,gw-b=1");
         JsonNode bChecks = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
         assertThat(bChecks.get("type").asText()).as("a role that grants more is not drift: " + bChecks)
                 .isEqualTo("Authorized");
@@ -157,6 +159,15 @@ class OwnershipIT {
         assertThat(credential(gwA, SHARED)).as("A's own access is gone").isNull();
         assertThat(owners(adminA)).isEqualTo("gw-b");
 
+        // A relied on v2; with A gone, nobody does: B's check finds the role above what it needs, and B's authorize
+        // (a sweep's repair, with repair on) lowers it to v1, B's own.
+        JsonNode aboveNeeds = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
+        assertThat(aboveNeeds.get("type").asText()).as(aboveNeeds.toString()).isEqualTo("NotAuthorized");
+        assertThat(aboveNeeds.get("drifted").toString()).contains(ReservedResources.CLUSTER_ROLE);
+        JsonNode lowered = ask(gwB, SHARED, "ClusterAuthorizationRequested");
+        assertThat(action(lowered, "ClusterRole")).as(lowered.toString()).isEqualTo("updated");
+        assertThat(adminA.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
+                .getAnnotations()).containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "1");
         JsonNode stillThere = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
         assertThat(stillThere.get("type").asText()).as("B's stored token still works: " + stillThere)
                 .isEqualTo("Authorized");

@@ -78,7 +78,7 @@ class SharedResourcesTest {
                 "ns-uid");
 
         GrantPlan gwB = GrantPlan.of(afterGwARollout, Policy.V1, "gw-b");
-        List<String> gwBCheck = afterGwARollout.drifted(Policy.V1);
+        List<String> gwBCheck = afterGwARollout.drifted(Policy.V1, "gw-b");
 
         assertThat(gwB.role()).as("gw-b's plan for a shared ClusterRole another instance moved to v2")
                 .isEqualTo(Action.unchanged);
@@ -94,22 +94,59 @@ class SharedResourcesTest {
 
         assertThat(GrantPlan.of(alone, Policy.V1, "gw-a").role()).as("an authorize at v1 writes v1")
                 .isEqualTo(Action.updated);
-        assertThat(alone.drifted(Policy.V1)).as("v2 grants all of v1: the gateway lacks nothing").isEmpty();
+        assertThat(alone.drifted(Policy.V1, "gw-a")).as("rights nobody relies on are drift: a repair lowers them")
+                .containsExactly(Reserved.CLUSTER_ROLE.ref());
     }
 
     @Test
-    void aSharedClusterRoleWhoseRulesWereChangedIsRepairedToTheInstancesPolicy() {
+    void aSharedClusterRoleWhoseRulesWereChangedIsRepairedToTheHighestVersionReliedOn() {
         ServiceAccount shared = new ServiceAccountBuilder(sa).editMetadata()
                 .addToAnnotations(Owners.ANNOTATION, "gw-a,gw-b").endMetadata().build();
-        // Marked v2 but holding v1's rules: no version is intact, so nothing is kept.
+        // Marked v2 but holding v1's rules; gw-a recorded no version of its own, so it relies on the role's.
         ClusterRole edited = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1)).editMetadata()
                 .addToAnnotations(ReservedResources.POLICY_VERSION_ANNOTATION, "2").endMetadata().build();
-        ObservedGrant observed = new ObservedGrant(V1_28, shared, edited, ReservedResources.clusterRoleBinding(),
+        ObservedGrant observed = observed(shared, edited);
+
+        GrantPlan gwB = GrantPlan.of(observed, Policy.V1, "gw-b");
+        assertThat(gwB.role()).isEqualTo(Action.updated);
+        assertThat(gwB.policy()).isEqualTo(Policy.V2);
+    }
+
+    /** Issue 26, G3 (the review of this change): a rollback by every instance lowers the shared role. */
+    @Test
+    void whenEveryInstanceReliesOnALowerVersionTheSharedRoleIsLowered() {
+        ObservedGrant bothOnV1 = observed(owners("gw-a,gw-b", "gw-a=1,gw-b=2"), ReservedResources.clusterRole(Policy.V2));
+
+        GrantPlan gwB = GrantPlan.of(bothOnV1, Policy.V1, "gw-b");
+
+        assertThat(gwB.role()).isEqualTo(Action.updated);
+        assertThat(gwB.policy()).isEqualTo(Policy.V1);
+        assertThat(gwB.serviceAccount()).as("gw-b records that it now relies on v1").isEqualTo(Action.updated);
+        assertThat(bothOnV1.drifted(Policy.V1, "gw-b")).containsExactly(Reserved.CLUSTER_ROLE.ref());
+    }
+
+    @Test
+    void anotherInstanceThatReliesOnTheHigherVersionKeepsIt() {
+        ObservedGrant observed = observed(owners("gw-a,gw-b", "gw-a=2,gw-b=1"), ReservedResources.clusterRole(Policy.V2));
+
+        GrantPlan gwB = GrantPlan.of(observed, Policy.V1, "gw-b");
+
+        assertThat(gwB.role()).isEqualTo(Action.unchanged);
+        assertThat(gwB.serviceAccount()).as("gw-b's own version is recorded already").isEqualTo(Action.unchanged);
+        assertThat(observed.drifted(Policy.V1, "gw-b")).isEmpty();
+        assertThat(observed.owners().policiesLeft("gw-a")).isEqualTo("gw-b=1");
+        assertThat(observed.owners().policiesWith("gw-b", 2)).isEqualTo("gw-a=2,gw-b=2");
+    }
+
+    private ServiceAccount owners(String ids, String policies) {
+        return new ServiceAccountBuilder(sa).editMetadata().addToAnnotations(Owners.ANNOTATION, ids)
+                .addToAnnotations(Owners.POLICIES_ANNOTATION, policies).endMetadata().build();
+    }
+
+    private ObservedGrant observed(ServiceAccount account, ClusterRole role) {
+        return new ObservedGrant(V1_28, account, role, ReservedResources.clusterRoleBinding(),
                 List.of(workerToken(TokenSecrets.workerSecretName(sa), "2026-01-01T00:00:00Z")), List.of(), Set.of(),
                 "ns-uid");
-
-        assertThat(GrantPlan.of(observed, Policy.V2, "gw-b").role()).isEqualTo(Action.updated);
-        assertThat(GrantPlan.of(observed, Policy.V1, "gw-b").role()).isEqualTo(Action.unchanged);
     }
 
     @Test
