@@ -90,5 +90,12 @@ class DeauthorizeTombstoneTest {
                         .getResourceVersion() + "\"}");
         assertThat(requests.awaitResult(again).header("ce_type"))
                 .as("a repair judged after the deauthorize began is skipped too").isEqualTo("AuthorizationSkipped");
+
+        String console = "req-" + UUID.randomUUID();
+        requests.sendBinary(cluster.clusterId, Requests.request(console, cluster.clusterId));
+        assertThat(requests.awaitResult(console).header("ce_type")).isEqualTo("Authorized");
+        assertThat(ownCluster.secrets().inNamespace("apigw-system").withName(credential).get().getMetadata()
+                .getAnnotations()).as("the console's authorize clears the mark")
+                .doesNotContainKey(io.apigw.authorizer.credential.CredentialStore.DEAUTHORIZING_ANNOTATION);
     }
 }
