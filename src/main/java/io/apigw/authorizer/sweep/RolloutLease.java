@@ -130,6 +130,13 @@ final class RolloutLease {
                 annotations -> annotations.put(WAVE_ANNOTATION, wave.format()));
     }
 
+    /** Records {@code now} in place of {@code claimed} (fewer clusters were sent), while this replica holds the Lease. */
+    boolean replace(Wave claimed, Wave now) {
+        return write(lease -> identity.equals(lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity())
+                && claimed.format().equals(annotationsOf(lease).get(WAVE_ANNOTATION)),
+                annotations -> annotations.put(WAVE_ANNOTATION, now.format()));
+    }
+
     /** The wave has been judged: the record goes, unless it is another wave's by now. */
     void judged(Wave wave) {
         write(lease -> wave.format().equals(annotationsOf(lease).get(WAVE_ANNOTATION)),

@@ -207,6 +207,13 @@ public class Sweeper {
             } catch (RuntimeException e) {
                 // read again after the verdicts
             }
+            // A wave a sweeper started and did not judge (it stopped, or lost the Lease, mid-wave) is judged first:
+            // this sweep's verdicts change every credential's version, after which its clusters would all look
+            // superseded.
+            Optional<RolloutLease.Wave> unjudged = rolloutLease.inFlight();
+            if (unjudged.isPresent()) {
+                judge(sweepId, unjudged.get());
+            }
         }
         List<Registered> listed = credentials.registry();
         if (tenantRate.isPresent()) {
@@ -253,10 +260,6 @@ public class Sweeper {
      * start until the interval ends; the next sweep goes on with the clusters left, those that failed before last.
      */
     private void rollOut(String sweepId, Instant end) throws InterruptedException {
-        Optional<RolloutLease.Wave> unjudged = rolloutLease.inFlight();
-        if (unjudged.isPresent() && judge(sweepId, unjudged.get())) {
-            return;
-        }
         Set<String> sent = new java.util.HashSet<>();
         while (Instant.now().isBefore(end)) {
             List<Registered> registry = credentials.registry();
@@ -292,8 +295,14 @@ public class Sweeper {
                 rolloutLease.judged(started);
                 return; // nothing could be sent (Kafka): the next sweep tries again
             }
+            RolloutLease.Wave inFlight = RolloutLease.Wave.of(sweepId, targetPolicy, started.until(), moving);
+            if (moving.size() < wave.size() && !rolloutLease.replace(started, inFlight)) {
+                // Recorded as claimed: a successor would count the clusters that were never sent as failed.
+                LOG.warnf("sweep %s: the wave's record on Lease %s could not be narrowed to the clusters sent",
+                        sweepId, config.lease().name());
+            }
             // A wave that has started is judged, even past the interval's end: the next sweep waits for it.
-            boolean pausedNow = judge(sweepId, RolloutLease.Wave.of(sweepId, targetPolicy, started.until(), moving));
+            boolean pausedNow = judge(sweepId, inFlight);
             rolloutLease.judged(started);
             if (pausedNow) {
                 return;

@@ -101,6 +101,18 @@ class RolloutLeaseTest {
     }
 
     @Test
+    void aWaveNarrowedToTheClustersSentReplacesItsClaim() {
+        RolloutLease a = new RolloutLease(client, NS, NAME, "a");
+        RolloutLease.Wave claimed = wave("cls-a", "cls-bb");
+        RolloutLease.Wave sent = wave("cls-a");
+        a.claim(claimed);
+
+        assertThat(a.replace(claimed, sent)).isTrue();
+        assertThat(new RolloutLease(client, NS, NAME, "b").inFlight()).contains(sent);
+        assertThat(new RolloutLease(client, NS, NAME, "b").replace(sent, claimed)).as("not the holder").isFalse();
+    }
+
+    @Test
     void thePauseIsRecordedOnceAndAnOperatorsReasonIsKept() {
         RolloutLease a = new RolloutLease(client, NS, NAME, "a");
         a.pause("an operator: change window");
