@@ -255,7 +255,7 @@ public class CredentialStore {
         }
     }
 
-    /** Every stored credential (the sweep's registry), read in pages. */
+    /** Every stored credential (the sweep's registry), read in pages; none that a deauthorize has begun to remove. */
     public java.util.List<Registered> registry() {
         java.util.List<Registered> all = new java.util.ArrayList<>();
         String next = null;
@@ -267,7 +267,9 @@ public class CredentialStore {
             for (Secret s : list.getItems()) {
                 Map<String, String> a = annotations(s);
                 String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
-                if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)) {
+                // One a deauthorize has begun to remove is no longer the fleet's: no sweep checks, repairs or moves it.
+                if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)
+                        && !a.containsKey(DEAUTHORIZING_ANNOTATION)) {
                     all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
                             Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
                             Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION)), policyVersion(s),

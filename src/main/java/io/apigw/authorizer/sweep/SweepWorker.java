@@ -95,8 +95,8 @@ public class SweepWorker {
         } catch (RuntimeException e) {
             judged = null;
         }
-        if (judged != null && judged.isEmpty()) {
-            // Deauthorized since the sweep listed it: nothing to check, nothing to say.
+        if (judged != null && (judged.isEmpty() || judged.get().deauthorizing())) {
+            // Deauthorized (or being deauthorized) since the sweep listed it: nothing to check, nothing to say.
             LOG.debugf("sweep %s: %s has no stored credential any more", sweepId.get(), request.clusterId());
             return;
         }

@@ -10,6 +10,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.testing.InMemoryChannels;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.Requests.Published;
@@ -39,6 +40,9 @@ class DeauthorizeTombstoneTest {
 
     @Inject
     KubernetesClient ownCluster;
+
+    @Inject
+    CredentialStore credentials;
 
     @KubernetesTestServer
     KubernetesServer ownClusterServer;
@@ -77,6 +81,8 @@ class DeauthorizeTombstoneTest {
                 + judged + "\"}");
         Published result = requests.awaitResult(repair);
 
+        assertThat(credentials.registry()).as("no sweep checks, repairs or moves a credential being deauthorized")
+                .noneMatch(r -> r.clusterId().equals(cluster.clusterId));
         assertThat(result.header("ce_type")).as("%s", result.body()).isEqualTo("AuthorizationSkipped");
         assertThat(result.body().get("reason").asText()).isEqualTo("credential_deleted");
         assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get())
@@ -96,6 +102,6 @@ class DeauthorizeTombstoneTest {
         assertThat(requests.awaitResult(console).header("ce_type")).isEqualTo("Authorized");
         assertThat(ownCluster.secrets().inNamespace("apigw-system").withName(credential).get().getMetadata()
                 .getAnnotations()).as("the console's authorize clears the mark")
-                .doesNotContainKey(io.apigw.authorizer.credential.CredentialStore.DEAUTHORIZING_ANNOTATION);
+                .doesNotContainKey(CredentialStore.DEAUTHORIZING_ANNOTATION);
     }
 }
