@@ -73,9 +73,6 @@ public class CredentialStore {
     /** Credentials listed per page when a sweep reads the registry. */
     private static final long REGISTRY_PAGE = 500;
 
-    /** Bound on one piece of work when the client sets no request timeout: two reads or writes of 10 s. */
-    private static final long DEFAULT_LIMIT_MS = 20_000;
-
     /** The readiness probe's timeout (k8s/base/deployment.yaml): a slower answer is not ready anyway. */
     private static final Duration READINESS_LIMIT = Duration.ofSeconds(3);
 
@@ -369,8 +366,7 @@ public class CredentialStore {
      * permanent; conflicts (a concurrent writer), throttling, outages and time-outs are worth another attempt.
      */
     private <T> T ownCluster(String during, java.util.function.Supplier<T> call) {
-        int limit = ownCluster.getConfiguration().getRequestTimeout();
-        return ownCluster(during, Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS), call);
+        return ownCluster(during, Watchdog.forClient(ownCluster.getConfiguration().getRequestTimeout()), call);
     }
 
     private <T> T ownCluster(String during, Duration bound, java.util.function.Supplier<T> call) {

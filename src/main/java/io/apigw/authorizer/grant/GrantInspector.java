@@ -32,8 +32,9 @@ public class GrantInspector {
             java.util.function.Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(policy.get(), self), token.map(s -> s.getMetadata().getName())
-                .orElse(null), token.filter(TokenSecrets::invalidated).isPresent(),
+        return new Inspection(observed.missing(), observed.drifted(policy.get(), self),
+                token.map(s -> s.getMetadata().getName()).orElse(null),
+                token.filter(TokenSecrets::invalidated).isPresent(),
                 observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
                 observed.version().getGitVersion(), observed.clusterUid());
     }

@@ -403,8 +403,9 @@ public class GrantReconciler {
     }
 
     /**
-     * Adds this instance to the owners of the account as observed, with the policy version it relies on. An update, not a patch: it carries the observed
-     * resourceVersion, so an instance that joined meanwhile is never overwritten (409, and the attempt runs again).
+     * Adds this instance to the owners of the account as observed, with the policy version it relies on. An update,
+     * not a patch: it carries the observed resourceVersion, so an instance that joined meanwhile is never overwritten
+     * (409, and the attempt runs again).
      */
     private ServiceAccount markOwner(KubernetesClient client, ServiceAccount observed, Optional<String> appId,
             int reliesOn) {

@@ -58,10 +58,10 @@ final class TokenSecrets {
      * Deterministic choice when several exist, never "the first one the server returned": Secrets pending revocation
      * ({@code retiring}) never; before 1.24 the one the service account lists (auto-created), then one the worker
      * made; from 1.24 one the worker made (never listed, so never cleaned up as a legacy token), then a listed one;
-     * then a filled one; then, of those listed or the worker's own, the newest: a rotation's or renewal's successor (listed beside the
-     * first before 1.24), never the one it replaces, which is another instance's pending revocation that this
-     * instance's record does not know (issue 26, G2); of any others (neither listed nor the worker's) the oldest, so
-     * that a Secret someone adds later never wins by being newer.
+     * then a filled one; then, of those listed or the worker's own, the newest: a rotation's or renewal's successor
+     * (listed beside the first before 1.24), never the one it replaces, which is another instance's pending
+     * revocation that this instance's record does not know (issue 26, G2); of any others (neither listed nor the
+     * worker's) the oldest, so that a Secret someone adds later never wins by being newer.
      */
     static Optional<Secret> canonical(List<Secret> secrets, ServiceAccount sa, Choice choice) {
         List<String> listed = listed(sa);

@@ -1,6 +1,5 @@
 package io.apigw.authorizer.sweep;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +34,6 @@ final class RolloutLease {
     /** The wave in flight ({@link Wave#format}); removed once it is judged. */
     static final String WAVE_ANNOTATION = "apigw.tencent.com/rollout-wave";
 
-    /** The bound of one call when the client has no request timeout. */
-    private static final long DEFAULT_LIMIT_MS = 20_000;
     /** Renewals come every retry period: a few tries get a write in between. */
     private static final int CONFLICT_TRIES = 5;
 
@@ -130,7 +127,7 @@ final class RolloutLease {
                 annotations -> annotations.put(WAVE_ANNOTATION, wave.format()));
     }
 
-    /** Records {@code now} in place of {@code claimed} (fewer clusters were sent), while this replica holds the Lease. */
+    /** Records {@code now} in place of {@code claimed} (fewer clusters were sent), while this replica leads. */
     boolean replace(Wave claimed, Wave now) {
         return write(lease -> identity.equals(lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity())
                 && claimed.format().equals(annotationsOf(lease).get(WAVE_ANNOTATION)),
@@ -183,8 +180,8 @@ final class RolloutLease {
      * (issue 26): a Lease call that hangs would hold the sweeper, and its stop, for as long.
      */
     private <T> T bounded(Supplier<T> call) {
-        int limit = ownCluster.getConfiguration().getRequestTimeout();
-        try (Watchdog watchdog = Watchdog.start(Duration.ofMillis(limit > 0 ? limit * 2L : DEFAULT_LIMIT_MS))) {
+        int requestTimeoutMs = ownCluster.getConfiguration().getRequestTimeout();
+        try (Watchdog watchdog = Watchdog.start(Watchdog.forClient(requestTimeoutMs))) {
             return call.get();
         }
     }

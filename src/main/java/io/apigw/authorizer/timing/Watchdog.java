@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 public final class Watchdog implements AutoCloseable {
 
     private static final ScheduledExecutorService TIMERS = timers();
+    /** The bound of one piece of work on a client without a request timeout: two reads or writes of 10 s. */
+    private static final long DEFAULT_CLIENT_LIMIT_MS = 20_000;
 
     /** One timer thread; a cancelled timer leaves its queue at once (most work ends long before its limit). */
     private static ScheduledExecutorService timers() {
@@ -38,6 +40,14 @@ public final class Watchdog implements AutoCloseable {
     /** Starts watching the current thread. */
     public static Watchdog start(Duration limit) {
         return new Watchdog(limit);
+    }
+
+    /**
+     * The bound of one piece of work on a client whose requests time out after {@code requestTimeoutMs} (0: never):
+     * two reads or writes, or 20 s when the client sets no timeout.
+     */
+    public static Duration forClient(int requestTimeoutMs) {
+        return Duration.ofMillis(requestTimeoutMs > 0 ? requestTimeoutMs * 2L : DEFAULT_CLIENT_LIMIT_MS);
     }
 
     private synchronized void expire() {
