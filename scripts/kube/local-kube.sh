@@ -350,17 +350,37 @@ port_in_use() {
   fi
 }
 
-# free_port [EXCLUDE...]: a currently unused TCP port below the ephemeral range
+# Ports free_port hands out, claimed across control planes started at the same time: each start finds a port free
+# and binds it seconds later, so two starts at once picked the same port (seen: etcd's peer port of one was the
+# client port of another). A claim is a directory, made atomically; stop releases it, and one a killed run left
+# behind is ignored after a day.
+PORT_CLAIMS="${TMPDIR:-/tmp}/apigw-local-kube-ports"
+
+# free_port [EXCLUDE...]: a currently unused, unclaimed TCP port below the ephemeral range, claimed for the caller
 free_port() {
   local p i ex taken
+  mkdir -p "${PORT_CLAIMS}"
+  find "${PORT_CLAIMS}" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rmdir {} + 2>/dev/null || true
   for (( i = 0; i < 200; i++ )); do
     p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
     taken=0
     for ex in "$@"; do [[ "${ex}" == "${p}" ]] && taken=1; done
     (( taken )) && continue
-    port_in_use "${p}" || { echo "${p}"; return 0; }
+    port_in_use "${p}" && continue
+    mkdir "${PORT_CLAIMS}/${p}" 2>/dev/null || continue
+    echo "${p}"
+    return 0
   done
   die "could not find a free loopback port"
+}
+
+# release_ports DIR: the claims of the ports DIR's control plane was given
+release_ports() {
+  local dir=$1 p
+  [[ -f "${dir}/state" ]] || return 0
+  for p in $(sed -n 's/^[A-Z_]*_PORT=//p' "${dir}/state"); do
+    rmdir "${PORT_CLAIMS}/${p}" 2>/dev/null || true
+  done
 }
 
 # ------------------------------------------------------------------- pki ----
@@ -651,6 +671,7 @@ stop_all() {
   stop_proc kube-controller-manager "${dir}" TERM 5
   stop_proc kube-apiserver "${dir}" TERM "${APISERVER_STOP_GRACE}"
   stop_proc etcd "${dir}" TERM 10
+  release_ports "${dir}"
 }
 
 cmd_stop() {
