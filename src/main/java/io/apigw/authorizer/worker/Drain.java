@@ -1,6 +1,7 @@
 package io.apigw.authorizer.worker;
 
 import java.time.Duration;
+import java.util.Set;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,28 +15,39 @@ import io.apigw.authorizer.delivery.Sweeps;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.reactive.messaging.kafka.KafkaClientService;
 
 /**
  * Graceful stop: on SIGTERM no new request starts (records stop flowing in and stay unacknowledged), and the ones in
  * flight get up to {@code authorizer.shutdown-grace} to finish and publish their results, while Kafka, the clients
  * and the producers still work. Then whatever still runs is interrupted and left unacknowledged; the Kafka
  * connector commits what was answered and leaves the group, and the rest is redelivered to the next owner.
+ *
+ * <p>The producers are closed here, within {@link #PRODUCERS_CLOSE}, before the connector's own teardown: with the
+ * broker gone, a send waits for metadata for {@code max.block.ms} (60 s) on the producer's only sending thread, and
+ * the connector's close queues behind it, which made a SIGTERM outlast the pod's grace. What they still held was
+ * not acknowledged by the broker, so its records' offsets were not committed either: it is redelivered.
  */
 @ApplicationScoped
 public class Drain {
 
     private static final Logger LOG = Logger.getLogger(Drain.class);
 
+    /** All the producers get together to hand what they hold to the broker, before they are closed by force. */
+    static final Duration PRODUCERS_CLOSE = Duration.ofSeconds(2);
+
     private final Duration grace;
     private final KeyedDispatcher dispatcher;
     private final KeyedDispatcher sweeps;
+    private final KafkaClientService kafka;
     private volatile boolean tearingDown;
 
     public Drain(AuthorizerConfig config, KeyedDispatcher dispatcher,
-            @Sweeps KeyedDispatcher sweeps, MeterRegistry registry) {
+            @Sweeps KeyedDispatcher sweeps, KafkaClientService kafka, MeterRegistry registry) {
         this.grace = config.shutdownGrace();
         this.dispatcher = dispatcher;
         this.sweeps = sweeps;
+        this.kafka = kafka;
         Gauge.builder("authorizer.inflight", dispatcher, KeyedDispatcher::running)
                 .description("Requests being handled right now").strongReference(true).register(registry);
     }
@@ -69,6 +81,21 @@ public class Drain {
             LOG.warnf("shutting down with %d requests unfinished; they will be redelivered", unfinished);
             dispatcher.shutdownNow();
             sweeps.shutdownNow();
+        }
+        closeProducers();
+    }
+
+    private void closeProducers() {
+        long deadline = System.nanoTime() + PRODUCERS_CLOSE.toNanos();
+        Set<String> channels = kafka.getProducerChannels();
+        for (String channel : channels) {
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            try {
+                kafka.getProducer(channel).unwrap().close(left);
+            } catch (RuntimeException e) {
+                LOG.warnf("shutting down: the producer of %s did not close cleanly (%s)", channel,
+                        e.getClass().getSimpleName());
+            }
         }
     }
 }

@@ -297,6 +297,32 @@ class WorkerProcessIT extends PackagedWorkers {
         }
     }
 
+    /**
+     * Issue 26: a SIGTERM while the broker is gone and requests are in flight: the worker exits within the pod's grace
+     * (60 s). Their results cannot be published; they stay unacknowledged and are redelivered to the next owner. It
+     * used to wait for the result publishes' producer for minutes.
+     */
+    @Test
+    void sigtermWithKafkaDownExitsWithinThePodsGrace() throws Exception {
+        WorkerProcess w = worker("kafka-down");
+        sendToSlowClusters(6, Duration.ofSeconds(2));
+        awaitClustersStarted(2);
+        kafka.close();
+        broker.stop();
+        try {
+            long t0 = System.nanoTime();
+            int exit = w.terminate(Duration.ofSeconds(180));
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+
+            assertThat(exit).as("exit code after SIGTERM\n" + w.log()).isIn(0, 143);
+            assertThat(took).as("from SIGTERM to exit, the broker down\n" + w.log())
+                    .isLessThan(Duration.ofSeconds(60));
+        } finally {
+            broker.restart();
+            kafka = new KafkaClients(broker.bootstrapServers());
+        }
+    }
+
     @Test
     void theWorkerRecoversFromABrokerRestartWithoutRestartingItself() throws Exception {
         WorkerProcess w = worker("broker-restart");

@@ -134,14 +134,28 @@ class TkeSweepIT {
 
     /**
      * Issue 26, G1: another tenant (served, its role granted for a cluster of its own), or a request without a tenant,
-     * names A's cluster: each request is answered as for an unknown cluster, A's credential keeps its data and tenant
-     * (only the sweep's own verdict annotations may move meanwhile), nothing in the cluster changes, and A's gateway
-     * token still works.
+     * names A's cluster: each request is answered as for an unknown cluster, nothing in the cluster changes, and A's
+     * gateway token still works. A's credential is watched meanwhile: every write to it (each new resourceVersion) is
+     * the sweep's own verdict, which changes the verdict annotations and nothing else, and none is any request's.
      */
     @Test
     @Order(3)
     void anotherTenantsRequestsForTheClusterChangeNothingOfIt() throws Exception {
         io.fabric8.kubernetes.api.model.Secret before = SweepHarness.credential(admin, CLUSTER);
+        java.util.List<io.fabric8.kubernetes.api.model.Secret> versions = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.fabric8.kubernetes.client.Watch watch = admin.secrets().inNamespace(before.getMetadata().getNamespace())
+                .withName(before.getMetadata().getName())
+                .withResourceVersion(before.getMetadata().getResourceVersion())
+                .watch(new io.fabric8.kubernetes.client.Watcher<>() {
+                    @Override
+                    public void eventReceived(Action action, io.fabric8.kubernetes.api.model.Secret secret) {
+                        versions.add(secret);
+                    }
+
+                    @Override
+                    public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+                    }
+                });
         String accountVersion = admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()
                 .getMetadata().getResourceVersion();
         java.util.List<String> tokenSecrets = tokenSecretVersions();
@@ -160,8 +174,20 @@ class TkeSweepIT {
         }
 
         io.fabric8.kubernetes.api.model.Secret after = SweepHarness.credential(admin, CLUSTER);
-        assertThat(after.getData()).as("A's stored credential").isEqualTo(before.getData());
-        assertThat(withoutSweepVerdict(after)).isEqualTo(withoutSweepVerdict(before));
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> after.getMetadata()
+                .getResourceVersion().equals(last(versions, before).getMetadata().getResourceVersion()));
+        watch.close();
+        io.fabric8.kubernetes.api.model.Secret previous = before;
+        for (io.fabric8.kubernetes.api.model.Secret version : versions) {
+            String write = "the write of resourceVersion " + version.getMetadata().getResourceVersion();
+            assertThat(version.getData()).as(write + ": A's stored credential").isEqualTo(before.getData());
+            assertThat(withoutSweepVerdict(version)).as(write + ": only the sweep's verdict moved")
+                    .isEqualTo(withoutSweepVerdict(previous));
+            assertThat(version.getMetadata().getAnnotations().get(CredentialStore.SWEEP_ID_ANNOTATION))
+                    .as(write + ": a sweep's, one after the other").isNotEqualTo(
+                            previous.getMetadata().getAnnotations().get(CredentialStore.SWEEP_ID_ANNOTATION));
+            previous = version;
+        }
         assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
                 .getResourceVersion()).isEqualTo(accountVersion);
         assertThat(tokenSecretVersions()).isEqualTo(tokenSecrets);
@@ -176,6 +202,11 @@ class TkeSweepIT {
         a.keySet().removeAll(java.util.Set.of(CredentialStore.SWEEP_ID_ANNOTATION, CredentialStore.SWEEP_STATE_ANNOTATION,
                 CredentialStore.CHECKED_AT_ANNOTATION, CredentialStore.VERIFIED_AT_ANNOTATION));
         return a;
+    }
+
+    private static io.fabric8.kubernetes.api.model.Secret last(java.util.List<io.fabric8.kubernetes.api.model.Secret> versions,
+            io.fabric8.kubernetes.api.model.Secret before) {
+        return versions.isEmpty() ? before : versions.get(versions.size() - 1);
     }
 
     /** kube-system's reserved token Secrets, each as name and resourceVersion. */
