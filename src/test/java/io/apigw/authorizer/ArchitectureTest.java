@@ -29,6 +29,7 @@ class ArchitectureTest {
     static final List<List<String>> LAYERS = List.of(
             List.of("sweep"),
             List.of("worker", "health"),
+            List.of("lifecycle"),
             List.of("grant"),
             List.of("kube"),
             List.of("credential", "directory", "delivery"),
