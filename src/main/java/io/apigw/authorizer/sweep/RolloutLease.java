@@ -49,6 +49,10 @@ final class RolloutLease {
         this.identity = identity;
     }
 
+    String name() {
+        return name;
+    }
+
     /**
      * A wave: the sweep that sent it, the policy version it moves to, when it has failed if not settled, and each
      * cluster with the version of its credential when the wave was sent.

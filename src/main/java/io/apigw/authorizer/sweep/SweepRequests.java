@@ -22,6 +22,7 @@ import io.apigw.authorizer.result.Result;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
+import java.util.ArrayList;
 
 /**
  * The requests a sweep sends, as CloudEvents keyed by cluster id like the console's: checks to the sweeps topic,
@@ -92,7 +93,7 @@ public class SweepRequests {
         }
         String requestId = data.get("requestId").asText();
         String clusterId = data.get("clusterId").asText();
-        List<RecordHeader> headers = new java.util.ArrayList<>(List.of(
+        List<RecordHeader> headers = new ArrayList<>(List.of(
                 header("ce_specversion", "1.0"),
                 header("ce_id", requestId),
                 header("ce_type", type.eventType()),

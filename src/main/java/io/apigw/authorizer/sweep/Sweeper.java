@@ -33,6 +33,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import java.util.regex.Pattern;
 
 /**
  * Schedules sweeps, on the one replica that holds the sweeper Lease. Sweeps are aligned to the interval on the wall
@@ -46,7 +47,7 @@ import io.quarkus.runtime.StartupEvent;
 public class Sweeper {
 
     private static final Logger LOG = Logger.getLogger(Sweeper.class);
-    static final java.util.regex.Pattern SWEEP_ID_PATTERN = java.util.regex.Pattern.compile("\\d{8}T\\d{6}Z");
+    static final Pattern SWEEP_ID_PATTERN = Pattern.compile("\\d{8}T\\d{6}Z");
     private static final DateTimeFormatter SWEEP_ID = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
             .withZone(ZoneOffset.UTC);
     /** Checks go out in this share of the time left; the rest is for their verdicts to come back. */
@@ -57,8 +58,6 @@ public class Sweeper {
     private static final Duration RESUME_AFTER = Duration.ofSeconds(10);
     /** On the sweeper Lease, any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
     public static final String ROLLOUT_PAUSED_ANNOTATION = RolloutLease.PAUSED_ANNOTATION;
-    /** How often the registry is read while a wave settles. */
-    private static final Duration WAVE_POLL = TALLY_POLL;
 
     private final AuthorizerConfig.Sweep config;
     private final Optional<Double> tenantRate;
@@ -67,12 +66,8 @@ public class Sweeper {
     private final SweepRequests requests;
     private final AuthorizerMetrics metrics;
     private final KubernetesClient ownCluster;
-    private final AuthorizerConfig.Rollout rollout;
-    private final int targetPolicy;
-    /** Clusters whose move to the target failed while this replica leads: later waves take them last. */
-    private final Map<String, Integer> failedBefore = new java.util.HashMap<>();
     private final String identity;
-    private final RolloutLease rolloutLease;
+    private final RolloutWaves waves;
     private CompletableFuture<?> election;
     private volatile boolean stopping;
     private volatile Thread leading;
@@ -88,17 +83,18 @@ public class Sweeper {
         this.requests = requests;
         this.metrics = metrics;
         this.ownCluster = ownCluster;
-        this.rollout = config.rollout();
+        AuthorizerConfig.Rollout rollout = config.rollout();
         if (rollout.waveSize() < 1 || rollout.failureThreshold() < 0 || rollout.failureThreshold() >= 1
                 || rollout.waveTimeout().isNegative() || rollout.waveTimeout().isZero()) {
             throw new IllegalArgumentException("authorizer.rollout: wave-size must be at least 1, failure-threshold "
                     + "from 0 to below 1, wave-timeout positive");
         }
-        // Made at start-up (it observes StartupEvent): an unknown version stops the worker before any request.
-        this.targetPolicy = Policy.configured(config.policy().version()).version();
         String host = System.getenv().getOrDefault("HOSTNAME", "worker");
         this.identity = host + "-" + UUID.randomUUID().toString().substring(0, 8);
-        this.rolloutLease = new RolloutLease(ownCluster, namespace, this.config.lease().name(), identity);
+        // Made at start-up (it observes StartupEvent): an unknown version stops the worker before any request.
+        this.waves = new RolloutWaves(credentials, requests, metrics,
+                new RolloutLease(ownCluster, namespace, this.config.lease().name(), identity), rollout, Policy.configured(config.policy().version()).version(),
+                () -> leading == Thread.currentThread());
         metrics.sweepStates(Arrays.stream(SweepState.values()).map(Enum::name).toList());
         metrics.policyVersions(Policy.versions());
     }
@@ -179,7 +175,7 @@ public class Sweeper {
             Instant end = start.plusMillis(interval);
             try {
                 sweep(SWEEP_ID.format(start), end);
-                pauseUntil(end);
+                WallClock.pauseUntil(end);
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -201,19 +197,7 @@ public class Sweeper {
     /** One sweep: the checks it still needs, then its verdicts until the interval ends. */
     private void sweep(String sweepId, Instant end) throws InterruptedException {
         if (config.repair()) {
-            try {
-                // Served from the start of each sweep, so that a resume clears the alert within one interval.
-                metrics.rolloutPaused(rolloutLease.pause().isPresent());
-            } catch (RuntimeException e) {
-                // read again after the verdicts
-            }
-            // A wave a sweeper started and did not judge (it stopped, or lost the Lease, mid-wave) is judged first:
-            // this sweep's verdicts change every credential's version, after which its clusters would all look
-            // superseded.
-            Optional<RolloutLease.Wave> unjudged = rolloutLease.inFlight();
-            if (unjudged.isPresent()) {
-                judge(sweepId, unjudged.get());
-            }
+            waves.beforeSweep(sweepId);
         }
         List<Registered> listed = credentials.registry();
         if (tenantRate.isPresent()) {
@@ -248,147 +232,7 @@ public class Sweeper {
         }
         awaitVerdicts(sweepId, end, listed.stream().map(Registered::clusterId).collect(Collectors.toSet()));
         if (config.repair()) {
-            rollOut(sweepId, end);
-        }
-    }
-
-    /**
-     * Moves the clusters this sweep found authorized to the configured policy version, one wave at a time: each
-     * wave's conditional authorizes go through the request topic, and the wave has settled when every one of its
-     * clusters is on the new version, has changed otherwise, or the wave timeout has passed (then it failed). A wave
-     * whose failures pass the threshold pauses the rollout; so does an operator, with the Lease annotation. Waves
-     * start until the interval ends; the next sweep goes on with the clusters left, those that failed before last.
-     */
-    private void rollOut(String sweepId, Instant end) throws InterruptedException {
-        Set<String> sent = new java.util.HashSet<>();
-        while (Instant.now().isBefore(end)) {
-            List<Registered> registry = credentials.registry();
-            metrics.policyTally(policyVersions(registry));
-            Optional<String> paused = rolloutLease.pause();
-            metrics.rolloutPaused(paused.isPresent());
-            failedBefore.values().removeIf(target -> target != targetPolicy);
-            List<Registered> wave = Rollout.nextWave(registry, sweepId, targetPolicy, rollout.waveSize(), sent,
-                    failedBefore.keySet());
-            if (wave.isEmpty()) {
-                return;
-            }
-            if (paused.isPresent()) {
-                LOG.infof("sweep %s: the rollout of policy v%d is paused (%s=%s on Lease %s); %d stored credentials "
-                        + "are on another version", sweepId, targetPolicy, ROLLOUT_PAUSED_ANNOTATION, paused.get(),
-                        config.lease().name(), registry.stream().filter(r -> r.policyVersion() != targetPolicy)
-                                .count());
-                return;
-            }
-            RolloutLease.Wave started = RolloutLease.Wave.of(sweepId, targetPolicy,
-                    Instant.now().plus(rollout.waveTimeout()), wave);
-            // The fence: only while the Lease names this replica, whatever the clocks of the replicas say.
-            if (!rolloutLease.claim(started)) {
-                LOG.warnf("sweep %s: Lease %s names another sweeper now; this replica starts no wave", sweepId,
-                        config.lease().name());
-                return;
-            }
-            LOG.infof("sweep %s: rollout of policy v%d, a wave of %d: %s", sweepId, targetPolicy, wave.size(),
-                    wave.stream().map(Registered::clusterId).toList());
-            List<Registered> moving = send(sweepId, wave);
-            sent.addAll(wave.stream().map(Registered::clusterId).toList());
-            if (moving.isEmpty()) {
-                rolloutLease.judged(started);
-                return; // nothing could be sent (Kafka): the next sweep tries again
-            }
-            RolloutLease.Wave inFlight = RolloutLease.Wave.of(sweepId, targetPolicy, started.until(), moving);
-            if (moving.size() < wave.size() && !rolloutLease.replace(started, inFlight)) {
-                // Recorded as claimed: a successor would count the clusters that were never sent as failed.
-                LOG.warnf("sweep %s: the wave's record on Lease %s could not be narrowed to the clusters sent",
-                        sweepId, config.lease().name());
-            }
-            // A wave that has started is judged, even past the interval's end: the next sweep waits for it.
-            boolean pausedNow = judge(sweepId, inFlight);
-            rolloutLease.judged(started);
-            if (pausedNow) {
-                return;
-            }
-        }
-    }
-
-    /**
-     * Waits for a wave to settle (or its time to end), counts it and pauses the rollout if too many of its clusters
-     * failed. A wave of another target (the configuration changed since) is not judged.
-     *
-     * @return whether the rollout is paused now
-     */
-    private boolean judge(String sweepId, RolloutLease.Wave wave) throws InterruptedException {
-        if (wave.target() != targetPolicy) {
-            rolloutLease.judged(wave);
-            return false;
-        }
-        if (!wave.sweepId().equals(sweepId)) {
-            LOG.infof("sweep %s: judging the wave of sweep %s that a sweeper started: %s", sweepId, wave.sweepId(),
-                    wave.sent().keySet());
-        }
-        Rollout.Wave outcome = settle(wave.clusters(), wave.until());
-        metrics.rolloutCluster("moved", outcome.moved().size());
-        metrics.rolloutCluster("failed", outcome.pending().size());
-        outcome.pending().forEach(id -> failedBefore.put(id, targetPolicy));
-        outcome.moved().forEach(failedBefore::remove);
-        boolean pauses = outcome.pauses(rollout.failureThreshold());
-        if (pauses) {
-            pauseRollout(sweepId, outcome.pending().size() + " of " + (outcome.moved().size()
-                    + outcome.pending().size()) + " clusters of a wave failed to move to policy v" + targetPolicy
-                    + " (sweep " + wave.sweepId() + "; first: " + outcome.pending().get(0) + ")");
-        }
-        rolloutLease.judged(wave);
-        return pauses;
-    }
-
-    /** The wave's rollout authorizes; a cluster whose request cannot be sent is left for the next sweep. */
-    private List<Registered> send(String sweepId, List<Registered> wave) throws InterruptedException {
-        List<Registered> moving = new java.util.ArrayList<>();
-        for (Registered r : wave) {
-            if (leading != Thread.currentThread()) {
-                throw new InterruptedException();
-            }
-            try {
-                requests.rollout(sweepId, r, targetPolicy);
-                moving.add(r);
-            } catch (RuntimeException e) {
-                LOG.warnf("sweep %s: the rollout request for %s could not be sent (%s)", sweepId, r.clusterId(),
-                        e.getClass().getSimpleName());
-            }
-        }
-        return moving;
-    }
-
-    /** Reads the registry until the wave has settled or {@code until}; what is still pending then has failed. */
-    private Rollout.Wave settle(List<Registered> wave, Instant until) throws InterruptedException {
-        Rollout.Wave now = Rollout.Wave.of(wave, wave, targetPolicy);
-        while (true) {
-            pauseUntil(min(until, Instant.now().plus(WAVE_POLL)));
-            try {
-                now = Rollout.Wave.of(wave, credentials.registry(), targetPolicy);
-            } catch (RuntimeException e) {
-                // A missed poll: the wave is judged by the next one, or by the last good one at its timeout.
-            }
-            if (now.settled() || !Instant.now().isBefore(until)) {
-                return now;
-            }
-        }
-    }
-
-    private static Map<Integer, Long> policyVersions(List<Registered> registry) {
-        return registry.stream().collect(Collectors.groupingBy(Registered::policyVersion, Collectors.counting()));
-    }
-
-    /** Records the pause on the Lease, unless one is recorded already: an operator's reason is not overwritten. */
-    private void pauseRollout(String sweepId, String why) {
-        LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results (trigger rollout), then remove %s "
-                + "from Lease %s to resume", sweepId, why, ROLLOUT_PAUSED_ANNOTATION, config.lease().name());
-        metrics.rolloutPaused(true);
-        try {
-            rolloutLease.pause(why);
-        } catch (RuntimeException e) {
-            // Not recorded: no wave starts in this sweep; the next sweep judges the clusters again.
-            LOG.warnf("sweep %s: the rollout pause could not be recorded on Lease %s (%s)", sweepId,
-                    config.lease().name(), e.getClass().getSimpleName());
+            waves.rollOut(sweepId, end);
         }
     }
 
@@ -402,7 +246,7 @@ public class Sweeper {
                 all = registry.stream().filter(r -> listed.contains(r.clusterId())).toList();
             } catch (RuntimeException e) {
                 // A missed poll is not a failed sweep: sending again would only duplicate the checks.
-                pauseUntil(min(end, Instant.now().plus(TALLY_POLL)));
+                WallClock.pauseUntil(WallClock.min(end, Instant.now().plus(TALLY_POLL)));
                 if (!Instant.now().isBefore(end)) {
                     return;
                 }
@@ -413,11 +257,11 @@ public class Sweeper {
             boolean complete = !byState.containsKey(SweepState.unchecked.name());
             if (complete || !Instant.now().isBefore(end)) {
                 metrics.sweepTally(byState, complete ? Instant.now() : null);
-                metrics.policyTally(policyVersions(registry));
+                metrics.policyTally(RolloutWaves.policyVersions(registry));
                 LOG.infof("sweep %s: %s%s", sweepId, byState, complete ? "" : " (unfinished when its interval ended)");
                 return;
             }
-            pauseUntil(min(end, Instant.now().plus(TALLY_POLL)));
+            WallClock.pauseUntil(WallClock.min(end, Instant.now().plus(TALLY_POLL)));
         }
     }
 
@@ -427,17 +271,5 @@ public class Sweeper {
     private static String state(Registered r, String sweepId) {
         return r.sweepId().equals(Optional.of(sweepId)) ? r.sweepState().filter(STATES::contains)
                 .orElse(SweepState.unchecked.name()) : SweepState.unchecked.name();
-    }
-
-    private static Instant min(Instant a, Instant b) {
-        return a.isBefore(b) ? a : b;
-    }
-
-    /** Never returns early: a sleep rounded down would start the same interval's sweep again. */
-    private static void pauseUntil(Instant at) throws InterruptedException {
-        Instant now;
-        while ((now = Instant.now()).isBefore(at)) {
-            Thread.sleep(Math.max(1, Duration.between(now, at).toMillis()));
-        }
     }
 }
