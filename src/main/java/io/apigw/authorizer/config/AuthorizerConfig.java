@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.util.Map;
 
 /** Every setting of the worker, in one place. Kafka and the worker's own cluster use the standard Quarkus keys. */
 @ConfigMapping(prefix = "authorizer")
@@ -116,7 +117,7 @@ public interface AuthorizerConfig {
              * Permanent API keys of a tenant's account, by appId: the weaker option (keys that never expire, held by
              * the gateway); a tenant listed here is served with its keys even when {@code assume-role} is on.
              */
-            java.util.Map<String, Tenant> tenants();
+            Map<String, Tenant> tenants();
 
             /** Short-lived credentials for each tenant from STS AssumeRole, for requests that name an ownerUin. */
             AssumeRole assumeRole();

@@ -29,6 +29,12 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * Keeps the gateway's credential for each authorized cluster as a Secret {@code apigw-cluster-<clusterId>} (keys
@@ -253,13 +259,13 @@ public class CredentialStore {
     }
 
     /** Every stored credential (the sweep's registry), read in pages; none that a deauthorize has begun to remove. */
-    public java.util.List<Registered> registry() {
-        java.util.List<Registered> all = new java.util.ArrayList<>();
+    public List<Registered> registry() {
+        List<Registered> all = new ArrayList<>();
         String next = null;
         do {
             String page = next;
             var list = ownCluster("listing the stored credentials", () -> ownCluster.secrets().inNamespace(namespace)
-                    .withLabel(CLUSTER_ID_LABEL).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+                    .withLabel(CLUSTER_ID_LABEL).list(new ListOptionsBuilder()
                             .withLimit(REGISTRY_PAGE).withContinue(page).build()));
             for (Secret s : list.getItems()) {
                 Map<String, String> a = annotations(s);
@@ -291,7 +297,7 @@ public class CredentialStore {
             Secret s = ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get();
             Optional<CredentialRecord> now = recordOf(s);
             if (now.isEmpty() || !now.get().credential().equals(judged.credential())
-                    || !java.util.Objects.equals(now.get().tokenSecretUid(), judged.tokenSecretUid())) {
+                    || !Objects.equals(now.get().tokenSecretUid(), judged.tokenSecretUid())) {
                 return Optional.<String>empty();
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
@@ -337,7 +343,7 @@ public class CredentialStore {
     private static Instant instant(String s) {
         try {
             return s == null ? null : Instant.parse(s);
-        } catch (java.time.format.DateTimeParseException e) {
+        } catch (DateTimeParseException e) {
             return null;
         }
     }
@@ -365,11 +371,11 @@ public class CredentialStore {
      * answer must not hold the request past its deadline), with one sorting of failures: a missing namespace is
      * permanent; conflicts (a concurrent writer), throttling, outages and time-outs are worth another attempt.
      */
-    private <T> T ownCluster(String during, java.util.function.Supplier<T> call) {
+    private <T> T ownCluster(String during, Supplier<T> call) {
         return ownCluster(during, Watchdog.forClient(ownCluster.getConfiguration().getRequestTimeout()), call);
     }
 
-    private <T> T ownCluster(String during, Duration bound, java.util.function.Supplier<T> call) {
+    private <T> T ownCluster(String during, Duration bound, Supplier<T> call) {
         Watchdog watchdog = Watchdog.start(bound);
         try (watchdog) {
             return call.get();
@@ -395,7 +401,7 @@ public class CredentialStore {
             // held /q/health and a SIGTERM for minutes when the own cluster stopped answering (issue 26), and a
             // check still running at shutdown holds the exit for as long as it runs.
             ownCluster("checking readiness", READINESS_LIMIT, () -> ownCluster.secrets().inNamespace(namespace)
-                    .withLabel(CLUSTER_ID_LABEL).list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+                    .withLabel(CLUSTER_ID_LABEL).list(new ListOptionsBuilder()
                             .withLimit(1L).build()));
             return true;
         } catch (AuthorizationException | KubernetesClientException e) {

@@ -2,6 +2,7 @@ package io.apigw.authorizer.credential;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.security.MessageDigest;
 
 /** A bearer token. Its {@code toString} never prints it, so it cannot slip into a log line or a message. */
 public final class Token {
@@ -26,7 +27,7 @@ public final class Token {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Token t && java.security.MessageDigest.isEqual(value, t.value);
+        return o instanceof Token t && MessageDigest.isEqual(value, t.value);
     }
 
     @Override

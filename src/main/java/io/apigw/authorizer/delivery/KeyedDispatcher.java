@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.TopicPartition;
 
 import io.apigw.authorizer.timing.DaemonThreads;
+import java.util.function.Predicate;
 
 /**
  * Runs the records of one key (cluster id) one at a time in arrival order, and records of different keys
@@ -210,7 +211,7 @@ public final class KeyedDispatcher {
         admissions.shutdownNow();
     }
 
-    private int awaitRunning(java.util.function.Predicate<Job> which, Duration within) throws InterruptedException {
+    private int awaitRunning(Predicate<Job> which, Duration within) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         long left;
         while ((left = count(which)) > 0 && System.nanoTime() < deadline) {
@@ -219,7 +220,7 @@ public final class KeyedDispatcher {
         return (int) left;
     }
 
-    private long count(java.util.function.Predicate<Job> which) {
+    private long count(Predicate<Job> which) {
         return running.stream().filter(which).count();
     }
 

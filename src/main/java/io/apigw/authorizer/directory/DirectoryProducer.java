@@ -10,6 +10,7 @@ import com.tencentcloudapi.common.provider.DefaultCredentialsProvider;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.quarkus.runtime.Startup;
 import io.apigw.authorizer.directory.tke.TkeDirectory;
+import java.io.File;
 
 /** Chooses the cluster directory named by {@code authorizer.directory.type}. */
 @ApplicationScoped
@@ -30,7 +31,7 @@ public class DirectoryProducer {
         return config.directory().kubeconfig().path().map(Path::of).orElseGet(() -> {
             String env = System.getenv("KUBECONFIG");
             if (env != null && !env.isBlank()) {
-                return Path.of(env.split(java.io.File.pathSeparator)[0]);
+                return Path.of(env.split(File.pathSeparator)[0]);
             }
             return Path.of(System.getProperty("user.home"), ".kube", "config");
         });

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBu
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.Optional;
 
 /**
  * Checks, before the first write, that the admin credential may make every planned change, each at the scope the API
@@ -169,16 +170,16 @@ final class AccessReview {
      * RBAC's escalation rule: to create or change the role, hold its rights or {@code escalate}; to bind it, hold its
      * rights or {@code bind}. Returns what stands in the way, if anything.
      */
-    private static java.util.Optional<Permission> escalation(Rights rights, ClusterWide holds) {
+    private static Optional<Permission> escalation(Rights rights, ClusterWide holds) {
         Permission escalate = Permission.clusterWide("escalate", ReservedResources.RBAC_GROUP, "clusterroles");
         Permission bind = Permission.clusterWide("bind", ReservedResources.RBAC_GROUP, "clusterroles",
                 ReservedResources.CLUSTER_ROLE);
         boolean roleOk = !rights.grantsRole() || holds.allowed(escalate);
         boolean bindOk = !rights.bindsRole() || holds.allowed(bind);
         if (roleOk && bindOk || rights.roleRights().stream().allMatch(holds::allowed)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(roleOk ? bind
+        return Optional.of(roleOk ? bind
                 : Permission.clusterWide("(hold every right of)", ReservedResources.RBAC_GROUP, "clusterroles",
                         ReservedResources.CLUSTER_ROLE));
     }

@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBu
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.function.Supplier;
 
 /**
  * Tries a token exactly as the gateway will use it: the given endpoint and CA, the token alone. Two reviews made as
@@ -148,7 +149,7 @@ public class GatewayProbe {
     }
 
     /** One review as the gateway; a 401 is the answer "rejected", anything else the server failed to answer. */
-    private static <T> T asGateway(KubernetesClient gateway, java.util.function.Supplier<T> review) {
+    private static <T> T asGateway(KubernetesClient gateway, Supplier<T> review) {
         try {
             return KubeErrors.bounded(gateway, TRYING, review);
         } catch (KubernetesClientException e) {

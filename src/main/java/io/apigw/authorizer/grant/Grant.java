@@ -4,6 +4,7 @@ import java.util.List;
 
 import io.apigw.authorizer.credential.Token;
 import io.apigw.authorizer.result.ResourceAction;
+import java.util.Set;
 
 /**
  * The four reserved resources in place, and the service account's token, which the gateway probe found usable.
@@ -13,7 +14,7 @@ import io.apigw.authorizer.result.ResourceAction;
  * the other gateway instances that rely on the same account and token ({@link Owners#otherInstances}).
  */
 public record Grant(List<ResourceAction> resources, String tokenSecret, String tokenSecretUid, Token token,
-        String kubernetesVersion, boolean legacyToken, String clusterUid, java.util.Set<String> sharedWith) {
+        String kubernetesVersion, boolean legacyToken, String clusterUid, Set<String> sharedWith) {
 
     public boolean alreadyAuthorized() {
         return resources.stream().allMatch(r -> r.action() == ResourceAction.Action.unchanged);

@@ -10,6 +10,7 @@ import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.function.Supplier;
 
 /** The console's "already authorized?" question, answered with reads only. */
 @ApplicationScoped
@@ -28,8 +29,8 @@ public class GrantInspector {
      * @param retiring token Secrets pending revocation: never the cluster's token
      * @param policy the policy the cluster's ClusterRole should be, asked for once the cluster has been read
      */
-    public Inspection inspect(KubernetesClient client, java.util.function.Supplier<Set<String>> retiring,
-            java.util.function.Supplier<Policy> policy) {
+    public Inspection inspect(KubernetesClient client, Supplier<Set<String>> retiring,
+            Supplier<Policy> policy) {
         ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
         Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
         return new Inspection(observed.missing(), observed.drifted(policy.get(), self),

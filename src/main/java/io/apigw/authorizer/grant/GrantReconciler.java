@@ -42,6 +42,7 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.quarkus.runtime.Startup;
 
 /**
  * Puts the four reserved resources in place with as few writes as possible: read all, plan, review the admin
@@ -49,7 +50,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
  * at any point: every step converges on the same objects.
  */
 @ApplicationScoped
-@io.quarkus.runtime.Startup
+@Startup
 public class GrantReconciler {
 
     private static final Logger LOG = Logger.getLogger(GrantReconciler.class);

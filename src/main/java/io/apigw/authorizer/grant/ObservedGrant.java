@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.VersionInfo;
+import java.util.function.Supplier;
 
 /**
  * The reserved resources as a cluster has them now (any may be null or empty), read without writing anything.
@@ -40,7 +41,7 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
      * the version is read on the caller's thread meanwhile.
      */
     static ObservedGrant read(KubernetesClient client, ParallelCalls calls,
-            java.util.function.Supplier<Set<String>> retiring) {
+            Supplier<Set<String>> retiring) {
         CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, reading(Reserved.SERVICE_ACCOUNT),
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
         CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, reading(Reserved.CLUSTER_ROLE),

@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.rbac.RoleRef;
 import io.fabric8.kubernetes.api.model.rbac.RoleRefBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
+import java.util.TreeMap;
 
 /**
  * The four reserved resources of the API gateway authorization document, exactly as published there. Nothing else
@@ -52,7 +53,7 @@ public final class ReservedResources {
 
     /** The account, marked as relied on by this gateway instance ({@code owners}) and the tenant's appId. */
     public static ServiceAccount serviceAccount(String owners, Optional<String> appId) {
-        Map<String, String> annotations = new java.util.TreeMap<>();
+        Map<String, String> annotations = new TreeMap<>();
         annotations.put(Owners.ANNOTATION, owners);
         appId.ifPresent(a -> annotations.put(Owners.APP_ID_ANNOTATION, a));
         return new ServiceAccountBuilder()

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.credential.Token;
+import java.io.IOException;
 
 /**
  * The account a service account token names. Legacy and bound service account tokens are JWTs whose {@code sub} is
@@ -37,7 +38,7 @@ final class TokenClaims {
             }
             JsonNode uid = claims.get(UID_CLAIM);
             return Optional.of(new Subject(sub.asText(), uid != null && uid.isTextual() ? uid.asText() : null));
-        } catch (IllegalArgumentException | java.io.IOException e) {
+        } catch (IllegalArgumentException | IOException e) {
             return Optional.empty(); // not a JWT: nothing to tell
         }
     }

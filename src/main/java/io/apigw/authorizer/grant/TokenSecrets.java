@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import java.util.Set;
 
 /** Which Secret is the one canonical {@code apigw-ingress-token-*} of the service account, and how to make one. */
 final class TokenSecrets {
@@ -85,7 +86,7 @@ final class TokenSecrets {
      * How to choose the canonical token Secret: whether the worker's own come first (1.24 on), and which names are
      * pending revocation.
      */
-    record Choice(boolean preferWorkerOwned, java.util.Set<String> retiring) {
+    record Choice(boolean preferWorkerOwned, Set<String> retiring) {
     }
 
     static List<String> listed(ServiceAccount sa) {

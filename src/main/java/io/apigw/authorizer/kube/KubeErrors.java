@@ -14,6 +14,7 @@ import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.Watchdog;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.SocketTimeoutException;
 
 /** Sorts a failed call to a target API server into a contract code, and says whether retrying may help. */
 public final class KubeErrors {
@@ -36,7 +37,7 @@ public final class KubeErrors {
                                 ? "its certificate is not valid for the endpoint's host name"
                                 : "its certificate is not signed by the cluster's CA"));
             }
-            String kind = causedBy(e, TimeoutException.class) || causedBy(e, java.net.SocketTimeoutException.class)
+            String kind = causedBy(e, TimeoutException.class) || causedBy(e, SocketTimeoutException.class)
                     ? "timed out" : "did not answer";
             return AuthorizationException.transientFailure(FailureCode.API_SERVER_UNREACHABLE,
                     "the cluster's private API server endpoint " + kind + " while " + during);

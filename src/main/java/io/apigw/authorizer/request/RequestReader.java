@@ -24,6 +24,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
 import io.apigw.authorizer.policy.Policy;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import jakarta.inject.Inject;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * Turns a Kafka record into a validated request: CloudEvents binary mode ({@code ce_*} headers), structured mode
@@ -45,22 +54,22 @@ public class RequestReader {
     private static final String CE_PREFIX = "ce_";
     private static final String STRUCTURED = "application/cloudevents+json";
     /** The context attributes of CloudEvents 1.0 that are strings (String, URI-reference, URI or Timestamp). */
-    private static final java.util.Set<String> CORE_ATTRIBUTES = java.util.Set.of("specversion", "id", "source", "type",
+    private static final Set<String> CORE_ATTRIBUTES = Set.of("specversion", "id", "source", "type",
             "datacontenttype", "dataschema", "subject", "time");
 
     /** Deep nesting and huge numbers are refused by the parser itself, before any tree is built. */
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).maxNumberLength(64).build())
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build())
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final int maxBytes;
     /** The longest grace a rotation may ask for: an old token alive for longer is no rotation. */
     static final Duration MAX_GRACE = Duration.ofDays(7);
     private final boolean regionRequired;
 
-    @jakarta.inject.Inject
+    @Inject
     public RequestReader(AuthorizerConfig config) {
         this(config.request().maxBytes(), config.directory().type());
     }
@@ -115,14 +124,14 @@ public class RequestReader {
         if (body == null || !body.isObject()) {
             return unreadable("value is not a JSON object");
         }
-        boolean structured = contentType != null && contentType.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
+        boolean structured = contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(STRUCTURED);
         if (miscased != null) {
             // Kafka header names are case-sensitive and the CloudEvents Kafka binding spells them ce_*, so CE_TYPE is
             // no attribute: SDK-based consumers of the same topic would not see an event. Yet its sender meant one, and
             // reading the record as a plain request would run a deauthorize as an authorize. Refusing it (rather than
             // guessing) acts on nothing the rest of the topic's readers see differently and tells the sender what to fix.
             return rejectWithIds("header " + sanitize(miscased) + " is not a CloudEvents header: the Kafka binding names "
-                    + "them in lower case (" + sanitize(miscased.toLowerCase(java.util.Locale.ROOT)) + ")",
+                    + "them in lower case (" + sanitize(miscased.toLowerCase(Locale.ROOT)) + ")",
                     structured && body.path("data").isObject() ? body.get("data") : body, true);
         }
         if (structured && !ce.isEmpty()) {
@@ -178,7 +187,7 @@ public class RequestReader {
             return rejectWithIds("unknown event type " + sanitize(ce.get("type")), data, true);
         }
         String contentType = ce.get("datacontenttype");
-        if (contentType != null && !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
+        if (contentType != null && !contentType.toLowerCase(Locale.ROOT).startsWith("application/json")) {
             return rejectWithIds("unsupported datacontenttype " + sanitize(contentType), data, true);
         }
         return readData(data, type.get(), ce.get("subject"));
@@ -235,7 +244,7 @@ public class RequestReader {
             Optional<Trigger> named = text(data, "trigger").flatMap(Trigger::of);
             if (named.isEmpty()) {
                 problem = "trigger must be one of " + String.join(", ",
-                        java.util.Arrays.stream(Trigger.values()).map(Enum::name).toList());
+                        Arrays.stream(Trigger.values()).map(Enum::name).toList());
             } else {
                 trigger = named.get();
             }
@@ -276,7 +285,7 @@ public class RequestReader {
         } else if (v.isTextual() && v.asText().length() <= 32) {
             try {
                 d = Duration.parse(v.asText());
-            } catch (java.time.format.DateTimeParseException e) {
+            } catch (DateTimeParseException e) {
                 return Optional.empty();
             }
         } else {
@@ -321,7 +330,7 @@ public class RequestReader {
     public static long headerBytes(Headers headers) {
         long bytes = 0;
         for (Header h : headers) {
-            bytes += h.key().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+            bytes += h.key().getBytes(StandardCharsets.UTF_8).length
                     + (h.value() == null ? 0 : h.value().length);
         }
         return bytes;
@@ -367,8 +376,8 @@ public class RequestReader {
 
     private static String decodeStrict(byte[] raw) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(raw)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
+        } catch (CharacterCodingException e) {
             return null;
         }
     }

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.MutinyEmitter;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * Publishes results as binary-mode CloudEvents keyed by cluster id, and waits until the broker has them: the
@@ -47,7 +48,7 @@ public class ResultPublisher {
             if (trigger == Trigger.console) {
                 body = json.writeValueAsString(result);
             } else {
-                com.fasterxml.jackson.databind.node.ObjectNode tree = json.valueToTree(result);
+                ObjectNode tree = json.valueToTree(result);
                 tree.put("trigger", trigger.name());
                 body = json.writeValueAsString(tree);
             }

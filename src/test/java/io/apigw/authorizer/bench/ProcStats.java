@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.Locale;
+import java.util.stream.Collectors;
 
 /** CPU time and memory of a process, and of the whole machine, from Linux {@code /proc}. */
 final class ProcStats {
@@ -67,8 +69,8 @@ final class ProcStats {
                 .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0.0)))
                 .filter(e -> e.getValue() > 0.005)
                 .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(limit)
-                .map(e -> String.format(java.util.Locale.ROOT, "%s %.2fs", e.getKey(), e.getValue()))
-                .collect(java.util.stream.Collectors.joining(", "));
+                .map(e -> String.format(Locale.ROOT, "%s %.2fs", e.getKey(), e.getValue()))
+                .collect(Collectors.joining(", "));
     }
 
     /** How many threads of each name (numbers folded), most first. */
@@ -86,7 +88,7 @@ final class ProcStats {
             return "?";
         }
         return n.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(limit)
-                .map(e -> e.getKey() + " x" + e.getValue()).collect(java.util.stream.Collectors.joining(", "));
+                .map(e -> e.getKey() + " x" + e.getValue()).collect(Collectors.joining(", "));
     }
 
     static int threads(long pid) {

@@ -24,6 +24,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import java.util.Locale;
 
 /**
  * Sweep benchmark (issue 15): what a sweep costs per stored credential (calls to its API server, worker CPU) and
@@ -141,7 +142,7 @@ public final class SweepBenchmark {
             double checks = sweepChecks(worker) - checks0;
             long calls = calls(clusters) - calls0;
 
-            table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "a sweep (%.0f checks sent "
+            table(quiet, sentQuiet, during, String.format(Locale.ROOT, "a sweep (%.0f checks sent "
                     + "meanwhile, %.1f/s)", sentDuring, sentDuring / phase.toSeconds()));
             say("");
             say("sweep alone: %.0f checks in %.0f s; %.1f calls to the cluster's API server per check; worker CPU "
@@ -239,7 +240,7 @@ public final class SweepBenchmark {
                 Usage.Span alone = aloneUse.stop();
                 String checksSent = metricLines(worker, "authorizer_sweep_checks_sent_total");
 
-                table(quiet, sentQuiet, during, String.format(java.util.Locale.ROOT, "the sweep of %d (%.0f checks "
+                table(quiet, sentQuiet, during, String.format(Locale.ROOT, "the sweep of %d (%.0f checks "
                         + "answered meanwhile, %.1f/s)", all.size(), duringSpan.checks(), duringSpan.checks()
                                 / duringSpan.seconds()));
                 FleetBenchmark.Percentiles q = FleetBenchmark.Percentiles.of(quiet.ms());
@@ -313,7 +314,7 @@ public final class SweepBenchmark {
     private static void table(Latency quiet, double sentQuiet, Latency during, String sweep) {
         say("");
         FleetBenchmark.tableHead("phase", "console requests", "p50 ms", "p95 ms", "p99 ms", "max ms");
-        quiet.row(String.format(java.util.Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
+        quiet.row(String.format(Locale.ROOT, "console authorizes, no sweep running (%.0f checks sent "
                 + "meanwhile)", sentQuiet));
         during.row("console authorizes during " + sweep);
     }

@@ -20,6 +20,8 @@ import org.apache.kafka.common.record.TimestampType;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 
 /**
  * The dispatcher's rooms as {@link Dispatchers} makes them for authorizer.concurrency=32 (issue 27; the security
@@ -77,10 +79,10 @@ class DispatcherRoomTest {
                 .toCompletableFuture()).succeedsWithin(WAIT);
         assertThat(await(healthyRan)).as("another cluster's request ran beside the flood").isTrue();
         // Answered on the dispatcher's threads: the last of them may still be running when the other cluster's ran.
-        org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(answeredAtOnce.get())
+        Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(answeredAtOnce.get())
                 .as("flood records over the cluster's share, answered at once")
                 .isEqualTo(32 * CONCURRENCY - Dispatchers.QUEUED_PER_CLUSTER));
-        org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(d.running()).isEqualTo(1));
+        Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(d.running()).isEqualTo(1));
     }
 
     /** FloodIT found it: four of a slow cluster's records near 1 MiB filled the queued room's bytes. */
@@ -99,7 +101,7 @@ class DispatcherRoomTest {
         assertThat(d.admit(new KeyedDispatcher.Job(P1, "cls-other", otherRan::countDown, 400, null))
                 .toCompletableFuture()).succeedsWithin(WAIT);
         assertThat(await(otherRan)).as("another cluster's request ran beside the large records").isTrue();
-        org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(answeredAtOnce.get())
+        Awaitility.await().atMost(WAIT).untilAsserted(() -> assertThat(answeredAtOnce.get())
                 .as("large records over the cluster's share of bytes, answered at once")
                 .isEqualTo(8 - (int) (Dispatchers.QUEUED_BYTES_PER_CLUSTER / large)));
     }
@@ -145,7 +147,7 @@ class DispatcherRoomTest {
 
     private static boolean await(CountDownLatch latch) {
         try {
-            return latch.await(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return latch.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

@@ -39,6 +39,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import java.util.function.Predicate;
 
 /**
  * One request's deadline on a real broker: whatever a target's API server does (stall a write's body after the
@@ -176,7 +177,7 @@ class RequestDeadlineTest {
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> RealKafka.broker.committed("apigw-tke-authorizer", partition) >= answeredAll);
     }
 
-    private void assertStalledWriteEndsAtTheDeadline(java.util.function.Predicate<String> stall) throws Exception {
+    private void assertStalledWriteEndsAtTheDeadline(Predicate<String> stall) throws Exception {
         StallingApiServer stalling = new StallingApiServer(stall);
         resources.add(stalling);
         String stalled = TargetCluster.registerServer(stalling.url());

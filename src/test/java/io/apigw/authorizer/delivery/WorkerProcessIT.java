@@ -24,6 +24,18 @@ import io.apigw.authorizer.testing.TargetCluster.TokenController;
 import io.apigw.authorizer.testing.PackagedWorkers;
 import io.apigw.authorizer.testing.WorkerProcess;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
 
 /**
  * The packaged worker as real processes on a real broker: a hard kill mid-batch, a graceful stop, and two workers
@@ -201,7 +213,7 @@ class WorkerProcessIT extends PackagedWorkers {
 
     /** Waits until the worker has started on {@code n} clusters (each read /version). */
     private void awaitClustersStarted(int n) {
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
                 .until(() -> clusters.stream().filter(c -> !c.workerVersionReads().isEmpty()).count() >= n);
     }
 
@@ -243,17 +255,17 @@ class WorkerProcessIT extends PackagedWorkers {
         WorkerProcess w = worker("own-cluster-" + (silent ? "silent" : "down"),
                 Map.of("quarkus.kubernetes-client.api-server-url", own.url("/")));
         own.destroy();
-        List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
-        try (java.net.ServerSocket blackHole = new java.net.ServerSocket()) {
+        List<Socket> held = new CopyOnWriteArrayList<>();
+        try (ServerSocket blackHole = new ServerSocket()) {
             if (silent) {
                 blackHole.setReuseAddress(true);
-                blackHole.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+                blackHole.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
                 Thread accept = new Thread(() -> {
                     try {
                         while (true) {
                             held.add(blackHole.accept()); // accepted, never answered
                         }
-                    } catch (java.io.IOException e) {
+                    } catch (IOException e) {
                         // closed by the test
                     }
                 }, "silent-own-cluster");
@@ -261,14 +273,14 @@ class WorkerProcessIT extends PackagedWorkers {
                 accept.start();
             }
             // The kubelet's probes go on meanwhile: each readiness check asks the own cluster.
-            java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+            HttpClient http = HttpClient.newBuilder()
                     .connectTimeout(Duration.ofSeconds(1)).build();
-            java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean(true);
+            AtomicBoolean probing = new AtomicBoolean(true);
             Thread kubelet = new Thread(() -> {
                 while (probing.get()) {
-                    http.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                             + w.httpPort + "/q/health/ready")).timeout(Duration.ofSeconds(1)).build(),
-                            java.net.http.HttpResponse.BodyHandlers.discarding());
+                            HttpResponse.BodyHandlers.discarding());
                     try {
                         Thread.sleep(1000);
                     } catch (InterruptedException e) {
@@ -291,7 +303,7 @@ class WorkerProcessIT extends PackagedWorkers {
             assertThat(took).as("from SIGTERM to exit, the own cluster " + (silent ? "silent" : "down") + "\n"
                     + w.log()).isLessThan(Duration.ofSeconds(60));
         } finally {
-            for (java.net.Socket s : held) {
+            for (Socket s : held) {
                 s.close();
             }
         }

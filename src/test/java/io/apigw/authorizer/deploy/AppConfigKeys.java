@@ -15,6 +15,12 @@ import java.util.regex.Pattern;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithName;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /** The configuration keys the application knows, and how Quarkus maps them to environment variables. */
 final class AppConfigKeys {
@@ -24,7 +30,7 @@ final class AppConfigKeys {
 
     /** Quarkus/SmallRye env mapping: every character that is not a letter or digit becomes '_', then upper case. */
     static String envName(String key) {
-        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(java.util.Locale.ROOT);
+        return key.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
     }
 
     /** A leaf of {@link AuthorizerConfig}: its key, its {@code @WithDefault} (or null), whether it is a map. */
@@ -38,8 +44,8 @@ final class AppConfigKeys {
         return keys;
     }
 
-    static java.util.List<Key> authorizerLeaves() {
-        java.util.List<Key> keys = new java.util.ArrayList<>();
+    static List<Key> authorizerLeaves() {
+        List<Key> keys = new ArrayList<>();
         walk(AuthorizerConfig.class.getAnnotation(ConfigMapping.class).prefix(), AuthorizerConfig.class, keys);
         return keys;
     }
@@ -59,23 +65,23 @@ final class AppConfigKeys {
     }
 
     /** SmallRye durations: {@code 45s}, {@code 500ms}, {@code 2m}, {@code 1h}, ISO-8601, or plain seconds. */
-    static java.time.Duration duration(String value) {
+    static Duration duration(String value) {
         Matcher m = Pattern.compile("(\\d+)(ms|s|m|h|d)?").matcher(value.strip());
         if (!m.matches()) {
-            return java.time.Duration.parse(value.strip());
+            return Duration.parse(value.strip());
         }
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
         return switch (unit) {
-            case "ms" -> java.time.Duration.ofMillis(n);
-            case "m" -> java.time.Duration.ofMinutes(n);
-            case "h" -> java.time.Duration.ofHours(n);
-            case "d" -> java.time.Duration.ofDays(n);
-            default -> java.time.Duration.ofSeconds(n);
+            case "ms" -> Duration.ofMillis(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
+            default -> Duration.ofSeconds(n);
         };
     }
 
-    private static void walk(String prefix, Class<?> group, java.util.List<Key> keys) {
+    private static void walk(String prefix, Class<?> group, List<Key> keys) {
         for (Method m : group.getMethods()) {
             if (Modifier.isStatic(m.getModifiers()) || m.isDefault() || m.getParameterCount() != 0) {
                 continue;
@@ -86,15 +92,15 @@ final class AppConfigKeys {
             if (type.isInterface() && type.getName().startsWith(AuthorizerConfig.class.getName())) {
                 walk(key, type, keys);
             } else {
-                io.smallrye.config.WithDefault def = m.getAnnotation(io.smallrye.config.WithDefault.class);
-                keys.add(new Key(key, def == null ? null : def.value(), java.util.Map.class.isAssignableFrom(type)));
+                WithDefault def = m.getAnnotation(WithDefault.class);
+                keys.add(new Key(key, def == null ? null : def.value(), Map.class.isAssignableFrom(type)));
             }
         }
     }
 
     /** SmallRye's default naming strategy: {@code connectTimeout} → {@code connect-timeout}. */
     static String kebab(String name) {
-        return name.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+        return name.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
     }
 
     static Properties applicationProperties() {

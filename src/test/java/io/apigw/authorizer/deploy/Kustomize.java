@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.File;
 
 /** Renders a kustomization with {@code kubectl kustomize} and parses the documents. */
 final class Kustomize {
@@ -30,7 +31,7 @@ final class Kustomize {
         candidates.add(Path.of("/usr/bin/kubectl"));
         String path = System.getenv("PATH");
         if (path != null) {
-            for (String dir : path.split(java.io.File.pathSeparator)) {
+            for (String dir : path.split(File.pathSeparator)) {
                 if (!dir.isBlank()) {
                     candidates.add(Path.of(dir, "kubectl"));
                 }

@@ -35,6 +35,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.TreeMap;
 
 /**
  * Renders k8s/base and every overlay under k8s/overlays with {@code kubectl kustomize} and checks the result against
@@ -137,7 +140,7 @@ class KustomizeOverlaysTest {
                     assertThat(configured).as("authorizer.shutdown-grace").isNotNull();
                     assertThat(AppConfigKeys.duration(configured).plusSeconds(10))
                             .as("authorizer.shutdown-grace + 10 s vs terminationGracePeriodSeconds")
-                            .isLessThanOrEqualTo(java.time.Duration.ofSeconds(pod.at("/terminationGracePeriodSeconds").asInt()));
+                            .isLessThanOrEqualTo(Duration.ofSeconds(pod.at("/terminationGracePeriodSeconds").asInt()));
                 });
 
         JsonNode sc = container.path("securityContext");
@@ -379,7 +382,7 @@ class KustomizeOverlaysTest {
                         name, authorizerEnv).isTrue();
             } else if (name.startsWith("KAFKA_")) {
                 // Quarkus hands KAFKA_X_Y to every channel as kafka.x.y: it must mean the same to consumer and producer.
-                String key = name.substring("KAFKA_".length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+                String key = name.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.');
                 assertThat(ConsumerConfig.configNames()).as("%s: consumer key %s", name, key).contains(key);
                 assertThat(ProducerConfig.configNames()).as("%s: producer key %s", name, key).contains(key);
             } else {
@@ -688,7 +691,7 @@ class KustomizeOverlaysTest {
         assertThat(user.at("/spec/authentication/type").asText()).isEqualTo("scram-sha-512");
         assertThat(user.at("/spec/authorization/type").asText()).isEqualTo("simple");
 
-        Map<String, Set<String>> acls = new java.util.TreeMap<>();
+        Map<String, Set<String>> acls = new TreeMap<>();
         for (JsonNode acl : user.at("/spec/authorization/acls")) {
             assertThat(acl.at("/resource/patternType").asText("literal")).isEqualTo("literal");
             assertThat(acl.path("type").asText("allow")).isEqualTo("allow");
@@ -793,7 +796,7 @@ class KustomizeOverlaysTest {
     private static Map<String, Set<String>> grantsTo(Kustomize.Rendered r, String namespace, String name) {
         Set<String> groups = Set.of("system:serviceaccounts", "system:serviceaccounts:" + namespace,
                 "system:authenticated");
-        Map<String, Set<String>> grants = new java.util.TreeMap<>();
+        Map<String, Set<String>> grants = new TreeMap<>();
         for (JsonNode binding : Stream.concat(r.ofKind("RoleBinding").stream(), r.ofKind("ClusterRoleBinding").stream())
                 .toList()) {
             boolean cluster = binding.path("kind").asText().equals("ClusterRoleBinding");

@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Locale;
 
 /** The monitoring as shipped: the PrometheusRule's alerts, the dashboard's queries, and the metric names they use. */
 final class Monitoring {
@@ -78,7 +79,7 @@ final class Monitoring {
             String rest = bare.substring(m.end()).stripLeading();
             boolean function = rest.startsWith("(");
             boolean number = m.start() > 0 && Character.isDigit(bare.charAt(m.start() - 1));
-            if (!function && !number && !KEYWORDS.contains(m.group().toLowerCase(java.util.Locale.ROOT))) {
+            if (!function && !number && !KEYWORDS.contains(m.group().toLowerCase(Locale.ROOT))) {
                 names.add(m.group());
             }
         }

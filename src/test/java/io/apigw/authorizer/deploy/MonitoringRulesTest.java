@@ -20,6 +20,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.File;
+import java.util.Locale;
 
 /**
  * The PrometheusRule checked by Prometheus's own {@code promtool}: the rules load ({@code check rules}) and every alert
@@ -33,7 +35,7 @@ class MonitoringRulesTest {
     @BeforeAll
     static void findPromtool() {
         String path = System.getenv("PATH") == null ? "" : System.getenv("PATH");
-        Optional<Path> found = Stream.concat(Stream.of("/usr/bin"), Stream.of(path.split(java.io.File.pathSeparator)))
+        Optional<Path> found = Stream.concat(Stream.of("/usr/bin"), Stream.of(path.split(File.pathSeparator)))
                 .filter(d -> !d.isBlank()).map(d -> Path.of(d, "promtool")).filter(Files::isExecutable).findFirst();
         if (found.isEmpty() && "true".equals(System.getenv("CI"))) {
             fail("promtool not found: install Debian's `prometheus` package (.ci/run does)");
@@ -76,7 +78,7 @@ class MonitoringRulesTest {
             String name = a.path("alert").asText();
             assertThat(a.at("/labels/severity").asText()).as(name).isIn("critical", "warning");
             assertThat(a.at("/annotations/runbook").asText()).as(name)
-                    .isEqualTo("docs/runbook.md#" + name.toLowerCase(java.util.Locale.ROOT));
+                    .isEqualTo("docs/runbook.md#" + name.toLowerCase(Locale.ROOT));
             if (!runbook.contains("\n### " + name + "\n")) {
                 missing.add(name);
             }

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.WorkerProcess;
+import java.util.ArrayList;
 
 /**
  * What the build says about what it built: the CycloneDX SBOM names every jar the application ships (and nothing of
@@ -87,7 +88,7 @@ class SupplyChainIT {
 
     /** {@code git <args>} in the checkout, or null where git is not there. */
     private static String git(String... args) throws IOException, InterruptedException {
-        List<String> cmd = new java.util.ArrayList<>(List.of("git", "-C", Repo.root().toString()));
+        List<String> cmd = new ArrayList<>(List.of("git", "-C", Repo.root().toString()));
         cmd.addAll(List.of(args));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

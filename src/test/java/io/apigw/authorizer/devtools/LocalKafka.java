@@ -18,6 +18,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
+import java.io.IOException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
 
 /**
  * Developer tooling for the one-command run (scripts/run-local.sh), kept on the test classpath so that the embedded
@@ -130,7 +133,7 @@ public final class LocalKafka {
                         : ": incomplete, " + r.path("message").asText();
                 default -> ": " + r.path("message").asText("");
             };
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return "=> " + outcome;
         }
     }
@@ -141,7 +144,7 @@ public final class LocalKafka {
         return v == null || v.isNull() ? null : v.asText();
     }
 
-    private static org.apache.kafka.common.header.Header header(String k, String v) {
-        return new org.apache.kafka.common.header.internals.RecordHeader(k, v.getBytes(StandardCharsets.UTF_8));
+    private static Header header(String k, String v) {
+        return new RecordHeader(k, v.getBytes(StandardCharsets.UTF_8));
     }
 }

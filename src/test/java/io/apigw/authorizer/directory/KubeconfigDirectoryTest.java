@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.request.RequestType;
+import io.fabric8.kubernetes.client.Config;
 
 /** What the kubeconfig directory tells about a cluster's admin credential. */
 class KubeconfigDirectoryTest {
@@ -77,7 +78,7 @@ class KubeconfigDirectoryTest {
         // The context disappears (a cluster detached by ops) while a client made from it is still in use.
         Files.writeString(kubeconfig, two.replace("- {name: cls-target01, context: {cluster: a, user: ua}}\n", ""));
 
-        io.fabric8.kubernetes.client.Config refreshed = access.clientConfig().refresh();
+        Config refreshed = access.clientConfig().refresh();
 
         assertThat(refreshed.getMasterUrl()).startsWith("https://10.0.0.1:6443");
         assertThat(refreshed.getAutoOAuthToken()).isEqualTo("token-of-target");

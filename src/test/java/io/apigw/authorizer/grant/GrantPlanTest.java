@@ -18,6 +18,10 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.client.VersionInfo;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Set;
 
 /** The plan, from observed states to actions, waves and the token decision (as Strimzi's TopicDiffTest). */
 class GrantPlanTest {
@@ -29,7 +33,7 @@ class GrantPlanTest {
     @Test
     void emptyClusterOn128CreatesAllAndMakesTheTokenSecret() {
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, null, null, null, List.of(), List.of(),
-                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
+                Set.of(), "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.created, Action.created, Action.created, false,
                 true, true));
@@ -40,7 +44,7 @@ class GrantPlanTest {
     @Test
     void before124TheTokenControllerMakesTheSecret() {
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_20, null, null, null, List.of(), List.of(),
-                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
+                Set.of(), "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.createToken()).isFalse();
         assertThat(plan.awaitToken()).isTrue();
@@ -50,7 +54,7 @@ class GrantPlanTest {
     void everythingInPlaceIsNoWorkAndNoReview() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), Set.of(),
                 "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan).isEqualTo(new GrantPlan(Policy.V1, Action.unchanged, Action.unchanged, Action.unchanged, false, false,
@@ -65,7 +69,7 @@ class GrantPlanTest {
         ServiceAccount before = ReservedResources.serviceAccount(SELF, Optional.empty());
         ServiceAccount sa = new ServiceAccountBuilder(before).editMetadata().withUid("uid-1").endMetadata().build();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, "dG9rZW4=")), List.of(), Set.of(),
                 "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.serviceAccount()).isEqualTo(Action.updated);
@@ -78,7 +82,7 @@ class GrantPlanTest {
                 .editMetadata().withUid("uid-1").endMetadata().build();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, theirs, ReservedResources.clusterRole(Policy.V1),
                 ReservedResources.clusterRoleBinding(), List.of(token(theirs, "dG9rZW4=")), List.of(),
-                java.util.Set.of(), "ns-uid"), Policy.V1, SELF);
+                Set.of(), "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.serviceAccount()).isEqualTo(Action.updated);
         assertThat(plan.role()).isEqualTo(Action.unchanged);
@@ -91,7 +95,7 @@ class GrantPlanTest {
     void anUnfilledTokenIsAwaitedNotMadeAgain() {
         ServiceAccount sa = account();
         GrantPlan plan = GrantPlan.of(new ObservedGrant(V1_28, sa, ReservedResources.clusterRole(Policy.V1),
-                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), java.util.Set.of(),
+                ReservedResources.clusterRoleBinding(), List.of(token(sa, null)), List.of(), Set.of(),
                 "ns-uid"), Policy.V1, SELF);
 
         assertThat(plan.createToken()).isFalse();
@@ -140,9 +144,9 @@ class GrantPlanTest {
         assertThat(GrantPlan.autoCreatesTokenSecrets(version(null, ""))).isFalse();
     }
 
-    private static List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> reversed() {
-        List<io.fabric8.kubernetes.api.model.rbac.PolicyRule> rules = new java.util.ArrayList<>(Policy.V1.rules());
-        java.util.Collections.reverse(rules);
+    private static List<PolicyRule> reversed() {
+        List<PolicyRule> rules = new ArrayList<>(Policy.V1.rules());
+        Collections.reverse(rules);
         return rules;
     }
 
@@ -167,7 +171,7 @@ class GrantPlanTest {
                 .withAnnotations(null).endMetadata().build();
         ServiceAccount sa = account();
         ObservedGrant observed = new ObservedGrant(V1_28, sa, unlabelled, ReservedResources.clusterRoleBinding(),
-                List.of(token(sa, "dG9rZW4=")), List.of(), java.util.Set.of(), "ns-uid");
+                List.of(token(sa, "dG9rZW4=")), List.of(), Set.of(), "ns-uid");
 
         assertThat(GrantPlan.of(observed, Policy.V1, SELF).role()).as("no write, so no escalation check for an annotation")
                 .isEqualTo(Action.unchanged);
@@ -189,7 +193,7 @@ class GrantPlanTest {
     private static GrantPlan planWith(ClusterRole role, ClusterRoleBinding binding, Policy policy) {
         ServiceAccount sa = account();
         return GrantPlan.of(new ObservedGrant(V1_28, sa, role, binding, List.of(token(sa, "dG9rZW4=")), List.of(),
-                java.util.Set.of(), "ns-uid"), policy, SELF);
+                Set.of(), "ns-uid"), policy, SELF);
     }
 
     /** The account as this instance marks it, relying on policy v1. */

@@ -36,6 +36,11 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardCopyOption;
+import java.util.Base64;
 
 /**
  * Who a cluster's reserved resources belong to, and which cluster a credential is of, on real parts: two real
@@ -276,8 +281,8 @@ class OwnershipIT {
         }
         Path next = Files.createTempFile(file.getParent(), "directory", ".tmp");
         Files.writeString(next, s.append(users).append(contexts).toString());
-        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
     }
 
     private static JsonNode ask(Instance to, String clusterId, String type) throws Exception {
@@ -327,14 +332,14 @@ class OwnershipIT {
     /** A client exactly as the gateway uses the stored credential: its endpoint, its CA, its token. */
     private static KubernetesClient gatewayClient(Instance of, String clusterId) {
         Secret s = credential(of, clusterId);
-        java.util.Base64.Decoder d = java.util.Base64.getDecoder();
-        return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
-                new io.fabric8.kubernetes.client.ConfigBuilder()
+        Base64.Decoder d = Base64.getDecoder();
+        return new KubernetesClientBuilder().withConfig(
+                new ConfigBuilder()
                         .withMasterUrl(new String(d.decode(s.getData().get("server")),
-                                java.nio.charset.StandardCharsets.UTF_8))
+                                StandardCharsets.UTF_8))
                         .withCaCertData(s.getData().get("ca.crt"))
                         .withOauthToken(new String(d.decode(s.getData().get("token")),
-                                java.nio.charset.StandardCharsets.UTF_8))
+                                StandardCharsets.UTF_8))
                         .build()).build();
     }
 }

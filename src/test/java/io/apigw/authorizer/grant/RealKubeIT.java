@@ -47,6 +47,14 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.apigw.authorizer.credential.CredentialStore;
+import io.apigw.authorizer.testing.Requests;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.time.Instant;
+import org.assertj.core.api.Assertions;
 
 /**
  * The packaged worker against a real kube-apiserver (RBAC, admission, the real token controller) and a real broker.
@@ -208,7 +216,7 @@ class RealKubeIT {
 
         // A stored token the API server no longer accepts (rotated, or tampered with).
         Secret stored = admin.secrets().inNamespace("apigw-system").withName("apigw-cluster-" + CLUSTER).get();
-        admin.secrets().inNamespace("apigw-system").resource(new io.fabric8.kubernetes.api.model.SecretBuilder(stored)
+        admin.secrets().inNamespace("apigw-system").resource(new SecretBuilder(stored)
                 .addToData("token", Base64.getEncoder().encodeToString("not-a-token".getBytes())).build()).update();
         JsonNode revoked = authorize(CLUSTER, "ClusterAuthorizationCheckRequested");
         assertThat(revoked.get("type").asText()).as(revoked.toString()).isEqualTo("NotAuthorized");
@@ -224,7 +232,7 @@ class RealKubeIT {
     @Order(10)
     void aTokenTheApiServerRejectsIsReplacedAndTheStoredOneWorks() throws Exception {
         Secret before = tokenSecrets().get(0);
-        admin.secrets().inNamespace("kube-system").resource(new io.fabric8.kubernetes.api.model.SecretBuilder(before)
+        admin.secrets().inNamespace("kube-system").resource(new SecretBuilder(before)
                 .addToData("token", Base64.getEncoder().encodeToString("not-a-token".getBytes())).build()).update();
 
         assertReplaced(before, authorize(CLUSTER));
@@ -236,7 +244,7 @@ class RealKubeIT {
         // 1.20 does not enforce the label (1.29+ rejects such a token): the worker acts on the label itself.
         Secret before = tokenSecrets().get(0);
         admin.secrets().inNamespace("kube-system").withName(before.getMetadata().getName()).edit(s ->
-                new io.fabric8.kubernetes.api.model.SecretBuilder(s).editMetadata()
+                new SecretBuilder(s).editMetadata()
                         .addToLabels("kubernetes.io/legacy-token-invalid-since", "2026-01-01").endMetadata().build());
 
         JsonNode result = authorize(CLUSTER);
@@ -250,7 +258,7 @@ class RealKubeIT {
     @Order(12)
     void aTokenOfAnotherAccountIsNeverStoredEvenThoughItAuthenticates() throws Exception {
         Secret before = tokenSecrets().get(0);
-        admin.secrets().inNamespace("kube-system").resource(new io.fabric8.kubernetes.api.model.SecretBuilder(before)
+        admin.secrets().inNamespace("kube-system").resource(new SecretBuilder(before)
                 .addToData("token", Base64.getEncoder().encodeToString(limitedToken.getBytes())).build()).update();
 
         assertReplaced(before, authorize(CLUSTER));
@@ -308,8 +316,8 @@ class RealKubeIT {
         assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
 
         worker.kill();
-        Thread.sleep(Duration.between(java.time.Instant.now(),
-                java.time.Instant.parse(rotated.get("revokeAfter").asText())).plusSeconds(3).toMillis());
+        Thread.sleep(Duration.between(Instant.now(),
+                Instant.parse(rotated.get("revokeAfter").asText())).plusSeconds(3).toMillis());
         assertThat(admin.secrets().inNamespace("kube-system").withName(oldSecret).get())
                 .as("no one revoked it while no worker ran").isNotNull();
         assertThat(listsPods(oldToken)).isEqualTo(200);
@@ -350,7 +358,7 @@ class RealKubeIT {
             awaitRejected(first, Duration.ofSeconds(20));
             assertThat(credential().getMetadata().getAnnotations())
                     .as("the renewal's pending revocation is of the rotation's token")
-                    .containsEntry(io.apigw.authorizer.credential.CredentialStore.REVOKE_SECRET_ANNOTATION,
+                    .containsEntry(CredentialStore.REVOKE_SECRET_ANNOTATION,
                             rotated.get("tokenSecret").asText());
             assertThat(listsPods(rotatedToken)).as("the rotation's token during the renewal's grace").isEqualTo(200);
             assertThat(listsPods(storedToken())).isEqualTo(200);
@@ -386,10 +394,10 @@ class RealKubeIT {
         Config asGateway = new ConfigBuilder(Config.empty()).withMasterUrl(kube.server())
                 .withCaCertData(credential().getData().get("ca.crt")).withOauthToken(token).build();
         try (KubernetesClient gateway = new KubernetesClientBuilder().withConfig(asGateway).build()) {
-            gateway.pods().inAnyNamespace().list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
+            gateway.pods().inAnyNamespace().list(new ListOptionsBuilder()
                     .withLimit(1L).build());
             return 200;
-        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        } catch (KubernetesClientException e) {
             return e.getCode();
         }
     }
@@ -406,10 +414,10 @@ class RealKubeIT {
         String id = "it-" + UUID.randomUUID();
         kafka.send(KafkaBroker.REQUESTS, clusterId, ("{\"requestId\":\"" + id + "\",\"clusterId\":\"" + clusterId
                 + "\",\"grace\":\"" + grace + "\"}").getBytes(StandardCharsets.UTF_8),
-                List.of(io.apigw.authorizer.testing.Requests.header("ce_specversion", "1.0"),
-                        io.apigw.authorizer.testing.Requests.header("ce_type", "ClusterCredentialRotationRequested"),
-                        io.apigw.authorizer.testing.Requests.header("ce_id", "evt-" + id),
-                        io.apigw.authorizer.testing.Requests.header("ce_source", "/test")));
+                List.of(Requests.header("ce_specversion", "1.0"),
+                        Requests.header("ce_type", "ClusterCredentialRotationRequested"),
+                        Requests.header("ce_id", "evt-" + id),
+                        Requests.header("ce_source", "/test")));
         return result(id);
     }
 
@@ -430,8 +438,8 @@ class RealKubeIT {
         try (KubernetesClient gateway = new KubernetesClientBuilder().withConfig(asGateway).build()) {
             // The rights are gone at once (403); the token itself may still authenticate until the API server's
             // service account lookup catches up (401).
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> gateway.pods().inNamespace("default").list())
-                    .isInstanceOfSatisfying(io.fabric8.kubernetes.client.KubernetesClientException.class,
+            Assertions.assertThatThrownBy(() -> gateway.pods().inNamespace("default").list())
+                    .isInstanceOfSatisfying(KubernetesClientException.class,
                             e -> assertThat(e.getCode()).isIn(401, 403));
         }
         JsonNode again = authorize(CLUSTER, "ClusterDeauthorizationRequested");
@@ -536,7 +544,7 @@ class RealKubeIT {
     private static <T extends HasMetadata> T seed(Class<T> kind) {
         try (InputStream in = RealKubeIT.class.getResourceAsStream("/seed/apigw-ingress.yaml")) {
             return admin.load(in).items().stream().filter(kind::isInstance).map(kind::cast).findFirst().orElseThrow();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }

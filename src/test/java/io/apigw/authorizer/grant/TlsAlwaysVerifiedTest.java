@@ -26,6 +26,8 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import java.net.URI;
 
 /**
  * TLS to a target API server is never switched off: a kubeconfig entry asking for it is refused before anything (the
@@ -38,7 +40,7 @@ class TlsAlwaysVerifiedTest {
 
     @Inject
     @Any
-    io.smallrye.reactive.messaging.memory.InMemoryConnector connector;
+    InMemoryConnector connector;
 
     Requests requests;
     final List<KubernetesMockServer> servers = new ArrayList<>();
@@ -94,7 +96,7 @@ class TlsAlwaysVerifiedTest {
     void aCertificateOfThePinnedCaForAnotherHostIsRefusedAsNotValidForTheHost() throws Exception {
         KubernetesMockServer tls = tlsServer();
         String pem = Files.readString(Path.of(tls.getSelfSignedCertificate().certificatePath()));
-        java.net.URI url = java.net.URI.create(tls.url("/"));
+        URI url = URI.create(tls.url("/"));
         String otherHost = url.getHost().equals("localhost") ? "127.0.0.1" : "localhost";
         String clusterId = TargetCluster.registerServer("https://" + otherHost + ":" + url.getPort(), pem);
 

@@ -30,6 +30,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
+import java.math.BigInteger;
+import java.util.Arrays;
 
 /**
  * Property-based fuzzing of {@link RequestReader#read}: random bytes, valid requests mutated at the JSON, byte and
@@ -561,7 +563,7 @@ class RequestReaderPropertiesTest {
             case 0 -> data.remove(field);
             case 1 -> data.putNull(field);
             case 2 -> data.put(field, r.nextInt());
-            case 3 -> data.put(field, new java.math.BigInteger(60 + r.nextInt(20), r));
+            case 3 -> data.put(field, new BigInteger(60 + r.nextInt(20), r));
             case 4 -> data.put(field, r.nextDouble() * 1e9);
             case 5 -> data.put(field, r.nextBoolean());
             case 6 -> data.set(field, randomJson(r, 3));
@@ -596,7 +598,7 @@ class RequestReaderPropertiesTest {
                     new byte[] { (byte) 0xFF }, new byte[] { (byte) 0xED, (byte) 0xA0, (byte) 0x80 },
                     new byte[] { (byte) 0xE2, (byte) 0x82 }, new byte[] { (byte) 0xF8, (byte) 0x88, (byte) 0x80 },
                     new byte[] { (byte) 0x80 }, new byte[] { (byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80 }));
-            case "truncate" -> java.util.Arrays.copyOf(value, at);
+            case "truncate" -> Arrays.copyOf(value, at);
             case "trailing" -> concat(value, bytes(pick(r, "}", " x", "{}", "\u0000", "\n{\"a\":1}", "]")));
             case "bom" -> concat(pick(r, new byte[] { (byte) 0xEF, (byte) 0xBB, (byte) 0xBF },
                     new byte[] { (byte) 0xFE, (byte) 0xFF }, new byte[] { (byte) 0xFF, (byte) 0xFE }), value);
@@ -789,8 +791,8 @@ class RequestReaderPropertiesTest {
     }
 
     static byte[] pad(byte[] json, int size) {
-        byte[] out = java.util.Arrays.copyOf(json, Math.max(size, json.length));
-        java.util.Arrays.fill(out, json.length, out.length, (byte) ' ');
+        byte[] out = Arrays.copyOf(json, Math.max(size, json.length));
+        Arrays.fill(out, json.length, out.length, (byte) ' ');
         return out;
     }
 

@@ -23,6 +23,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import java.util.Arrays;
 
 /** What reaches the dead-letter producer for records of every size, and which send failures stop the caller. */
 class DeadLettersTest {
@@ -150,7 +151,7 @@ class DeadLettersTest {
         assertThat(producer.attempts).as("only the stub was handed to the producer").hasSize(1);
         Sent stub = producer.attempts.get(0);
         assertThat(stub.key()).isEqualTo("cls-a");
-        assertThat(stub.value()).isEqualTo(java.util.Arrays.copyOf(value, 1024));
+        assertThat(stub.value()).isEqualTo(Arrays.copyOf(value, 1024));
         assertThat(stub.headers()).extracting(Header::key).containsExactly("dead-letter-reason", "dead-letter-topic",
                 "dead-letter-partition", "dead-letter-offset", "dead-letter-original-size", "dead-letter-sha256",
                 "dead-letter-truncated");

@@ -45,6 +45,7 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.util.ArrayList;
 
 /**
  * A policy rollout on real parts: three real kube-apiservers, a real broker, the worker as a process with the
@@ -228,7 +229,7 @@ class RolloutIT {
 
     private static List<PolicyRule> limitedRules(Policy grantable) {
         List<String> manage = List.of("get", "list", "watch", "create", "update", "patch", "delete");
-        List<PolicyRule> rules = new java.util.ArrayList<>(grantable.rules());
+        List<PolicyRule> rules = new ArrayList<>(grantable.rules());
         rules.add(new PolicyRuleBuilder().withApiGroups(ReservedResources.RBAC_GROUP)
                 .withResources("clusterroles", "clusterrolebindings").withVerbs(manage).build());
         rules.add(new PolicyRuleBuilder().withApiGroups("").withResources("serviceaccounts").withVerbs(manage)

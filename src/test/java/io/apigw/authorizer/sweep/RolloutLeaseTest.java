@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import org.assertj.core.groups.Tuple;
 
 /**
  * One sweeper starts waves, also when the replicas' clocks disagree (issue 26, G10): a wave is recorded on the Lease
@@ -68,8 +69,8 @@ class RolloutLeaseTest {
 
         assertThat(new RolloutLease(client, NS, NAME, "b").inFlight()).contains(wave);
         assertThat(wave.clusters()).extracting(Registered::clusterId, Registered::version)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple("cls-a", "rv-5"),
-                        org.assertj.core.groups.Tuple.tuple("cls-bb", "rv-6"));
+                .containsExactly(Tuple.tuple("cls-a", "rv-5"),
+                        Tuple.tuple("cls-bb", "rv-6"));
     }
 
     @Test

@@ -32,6 +32,9 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What the real-parts tests of sweeps share (here and in directory/tke): the worker's own cluster as deployed, a
@@ -63,9 +66,9 @@ public final class SweepHarness {
 
     /** Control planes started at once (each takes seconds); the first is the worker's own cluster. */
     public static List<LocalKube> startKubes(int count) {
-        List<java.util.concurrent.CompletableFuture<LocalKube>> starting = new ArrayList<>();
+        List<CompletableFuture<LocalKube>> starting = new ArrayList<>();
         for (int i = 1; i < count; i++) {
-            starting.add(java.util.concurrent.CompletableFuture.supplyAsync(LocalKube::start));
+            starting.add(CompletableFuture.supplyAsync(LocalKube::start));
         }
         List<LocalKube> kubes = new ArrayList<>(List.of(LocalKube.start()));
         starting.forEach(k -> kubes.add(k.join()));
@@ -78,7 +81,7 @@ public final class SweepHarness {
      */
     public static Map<String, String> workerConfig(String bootstrapServers, LocalKube own, KubernetesClient ownAdmin,
             Duration interval) throws Exception {
-        Map<String, String> config = new java.util.HashMap<>();
+        Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", bootstrapServers);
         config.put("quarkus.kubernetes-client.api-server-url", own.server());
         config.put("quarkus.kubernetes-client.ca-cert-file", own.caFile().toString());
@@ -205,12 +208,12 @@ public final class SweepHarness {
      * log if none comes.
      */
     public static JsonNode firstResult(KafkaClients kafka, WorkerProcess logOf, String trigger, String clusterId,
-            java.time.Instant since, Duration within) throws Exception {
+            Instant since, Duration within) throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             List<JsonNode> found = results(kafka, r -> r.path("trigger").asText().equals(trigger)
                     && r.path("clusterId").asText().equals(clusterId)
-                    && java.time.Instant.parse(r.path("completedAt").asText()).isAfter(since), Duration.ofSeconds(2));
+                    && Instant.parse(r.path("completedAt").asText()).isAfter(since), Duration.ofSeconds(2));
             if (!found.isEmpty()) {
                 return found.get(0);
             }

@@ -50,6 +50,10 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * Continuous assurance on real parts: three real kube-apiservers (with their controller-managers), a real broker and
@@ -69,8 +73,8 @@ class SweepIT {
     private static final String HEALTHY = "cls-healthy";
     private static final String PRIVATE = "cls-private";
     private static final int STALLED = 6;
-    private static final java.time.format.DateTimeFormatter SWEEP_ID = java.time.format.DateTimeFormatter
-            .ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC);
+    private static final DateTimeFormatter SWEEP_ID = DateTimeFormatter
+            .ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
     private static final Pattern SWEEP_REQUEST = Pattern.compile("(sweep|repair)-(\\d{8}T\\d{6}Z)-(.+)");
 
     static LocalKube own;
@@ -350,7 +354,7 @@ class SweepIT {
     private static String awaitOneSweepOver(List<String> clusters) throws InterruptedException {
         long deadline = System.nanoTime() + INTERVAL.multipliedBy(3).toNanos();
         while (System.nanoTime() < deadline) {
-            java.util.Set<String> ids = new java.util.HashSet<>();
+            Set<String> ids = new HashSet<>();
             for (String c : clusters) {
                 Secret s = credential(ownAdmin, c);
                 ids.add(s == null || s.getMetadata().getAnnotations() == null ? ""

@@ -29,6 +29,8 @@ import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.security.auth.SecurityProtocol;
 
 import io.smallrye.reactive.messaging.kafka.companion.test.EmbeddedKafkaBroker;
+import java.io.IOException;
+import java.util.Comparator;
 
 /** A real single-node KRaft Apache Kafka broker in this JVM (no Docker), with the contract's three topics. */
 public final class KafkaBroker implements AutoCloseable {
@@ -206,8 +208,8 @@ public final class KafkaBroker implements AutoCloseable {
     public void close() {
         broker.close();
         try (var files = Files.walk(logs)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (java.io.IOException e) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
             // a temporary folder: nothing to do
         }
     }

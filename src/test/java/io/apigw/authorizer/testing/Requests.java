@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
 import io.smallrye.reactive.messaging.memory.InMemorySink;
+import java.util.LinkedHashMap;
 
 /** Sends records the way a producer on the request topic would, and reads what the worker published. */
 public final class Requests {
@@ -101,7 +102,7 @@ public final class Requests {
     private static Published published(Message<?> m, String payload) {
         @SuppressWarnings("unchecked")
         OutgoingKafkaRecordMetadata<Object> meta = m.getMetadata(OutgoingKafkaRecordMetadata.class).orElseThrow();
-        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        Map<String, String> headers = new LinkedHashMap<>();
         for (Header h : meta.getHeaders()) {
             headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
         }

@@ -47,6 +47,13 @@ import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Objects;
 
 /**
  * A target cluster for fast tests: a fabric8 mock API server (CRUD plus per-test expectations), listed in the test
@@ -67,7 +74,7 @@ public final class TargetCluster implements AutoCloseable {
     private static final Map<String, String> SERVERS = new LinkedHashMap<>();
     /** {@code certificate-authority-data} (base64 PEM) of entries made by {@link #registerServer(String, String)}. */
     private static final Map<String, String> CA_DATA = new HashMap<>();
-    private static final java.util.Set<String> INSECURE = new java.util.HashSet<>();
+    private static final Set<String> INSECURE = new HashSet<>();
     private static final Map<String, String> ADMIN_TOKENS = new HashMap<>();
     /** Every token any stand-in controller ever issued, so tests can prove none of them leaks. */
     public static final List<String> ISSUED_TOKENS = new CopyOnWriteArrayList<>();
@@ -162,7 +169,7 @@ public final class TargetCluster implements AutoCloseable {
     public static TargetCluster start(String gitVersion, TokenController tokens, SelfSubjectRulesReview rights,
             Duration roundTrip, Duration tokenDelay, boolean tls) {
         return new TargetCluster("cls-" + UUID.randomUUID().toString().substring(0, 8), gitVersion, tokens, rights,
-                roundTrip, java.util.Objects.requireNonNull(tokenDelay, "tokenDelay"), tls);
+                roundTrip, Objects.requireNonNull(tokenDelay, "tokenDelay"), tls);
     }
 
     /** Arrival times (nanoTime) of the worker's requests, to tell whether two authorizations overlapped. */
@@ -188,10 +195,10 @@ public final class TargetCluster implements AutoCloseable {
     public List<WorkerRequest> workerRequests() {
         return List.copyOf(workerRequests);
     }
-    private final List<java.time.Instant> versionReads = new CopyOnWriteArrayList<>();
+    private final List<Instant> versionReads = new CopyOnWriteArrayList<>();
 
     /** When the worker asked for /version: the first read of each of its attempts. */
-    public List<java.time.Instant> workerVersionReads() {
+    public List<Instant> workerVersionReads() {
         return List.copyOf(versionReads);
     }
 
@@ -219,7 +226,7 @@ public final class TargetCluster implements AutoCloseable {
                 arrivals.add(System.nanoTime());
                 workerRequests.add(new WorkerRequest(System.nanoTime(), request.getMethod(), request.getPath()));
                 if ("/version".equals(request.getPath())) {
-                    versionReads.add(java.time.Instant.now());
+                    versionReads.add(Instant.now());
                 }
             }
             MockResponse response = delegate.dispatch(request);
@@ -397,10 +404,10 @@ public final class TargetCluster implements AutoCloseable {
 
     /** The control plane's own client: a shared Vert.x, and a header that exempts its calls from the delay. */
     private NamespacedKubernetesClient controlPlaneClient() {
-        io.fabric8.kubernetes.client.Config config = new io.fabric8.kubernetes.client.ConfigBuilder(
-                io.fabric8.kubernetes.client.Config.empty()).withMasterUrl(server.url("/")).withTrustCerts(true)
+        Config config = new ConfigBuilder(
+                Config.empty()).withMasterUrl(server.url("/")).withTrustCerts(true)
                 .withNamespace("default").withCustomHeaders(Map.of(CONTROL_PLANE_HEADER, "true")).build();
-        return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config)
+        return new KubernetesClientBuilder().withConfig(config)
                 .withHttpClientFactory(sharedHttpClients()).build().adapt(NamespacedKubernetesClient.class);
     }
 
@@ -536,8 +543,8 @@ public final class TargetCluster implements AutoCloseable {
         try {
             Path tmp = Files.createTempFile(KUBECONFIG.getParent(), "kubeconfig", ".tmp");
             Files.writeString(tmp, y);
-            Files.move(tmp, KUBECONFIG, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, KUBECONFIG, StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -41,6 +41,12 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import io.apigw.authorizer.directory.KubeconfigDirectory;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.restassured.RestAssured;
+import java.nio.file.Path;
+import java.util.stream.StreamSupport;
+import org.hamcrest.Matchers;
 
 /**
  * The whole flow, record in to result out, against fabric8 mock API servers: one per target cluster and one as
@@ -280,7 +286,7 @@ class AuthorizationFlowTest {
         cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY, new SelfSubjectRulesReviewBuilder()
                 .withNewStatus().withIncomplete(true).endStatus().build());
         cluster.server.expect().post().withPath("/apis/rbac.authorization.k8s.io/v1/clusterroles")
-                .andReturn(403, new io.fabric8.kubernetes.api.model.StatusBuilder().withCode(403)
+                .andReturn(403, new StatusBuilder().withCode(403)
                         .withReason("Forbidden").withMessage("clusterroles is forbidden: attempting to grant RBAC "
                                 + "permissions not currently held")
                         .build())
@@ -368,11 +374,11 @@ class AuthorizationFlowTest {
 
     @Test
     void healthEndpointsReportTheCredentialStoreAndTheDirectory() {
-        io.restassured.RestAssured.get("/q/health/ready").then()
-                .body("checks.find { it.name == 'credential-store' }.status", org.hamcrest.Matchers.is("UP"))
-                .body("checks.find { it.name == 'cluster-directory' }.status", org.hamcrest.Matchers.is("UP"));
-        io.restassured.RestAssured.get("/q/health/live").then().statusCode(200);
-        io.restassured.RestAssured.get("/q/health/started").then().statusCode(200);
+        RestAssured.get("/q/health/ready").then()
+                .body("checks.find { it.name == 'credential-store' }.status", Matchers.is("UP"))
+                .body("checks.find { it.name == 'cluster-directory' }.status", Matchers.is("UP"));
+        RestAssured.get("/q/health/live").then().statusCode(200);
+        RestAssured.get("/q/health/started").then().statusCode(200);
     }
 
     @Test
@@ -381,7 +387,7 @@ class AuthorizationFlowTest {
         authorize(cluster.clusterId);
         authorize("cls-nosuch");
 
-        String metrics = io.restassured.RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(metrics)
                 .containsPattern("authorizer_requests_total\\{[^}]*code=\"none\"[^}]*outcome=\"Authorized\"[^}]*type=\"authorize\"[^}]*} [1-9]")
                 .containsPattern("authorizer_requests_total\\{[^}]*code=\"CLUSTER_NOT_FOUND\"[^}]*outcome=\"Failed\"[^}]*} [1-9]")
@@ -395,7 +401,7 @@ class AuthorizationFlowTest {
 
     @Test
     void aMissingKubeconfigMakesTheDirectoryNotReady() {
-        assertThat(new io.apigw.authorizer.directory.KubeconfigDirectory(java.nio.file.Path.of("/nonexistent/kubeconfig"))
+        assertThat(new KubeconfigDirectory(Path.of("/nonexistent/kubeconfig"))
                 .ready()).isFalse();
     }
 
@@ -409,7 +415,7 @@ class AuthorizationFlowTest {
     }
 
     private static List<String> actions(JsonNode body) {
-        return java.util.stream.StreamSupport.stream(body.get("resources").spliterator(), false)
+        return StreamSupport.stream(body.get("resources").spliterator(), false)
                 .map(r -> r.get("kind").asText() + "/" + r.get("name").asText() + "=" + r.get("action").asText())
                 .toList();
     }

@@ -23,6 +23,7 @@ import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import java.time.Duration;
 
 /**
  * A repair never undoes a deauthorize (issue 26, G8): a deauthorize whose last step, deleting the stored credential,
@@ -70,7 +71,7 @@ class DeauthorizeTombstoneTest {
         String deauthorize = "req-" + UUID.randomUUID();
         requests.sendBinary(cluster.clusterId, Requests.request(deauthorize, cluster.clusterId),
                 "ClusterDeauthorizationRequested");
-        Published failed = requests.awaitResult(deauthorize, java.time.Duration.ofSeconds(90));
+        Published failed = requests.awaitResult(deauthorize, Duration.ofSeconds(90));
         assertThat(failed.header("ce_type")).as("%s", failed.body()).isEqualTo("Failed");
         assertThat(cluster.client.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get())
                 .as("the deauthorize removed the reserved resources before it failed").isNull();

@@ -47,6 +47,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
 import io.vertx.core.net.SelfSignedCertificate;
+import java.time.Instant;
+import java.util.stream.StreamSupport;
 
 /**
  * Faults of the target API server and of the network on the way to it, on the fast tier: each must end in the
@@ -145,9 +147,9 @@ class FaultsTest {
     @Test
     void retryAfterOfA429IsHonoured() throws Exception {
         cluster = TargetCluster.start("v1.28.3", TokenController.FILL_ONLY);
-        List<java.time.Instant> refusedAt = new CopyOnWriteArrayList<>();
+        List<Instant> refusedAt = new CopyOnWriteArrayList<>();
         cluster.server.expect().get().withPath(SA_PATH).andReply(429, r -> {
-            refusedAt.add(java.time.Instant.now());
+            refusedAt.add(Instant.now());
             return tooManyRequests(2);
         }).withHeader("Retry-After", "2").once();
 
@@ -155,7 +157,7 @@ class FaultsTest {
 
         assertThat(result.body().get("attempts").asInt()).isEqualTo(2);
         assertThat(refusedAt).hasSize(1);
-        java.time.Instant secondAttempt = cluster.workerVersionReads().get(1);
+        Instant secondAttempt = cluster.workerVersionReads().get(1);
         assertThat(Duration.between(refusedAt.get(0), secondAttempt))
                 .as("the next attempt waits at least the Retry-After the server asked for")
                 .isGreaterThanOrEqualTo(Duration.ofMillis(1900));
@@ -260,7 +262,7 @@ class FaultsTest {
 
     /** {@code Kind=action} of each resource the result reports. */
     private static List<String> kindActions(Published result) {
-        return java.util.stream.StreamSupport.stream(result.body().get("resources").spliterator(), false)
+        return StreamSupport.stream(result.body().get("resources").spliterator(), false)
                 .map(r -> r.get("kind").asText() + "=" + r.get("action").asText()).toList();
     }
 

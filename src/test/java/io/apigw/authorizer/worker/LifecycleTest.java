@@ -33,6 +33,9 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.Base64;
 
 /** Contract section 8: the read-only check and deauthorization. */
 @QuarkusTest
@@ -73,7 +76,7 @@ class LifecycleTest {
     @Test
     void checkSaysWhyTheStoredCredentialNoLongerFitsAndAuthorizeMakesItFollowTheDirectory() throws Exception {
         send(cluster.clusterId, "ClusterAuthorizationRequested");
-        String newCa = java.nio.file.Files.readString(TestPki.create("rotated-ca").caCertificate);
+        String newCa = Files.readString(TestPki.create("rotated-ca").caCertificate);
         TargetCluster.changeCa(cluster.clusterId, newCa);
 
         Published changedCa = send(cluster.clusterId, CHECK);
@@ -162,8 +165,8 @@ class LifecycleTest {
     }
 
     private String stored(String key) {
-        return new String(java.util.Base64.getDecoder().decode(credentialSecret().getData().get(key)),
-                java.nio.charset.StandardCharsets.UTF_8);
+        return new String(Base64.getDecoder().decode(credentialSecret().getData().get(key)),
+                StandardCharsets.UTF_8);
     }
 
     private List<String> tokenSecrets() {

@@ -44,6 +44,8 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.smallrye.reactive.messaging.memory.InMemoryConnector;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
+import java.util.logging.Logger;
 
 /**
  * "The token itself never appears in any event or log line" (contract section 4), and neither does the worker's
@@ -72,7 +74,7 @@ class SecretHygieneTest {
     final List<TargetCluster> clusters = new ArrayList<>();
     /** Cluster ids whose admin token ({@code admin-<id>}) must not leak. */
     final Set<String> clusterIds = new LinkedHashSet<>();
-    final java.util.logging.Logger workerLogs = java.util.logging.Logger.getLogger("io.apigw");
+    final Logger workerLogs = Logger.getLogger("io.apigw");
     Level levelBefore;
 
     @BeforeEach
@@ -199,7 +201,7 @@ class SecretHygieneTest {
         Token token = Token.of(secret.getBytes(StandardCharsets.UTF_8));
         assertThat(token.toString()).doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(String.valueOf(token)).isEqualTo(token.toString());
-        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", "uid-1", token, "v1.28.3", false, "ns-uid", java.util.Set.of()).toString())
+        assertThat(new Grant(List.of(), "apigw-ingress-token-abcde", "uid-1", token, "v1.28.3", false, "ns-uid", Set.of()).toString())
                 .doesNotContain(secret).doesNotContain(b64(secret));
         assertThat(new StoredCredential("https://10.0.0.1", "-----BEGIN CERTIFICATE-----", token).toString())
                 .doesNotContain(secret);
@@ -221,7 +223,7 @@ class SecretHygieneTest {
     }
 
     private TargetCluster start(String version, TokenController tokens,
-            io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview rights) {
+            SelfSubjectRulesReview rights) {
         return remember(TargetCluster.start(version, tokens, rights));
     }
 

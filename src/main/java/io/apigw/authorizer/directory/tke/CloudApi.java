@@ -24,6 +24,9 @@ import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.DaemonThreads;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
 
 /**
  * Calls of one Tencent Cloud API 3.0 service, TKE or STS (POST JSON, TC3-HMAC-SHA256 signed by the SDK), each
@@ -52,8 +55,8 @@ final class CloudApi {
     /** Clients kept: far more accounts and regions than are used at once. */
     static final int MAX_CLIENTS = 512;
     /** One client per account and region: building one loads the TLS defaults again. LRU, at most MAX_CLIENTS. */
-    private final Map<String, CommonClient> clients = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    private final Map<String, CommonClient> clients = Collections.synchronizedMap(
+            new LinkedHashMap<>(16, 0.75f, true) {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, CommonClient> eldest) {
                     // An assumed role is an account of its own: one per tenant ever seen, so the least recently
@@ -149,7 +152,7 @@ final class CloudApi {
     }
 
     private String name(String action) {
-        return service.toUpperCase(java.util.Locale.ROOT) + " " + action;
+        return service.toUpperCase(Locale.ROOT) + " " + action;
     }
 
     private static AuthorizationException logged(TkeAccount account, String region, String subject,

@@ -15,6 +15,7 @@ import io.apigw.authorizer.directory.PrivateAccessDisabledException;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
+import java.net.URISyntaxException;
 
 /**
  * Clusters of Tencent Cloud TKE, found with the TKE API in the request's region and the account of its appId:
@@ -139,7 +140,7 @@ public class TkeDirectory implements ClusterDirectory {
                     && uri.getRawUserInfo() == null) {
                 return url;
             }
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             // reported below
         }
         throw AuthorizationException.permanent(FailureCode.INTERNAL,

@@ -28,6 +28,11 @@ import io.apigw.authorizer.request.Trigger;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.testing.LogCapture;
+import java.time.ZoneId;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 /** Tenants served through the role they granted (STS AssumeRole), against the TKE and STS stand-in. */
 class TenantRolesTest {
@@ -69,7 +74,7 @@ class TenantRolesTest {
         }
 
         @Override
-        public Clock withZone(java.time.ZoneId zone) {
+        public Clock withZone(ZoneId zone) {
             return this;
         }
     }
@@ -154,16 +159,16 @@ class TenantRolesTest {
         // Longer than the 1 s read timeout: each call ends at the timeout, one after another if they queued.
         stub.reply(ASSUME_ROLE, 200, "{}", Duration.ofSeconds(5));
         TkeDirectory directory = directory();
-        java.util.concurrent.ExecutorService four = java.util.concurrent.Executors.newFixedThreadPool(4);
+        ExecutorService four = Executors.newFixedThreadPool(4);
         try {
-            List<java.util.concurrent.Future<AuthorizationException>> all = new ArrayList<>();
+            List<Future<AuthorizationException>> all = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 String id = "req-" + i;
                 all.add(four.submit(() -> catchThrowableOfType(() -> directory.resolve(request(id, CLUSTER_A, UIN_A)),
                         AuthorizationException.class)));
             }
             for (var f : all) {
-                AuthorizationException e = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                AuthorizationException e = f.get(30, TimeUnit.SECONDS);
                 assertThat(e.isTransient()).as(e.getMessage()).isTrue();
             }
         } finally {

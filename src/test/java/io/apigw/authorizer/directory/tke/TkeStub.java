@@ -35,6 +35,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import java.time.temporal.ChronoUnit;
 
 /**
  * A TKE API 3.0 stand-in on 127.0.0.1: {@code POST /} with {@code X-TC-Action} and a JSON body, answered with
@@ -300,7 +301,7 @@ final class TkeStub implements AutoCloseable {
         int n = issuedCount.incrementAndGet();
         Issued keys = new Issued(roleArn, call.body().path("RoleSessionName").asText(), "AKIDtmp" + n,
                 "tmp-secret-key-" + n + "-" + UUID.randomUUID(), "tmp-session-token-" + n + "-" + UUID.randomUUID(),
-                Instant.now().plus(issuedFor).truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+                Instant.now().plus(issuedFor).truncatedTo(ChronoUnit.SECONDS));
         issued.put(keys.secretId(), keys);
         ObjectNode response = JSON.createObjectNode();
         response.putObject("Credentials").put("TmpSecretId", keys.secretId()).put("TmpSecretKey", keys.secretKey())

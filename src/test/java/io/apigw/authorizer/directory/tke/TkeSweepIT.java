@@ -25,6 +25,15 @@ import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.WorkerProcess;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 
 /**
  * The sweep with the TKE directory, on real parts: a real kube-apiserver behind the TKE and STS stand-in (which names
@@ -78,7 +87,7 @@ class TkeSweepIT {
         // A cached endpoint would hide the cloud's change from the next sweep for the cache's lifetime.
         config.put("authorizer.directory.tke.cache-ttl", "1s");
         worker = WorkerProcess.start("tke-sweep", config,
-                Map.of("TENCENTCLOUD_SECRET_ID", WORKER_ID, "TENCENTCLOUD_SECRET_KEY", WORKER_KEY), java.util.List.of())
+                Map.of("TENCENTCLOUD_SECRET_ID", WORKER_ID, "TENCENTCLOUD_SECRET_KEY", WORKER_KEY), List.of())
                 .awaitReady(Duration.ofSeconds(90));
     }
 
@@ -141,28 +150,28 @@ class TkeSweepIT {
     @Test
     @Order(3)
     void anotherTenantsRequestsForTheClusterChangeNothingOfIt() throws Exception {
-        io.fabric8.kubernetes.api.model.Secret before = SweepHarness.credential(admin, CLUSTER);
-        java.util.List<io.fabric8.kubernetes.api.model.Secret> versions = new java.util.concurrent.CopyOnWriteArrayList<>();
-        io.fabric8.kubernetes.client.Watch watch = admin.secrets().inNamespace(before.getMetadata().getNamespace())
+        Secret before = SweepHarness.credential(admin, CLUSTER);
+        List<Secret> versions = new CopyOnWriteArrayList<>();
+        Watch watch = admin.secrets().inNamespace(before.getMetadata().getNamespace())
                 .withName(before.getMetadata().getName())
                 .withResourceVersion(before.getMetadata().getResourceVersion())
-                .watch(new io.fabric8.kubernetes.client.Watcher<>() {
+                .watch(new Watcher<>() {
                     @Override
-                    public void eventReceived(Action action, io.fabric8.kubernetes.api.model.Secret secret) {
+                    public void eventReceived(Action action, Secret secret) {
                         versions.add(secret);
                     }
 
                     @Override
-                    public void onClose(io.fabric8.kubernetes.client.WatcherException cause) {
+                    public void onClose(WatcherException cause) {
                     }
                 });
         String accountVersion = admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get()
                 .getMetadata().getResourceVersion();
-        java.util.List<String> tokenSecrets = tokenSecretVersions();
+        List<String> tokenSecrets = tokenSecretVersions();
 
-        for (Map<String, String> tenant : java.util.List.of(Map.of("appId", OTHER_APP_ID, "ownerUin", OTHER_UIN),
+        for (Map<String, String> tenant : List.of(Map.of("appId", OTHER_APP_ID, "ownerUin", OTHER_UIN),
                 Map.<String, String>of())) {
-            for (String type : java.util.List.of("ClusterDeauthorizationRequested",
+            for (String type : List.of("ClusterDeauthorizationRequested",
                     "ClusterAuthorizationCheckRequested", "ClusterCredentialRotationRequested",
                     "ClusterAuthorizationRequested")) {
                 JsonNode answer = SweepHarness.request(kafka, worker, CLUSTER, type, tenant);
@@ -173,12 +182,12 @@ class TkeSweepIT {
             }
         }
 
-        io.fabric8.kubernetes.api.model.Secret after = SweepHarness.credential(admin, CLUSTER);
-        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> after.getMetadata()
+        Secret after = SweepHarness.credential(admin, CLUSTER);
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> after.getMetadata()
                 .getResourceVersion().equals(last(versions, before).getMetadata().getResourceVersion()));
         watch.close();
-        io.fabric8.kubernetes.api.model.Secret previous = before;
-        for (io.fabric8.kubernetes.api.model.Secret version : versions) {
+        Secret previous = before;
+        for (Secret version : versions) {
             String write = "the write of resourceVersion " + version.getMetadata().getResourceVersion();
             assertThat(version.getData()).as(write + ": A's stored credential").isEqualTo(before.getData());
             assertThat(withoutSweepVerdict(version)).as(write + ": only the sweep's verdict moved")
@@ -197,20 +206,20 @@ class TkeSweepIT {
         }
     }
 
-    private static Map<String, String> withoutSweepVerdict(io.fabric8.kubernetes.api.model.Secret s) {
-        Map<String, String> a = new java.util.TreeMap<>(s.getMetadata().getAnnotations());
-        a.keySet().removeAll(java.util.Set.of(CredentialStore.SWEEP_ID_ANNOTATION, CredentialStore.SWEEP_STATE_ANNOTATION,
+    private static Map<String, String> withoutSweepVerdict(Secret s) {
+        Map<String, String> a = new TreeMap<>(s.getMetadata().getAnnotations());
+        a.keySet().removeAll(Set.of(CredentialStore.SWEEP_ID_ANNOTATION, CredentialStore.SWEEP_STATE_ANNOTATION,
                 CredentialStore.CHECKED_AT_ANNOTATION, CredentialStore.VERIFIED_AT_ANNOTATION));
         return a;
     }
 
-    private static io.fabric8.kubernetes.api.model.Secret last(java.util.List<io.fabric8.kubernetes.api.model.Secret> versions,
-            io.fabric8.kubernetes.api.model.Secret before) {
+    private static Secret last(List<Secret> versions,
+            Secret before) {
         return versions.isEmpty() ? before : versions.get(versions.size() - 1);
     }
 
     /** kube-system's reserved token Secrets, each as name and resourceVersion. */
-    private static java.util.List<String> tokenSecretVersions() {
+    private static List<String> tokenSecretVersions() {
         return admin.secrets().inNamespace("kube-system").list().getItems().stream()
                 .filter(x -> x.getMetadata().getName().startsWith("apigw-ingress-token-"))
                 .map(x -> x.getMetadata().getName() + "@" + x.getMetadata().getResourceVersion()).sorted().toList();
