@@ -35,7 +35,7 @@ class ArchitectureTest {
             List.of("credential", "directory", "delivery"),
             List.of("result"),
             List.of("request"),
-            List.of("policy", "metrics", "config", "timing"));
+            List.of("policy", "metrics", "config", "timing", "marks"));
 
     private static final JavaClasses MAIN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages(ROOT);

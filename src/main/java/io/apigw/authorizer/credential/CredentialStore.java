@@ -19,6 +19,7 @@ import io.quarkus.runtime.Startup;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.Watchdog;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -47,33 +48,6 @@ public class CredentialStore {
 
     private static final Logger LOG = Logger.getLogger(CredentialStore.class);
     public static final String NAME_PREFIX = "apigw-cluster-";
-    public static final String CLUSTER_ID_LABEL = "apigw.tencent.com/cluster-id";
-    /** The policy version the cluster's ClusterRole was last written with (v1.4; absent: 1, the seed's rules). */
-    public static final String POLICY_VERSION_LABEL = "apigw.tencent.com/policy-version";
-    public static final String TOKEN_SECRET_ANNOTATION = "apigw.tencent.com/token-secret";
-    public static final String TOKEN_SECRET_UID_ANNOTATION = "apigw.tencent.com/token-secret-uid";
-    public static final String TOKEN_STORED_AT_ANNOTATION = "apigw.tencent.com/token-stored-at";
-    /** A pending revocation: the old token Secret (name, uid) and when it goes (RFC 3339). */
-    public static final String REVOKE_SECRET_ANNOTATION = "apigw.tencent.com/revoke-token-secret";
-    public static final String REVOKE_SECRET_UID_ANNOTATION = "apigw.tencent.com/revoke-token-secret-uid";
-    public static final String REVOKE_AFTER_ANNOTATION = "apigw.tencent.com/revoke-after";
-    /** What a sweep needs to ask the directory again (v1.3). */
-    public static final String REGION_ANNOTATION = "apigw.tencent.com/region";
-    public static final String APP_ID_ANNOTATION = "apigw.tencent.com/app-id";
-    public static final String OWNER_UIN_ANNOTATION = "apigw.tencent.com/owner-uin";
-    /** The kube-system namespace uid of the cluster the credential was issued by. */
-    public static final String CLUSTER_UID_ANNOTATION = "apigw.tencent.com/cluster-uid";
-    /** When the stored token last proved usable (stored after a proof, or a sweep's check found it so). */
-    public static final String VERIFIED_AT_ANNOTATION = "apigw.tencent.com/verified-at";
-    /** The last sweep's verdict: which sweep, when, and the state it found. */
-    /**
-     * A deauthorize began (its requestId): written before its first delete, so that a repair judged earlier cannot
-     * put back what it removes should its last step fail; an authorize from the console clears it.
-     */
-    public static final String DEAUTHORIZING_ANNOTATION = "apigw.tencent.com/deauthorizing";
-    public static final String SWEEP_ID_ANNOTATION = "apigw.tencent.com/sweep-id";
-    public static final String CHECKED_AT_ANNOTATION = "apigw.tencent.com/checked-at";
-    public static final String SWEEP_STATE_ANNOTATION = "apigw.tencent.com/sweep-state";
     /** An unchanged credential's verified time is rewritten at most this often, so a repeat authorize writes nothing. */
     private static final Duration VERIFIED_AT_REFRESH = Duration.ofHours(1);
     /** Credentials listed per page when a sweep reads the registry. */
@@ -129,33 +103,33 @@ public class CredentialStore {
             Map<String, String> annotations = new LinkedHashMap<>(existing == null ? Map.of() : annotations(existing));
             boolean tokenChanged = existing == null || existing.getData() == null
                     || !data.get("token").equals(existing.getData().get("token"));
-            annotations.put(TOKEN_SECRET_ANNOTATION, tokenSecret);
-            putOrRemove(annotations, TOKEN_SECRET_UID_ANNOTATION, tokenSecretUid);
-            if (tokenChanged || !annotations.containsKey(TOKEN_STORED_AT_ANNOTATION)) {
-                annotations.put(TOKEN_STORED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            annotations.put(Marks.TOKEN_SECRET, tokenSecret);
+            putOrRemove(annotations, Marks.TOKEN_SECRET_UID, tokenSecretUid);
+            if (tokenChanged || !annotations.containsKey(Marks.TOKEN_STORED_AT)) {
+                annotations.put(Marks.TOKEN_STORED_AT, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
             }
-            annotations.remove(DEAUTHORIZING_ANNOTATION);
-            where.region().ifPresent(r -> annotations.put(REGION_ANNOTATION, r));
-            where.appId().ifPresent(a -> annotations.put(APP_ID_ANNOTATION, a));
-            where.ownerUin().ifPresent(u -> annotations.put(OWNER_UIN_ANNOTATION, u));
+            annotations.remove(Marks.DEAUTHORIZING);
+            where.region().ifPresent(r -> annotations.put(Marks.REGION, r));
+            where.appId().ifPresent(a -> annotations.put(Marks.APP_ID, a));
+            where.ownerUin().ifPresent(u -> annotations.put(Marks.OWNER_UIN, u));
             if (clusterUid != null) {
-                annotations.put(CLUSTER_UID_ANNOTATION, clusterUid);
+                annotations.put(Marks.CLUSTER_UID, clusterUid);
             }
-            Instant verified = instant(annotations.get(VERIFIED_AT_ANNOTATION));
+            Instant verified = instant(annotations.get(Marks.VERIFIED_AT));
             if (tokenChanged || verified == null || verified.plus(VERIFIED_AT_REFRESH).isBefore(Instant.now())) {
-                annotations.put(VERIFIED_AT_ANNOTATION, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                annotations.put(Marks.VERIFIED_AT, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
             }
             if (pending != null) {
-                annotations.put(REVOKE_SECRET_ANNOTATION, pending.tokenSecret());
-                putOrRemove(annotations, REVOKE_SECRET_UID_ANNOTATION, pending.tokenSecretUid());
-                annotations.put(REVOKE_AFTER_ANNOTATION, pending.after().toString());
+                annotations.put(Marks.REVOKE_TOKEN_SECRET, pending.tokenSecret());
+                putOrRemove(annotations, Marks.REVOKE_TOKEN_SECRET_UID, pending.tokenSecretUid());
+                annotations.put(Marks.REVOKE_AFTER, pending.after().toString());
             }
             Map<String, String> labels = new LinkedHashMap<>(
                     existing == null || existing.getMetadata().getLabels() == null ? Map.of()
                             : existing.getMetadata().getLabels());
             labels.put("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
-            labels.put(CLUSTER_ID_LABEL, clusterId);
-            labels.put(POLICY_VERSION_LABEL, String.valueOf(where.policyVersion()));
+            labels.put(Marks.CLUSTER_ID, clusterId);
+            labels.put(Marks.POLICY_VERSION, String.valueOf(where.policyVersion()));
             if (existing == null) {
                 return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
                         .withNewMetadata().withNamespace(namespace).withName(name)
@@ -184,9 +158,9 @@ public class CredentialStore {
                 return s;
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
-            annotations.remove(REVOKE_SECRET_ANNOTATION);
-            annotations.remove(REVOKE_SECRET_UID_ANNOTATION);
-            annotations.remove(REVOKE_AFTER_ANNOTATION);
+            annotations.remove(Marks.REVOKE_TOKEN_SECRET);
+            annotations.remove(Marks.REVOKE_TOKEN_SECRET_UID);
+            annotations.remove(Marks.REVOKE_AFTER);
             return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s).editMetadata()
                     .withAnnotations(annotations).endMetadata().build()).update();
         });
@@ -208,11 +182,11 @@ public class CredentialStore {
         return Optional.of(new CredentialRecord(new StoredCredential(
                 new String(d.decode(s.getData().getOrDefault("server", "")), StandardCharsets.UTF_8),
                 new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
-                Token.of(d.decode(s.getData().get("token")))), a.get(TOKEN_SECRET_ANNOTATION),
-                a.get(TOKEN_SECRET_UID_ANNOTATION), instant(a.get(TOKEN_STORED_AT_ANNOTATION)), revocation(s),
-                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(CLUSTER_UID_ANNOTATION),
-                new Tenant(Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
-                        Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION))), a.containsKey(DEAUTHORIZING_ANNOTATION)));
+                Token.of(d.decode(s.getData().get("token")))), a.get(Marks.TOKEN_SECRET),
+                a.get(Marks.TOKEN_SECRET_UID), instant(a.get(Marks.TOKEN_STORED_AT)), revocation(s),
+                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(Marks.CLUSTER_UID),
+                new Tenant(Optional.ofNullable(a.get(Marks.APP_ID)),
+                        Optional.ofNullable(a.get(Marks.OWNER_UIN))), a.containsKey(Marks.DEAUTHORIZING)));
     }
 
     /**
@@ -222,11 +196,11 @@ public class CredentialStore {
     public void markDeauthorizing(String clusterId, String requestId) {
         ownCluster("marking the stored credential as deauthorized", () -> {
             Secret s = ownCluster.secrets().inNamespace(namespace).withName(NAME_PREFIX + clusterId).get();
-            if (s == null || requestId.equals(annotations(s).get(DEAUTHORIZING_ANNOTATION))) {
+            if (s == null || requestId.equals(annotations(s).get(Marks.DEAUTHORIZING))) {
                 return s;
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
-            annotations.put(DEAUTHORIZING_ANNOTATION, requestId);
+            annotations.put(Marks.DEAUTHORIZING, requestId);
             return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s).editMetadata()
                     .withAnnotations(annotations).endMetadata().build()).update();
         });
@@ -234,7 +208,7 @@ public class CredentialStore {
 
     /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */
     private static int policyVersion(Secret s) {
-        String v = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get(POLICY_VERSION_LABEL);
+        String v = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get(Marks.POLICY_VERSION);
         try {
             return v == null ? 1 : Integer.parseInt(v);
         } catch (NumberFormatException e) {
@@ -265,19 +239,19 @@ public class CredentialStore {
         do {
             String page = next;
             var list = ownCluster("listing the stored credentials", () -> ownCluster.secrets().inNamespace(namespace)
-                    .withLabel(CLUSTER_ID_LABEL).list(new ListOptionsBuilder()
+                    .withLabel(Marks.CLUSTER_ID).list(new ListOptionsBuilder()
                             .withLimit(REGISTRY_PAGE).withContinue(page).build()));
             for (Secret s : list.getItems()) {
                 Map<String, String> a = annotations(s);
-                String clusterId = s.getMetadata().getLabels().get(CLUSTER_ID_LABEL);
+                String clusterId = s.getMetadata().getLabels().get(Marks.CLUSTER_ID);
                 // One a deauthorize has begun to remove is no longer the fleet's: no sweep checks, repairs or moves it.
                 if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)
-                        && !a.containsKey(DEAUTHORIZING_ANNOTATION)) {
-                    all.add(new Registered(clusterId, Optional.ofNullable(a.get(REGION_ANNOTATION)),
-                            Optional.ofNullable(a.get(APP_ID_ANNOTATION)),
-                            Optional.ofNullable(a.get(OWNER_UIN_ANNOTATION)), policyVersion(s),
-                            Optional.ofNullable(a.get(SWEEP_ID_ANNOTATION)),
-                            Optional.ofNullable(a.get(SWEEP_STATE_ANNOTATION)), s.getMetadata().getResourceVersion()));
+                        && !a.containsKey(Marks.DEAUTHORIZING)) {
+                    all.add(new Registered(clusterId, Optional.ofNullable(a.get(Marks.REGION)),
+                            Optional.ofNullable(a.get(Marks.APP_ID)),
+                            Optional.ofNullable(a.get(Marks.OWNER_UIN)), policyVersion(s),
+                            Optional.ofNullable(a.get(Marks.SWEEP_ID)),
+                            Optional.ofNullable(a.get(Marks.SWEEP_STATE)), s.getMetadata().getResourceVersion()));
                 }
             }
             next = list.getMetadata() == null ? null : list.getMetadata().getContinue();
@@ -301,17 +275,17 @@ public class CredentialStore {
                 return Optional.<String>empty();
             }
             Map<String, String> annotations = new LinkedHashMap<>(annotations(s));
-            String recorded = annotations.get(SWEEP_ID_ANNOTATION);
+            String recorded = annotations.get(Marks.SWEEP_ID);
             if (recorded != null && recorded.compareTo(sweepId) > 0) {
                 // A late check of an earlier sweep never overwrites a later sweep's verdict (ids sort by time).
                 return Optional.<String>empty();
             }
             String at = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
-            annotations.put(SWEEP_ID_ANNOTATION, sweepId);
-            annotations.put(SWEEP_STATE_ANNOTATION, state);
-            annotations.put(CHECKED_AT_ANNOTATION, at);
+            annotations.put(Marks.SWEEP_ID, sweepId);
+            annotations.put(Marks.SWEEP_STATE, state);
+            annotations.put(Marks.CHECKED_AT, at);
             if (usable) {
-                annotations.put(VERIFIED_AT_ANNOTATION, at);
+                annotations.put(Marks.VERIFIED_AT, at);
             }
             try {
                 // Locked to the version just read: a concurrent authorize wins, and this verdict is dropped.
@@ -333,11 +307,11 @@ public class CredentialStore {
 
     private static Optional<Revocation> revocation(Secret s) {
         Map<String, String> a = annotations(s);
-        Instant after = instant(a.get(REVOKE_AFTER_ANNOTATION));
-        String name = a.get(REVOKE_SECRET_ANNOTATION);
+        Instant after = instant(a.get(Marks.REVOKE_AFTER));
+        String name = a.get(Marks.REVOKE_TOKEN_SECRET);
         // A garbled record is not acted on: the old Secret stays rather than a wrong one going.
         return name == null || after == null ? Optional.empty()
-                : Optional.of(new Revocation(name, a.get(REVOKE_SECRET_UID_ANNOTATION), after));
+                : Optional.of(new Revocation(name, a.get(Marks.REVOKE_TOKEN_SECRET_UID), after));
     }
 
     private static Instant instant(String s) {
@@ -401,7 +375,7 @@ public class CredentialStore {
             // held /q/health and a SIGTERM for minutes when the own cluster stopped answering (issue 26), and a
             // check still running at shutdown holds the exit for as long as it runs.
             ownCluster("checking readiness", READINESS_LIMIT, () -> ownCluster.secrets().inNamespace(namespace)
-                    .withLabel(CLUSTER_ID_LABEL).list(new ListOptionsBuilder()
+                    .withLabel(Marks.CLUSTER_ID).list(new ListOptionsBuilder()
                             .withLimit(1L).build()));
             return true;
         } catch (AuthorizationException | KubernetesClientException e) {

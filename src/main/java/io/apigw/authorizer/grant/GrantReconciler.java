@@ -32,6 +32,7 @@ import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.apigw.authorizer.result.ResourceAction;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -388,7 +389,7 @@ public class GrantReconciler {
             case updated -> call(client, "writing policy v" + policy.version() + " to "
                     + Reserved.CLUSTER_ROLE.described(), () -> client.rbac().clusterRoles().resource(
                             new ClusterRoleBuilder(role).editMetadata().addToAnnotations(
-                                    ReservedResources.POLICY_VERSION_ANNOTATION, String.valueOf(policy.version()))
+                                    Marks.POLICY_VERSION, String.valueOf(policy.version()))
                                     .endMetadata().withRules(policy.rules()).withAggregationRule(null).build())
                             .update());
             default -> {
@@ -398,7 +399,7 @@ public class GrantReconciler {
 
     private ServiceAccount createServiceAccount(KubernetesClient client, Optional<String> appId, int reliesOn) {
         ServiceAccount made = new ServiceAccountBuilder(ReservedResources.serviceAccount(self, appId)).editMetadata()
-                .addToAnnotations(Owners.POLICIES_ANNOTATION, self + "=" + reliesOn).endMetadata().build();
+                .addToAnnotations(Marks.OWNER_POLICIES, self + "=" + reliesOn).endMetadata().build();
         return call(client, "creating " + Reserved.SERVICE_ACCOUNT.described(),
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(made).create());
     }
@@ -412,9 +413,9 @@ public class GrantReconciler {
             int reliesOn) {
         Owners owners = Owners.of(observed);
         ServiceAccountBuilder marked = new ServiceAccountBuilder(observed).editMetadata()
-                .addToAnnotations(Owners.ANNOTATION, owners.joined(self))
-                .addToAnnotations(Owners.POLICIES_ANNOTATION, owners.policiesWith(self, reliesOn)).endMetadata();
-        appId.ifPresent(a -> marked.editMetadata().addToAnnotations(Owners.APP_ID_ANNOTATION, a).endMetadata());
+                .addToAnnotations(Marks.OWNERS, owners.joined(self))
+                .addToAnnotations(Marks.OWNER_POLICIES, owners.policiesWith(self, reliesOn)).endMetadata();
+        appId.ifPresent(a -> marked.editMetadata().addToAnnotations(Marks.APP_ID, a).endMetadata());
         return call(client, "marking " + Reserved.SERVICE_ACCOUNT.described() + " as relied on by " + self,
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(marked.build()).update());
     }

@@ -15,6 +15,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.result.ResourceAction;
 import io.apigw.authorizer.result.ResourceAction.Action;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -46,8 +47,8 @@ public class GrantRemover {
             if (owners.includes(self)) {
                 // With the resourceVersion read: an owner who joined meanwhile is never dropped (409: runs again).
                 ServiceAccount unmarked = new ServiceAccountBuilder(sa).editMetadata()
-                        .addToAnnotations(Owners.ANNOTATION, owners.left(self))
-                        .addToAnnotations(Owners.POLICIES_ANNOTATION, owners.policiesLeft(self)).endMetadata().build();
+                        .addToAnnotations(Marks.OWNERS, owners.left(self))
+                        .addToAnnotations(Marks.OWNER_POLICIES, owners.policiesLeft(self)).endMetadata().build();
                 call(client, "unmarking " + Reserved.SERVICE_ACCOUNT.described(),
                         () -> client.serviceAccounts().inNamespace(NAMESPACE).resource(unmarked).update());
             }

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 
 import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.policy.Policy;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -128,7 +129,7 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
     /** The policy version recorded on the ClusterRole; 0 when there is none, or none this worker can read. */
     int roleVersion() {
         String recorded = role == null || role.getMetadata().getAnnotations() == null ? null
-                : role.getMetadata().getAnnotations().get(ReservedResources.POLICY_VERSION_ANNOTATION);
+                : role.getMetadata().getAnnotations().get(Marks.POLICY_VERSION);
         try {
             return recorded == null ? 0 : Integer.parseInt(recorded);
         } catch (NumberFormatException e) {

@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.apigw.authorizer.marks.Marks;
 
 /**
  * Who relies on a cluster's reserved resources, as marked on the ServiceAccount {@code kube-system/apigw-ingress}: the
@@ -27,10 +28,6 @@ import io.fabric8.kubernetes.api.model.ServiceAccount;
  */
 public record Owners(SortedSet<String> ids, boolean managed, SortedMap<String, Integer> policies) {
 
-    public static final String ANNOTATION = "apigw.tencent.com/owners";
-    /** {@code id=version,…}: the policy version each instance relies on. */
-    public static final String POLICIES_ANNOTATION = "apigw.tencent.com/owner-policies";
-    public static final String APP_ID_ANNOTATION = "apigw.tencent.com/app-id";
     /** The mark of an account that no gateway instance made. */
     public static final String PRE_EXISTING = "pre-existing";
 
@@ -45,13 +42,13 @@ public record Owners(SortedSet<String> ids, boolean managed, SortedMap<String, I
         }
         Map<String, String> annotations = sa.getMetadata().getAnnotations();
         Map<String, String> labels = sa.getMetadata().getLabels();
-        String marked = annotations == null ? null : annotations.get(ANNOTATION);
+        String marked = annotations == null ? null : annotations.get(Marks.OWNERS);
         SortedSet<String> ids = marked == null ? new TreeSet<>()
                 : Arrays.stream(marked.split(",")).map(String::trim).filter(s -> !s.isEmpty())
                         .collect(Collectors.toCollection(TreeSet::new));
         boolean managed = labels != null && ReservedResources.LABELS.entrySet().stream()
                 .allMatch(l -> l.getValue().equals(labels.get(l.getKey())));
-        return new Owners(ids, managed, policies(annotations == null ? null : annotations.get(POLICIES_ANNOTATION)));
+        return new Owners(ids, managed, policies(annotations == null ? null : annotations.get(Marks.OWNER_POLICIES)));
     }
 
     /** A garbled entry is left out: that instance then relies on whatever the ClusterRole has. */

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.apigw.authorizer.policy.Policy;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -36,8 +37,6 @@ public final class ReservedResources {
     /** Set by the legacy service account token cleaner (KEP-2799, 1.29+) on an unused auto-created token Secret. */
     public static final String LEGACY_TOKEN_INVALID_SINCE = "kubernetes.io/legacy-token-invalid-since";
 
-    /** On the ClusterRole: the version of the policy its rules are (see {@link Policy}). */
-    public static final String POLICY_VERSION_ANNOTATION = "apigw.tencent.com/policy-version";
 
     /** Added to what the worker creates, so operators can tell who made it; never required on existing objects. */
     public static final Map<String, String> LABELS = Map.of("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
@@ -54,8 +53,8 @@ public final class ReservedResources {
     /** The account, marked as relied on by this gateway instance ({@code owners}) and the tenant's appId. */
     public static ServiceAccount serviceAccount(String owners, Optional<String> appId) {
         Map<String, String> annotations = new TreeMap<>();
-        annotations.put(Owners.ANNOTATION, owners);
-        appId.ifPresent(a -> annotations.put(Owners.APP_ID_ANNOTATION, a));
+        annotations.put(Marks.OWNERS, owners);
+        appId.ifPresent(a -> annotations.put(Marks.APP_ID, a));
         return new ServiceAccountBuilder()
                 .withMetadata(new ObjectMetaBuilder().withNamespace(NAMESPACE).withName(SERVICE_ACCOUNT)
                         .withLabels(LABELS).withAnnotations(annotations).build())
@@ -65,7 +64,7 @@ public final class ReservedResources {
     public static ClusterRole clusterRole(Policy policy) {
         return new ClusterRoleBuilder()
                 .withMetadata(new ObjectMetaBuilder().withName(CLUSTER_ROLE).withLabels(LABELS)
-                        .withAnnotations(Map.of(POLICY_VERSION_ANNOTATION, String.valueOf(policy.version()))).build())
+                        .withAnnotations(Map.of(Marks.POLICY_VERSION, String.valueOf(policy.version()))).build())
                 .withRules(policy.rules())
                 .build();
     }

@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.timing.Watchdog;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -29,10 +30,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
  */
 final class RolloutLease {
 
-    /** Any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
-    static final String PAUSED_ANNOTATION = "apigw.tencent.com/rollout-paused";
-    /** The wave in flight ({@link Wave#format}); removed once it is judged. */
-    static final String WAVE_ANNOTATION = "apigw.tencent.com/rollout-wave";
 
     /** Renewals come every retry period: a few tries get a write in between. */
     private static final int CONFLICT_TRIES = 5;
@@ -101,7 +98,7 @@ final class RolloutLease {
     }
 
     Optional<String> pause() {
-        return annotation(PAUSED_ANNOTATION);
+        return annotation(Marks.ROLLOUT_PAUSED);
     }
 
     /**
@@ -111,13 +108,13 @@ final class RolloutLease {
     void pause(String why) {
         if (pause().isEmpty()) {
             bounded(() -> lease().patch(PatchContext.of(PatchType.JSON_MERGE), new LeaseBuilder().withNewMetadata()
-                    .addToAnnotations(PAUSED_ANNOTATION, why).endMetadata().build()));
+                    .addToAnnotations(Marks.ROLLOUT_PAUSED, why).endMetadata().build()));
         }
     }
 
     /** The wave a leader started and has not judged yet, if any. */
     Optional<Wave> inFlight() {
-        return annotation(WAVE_ANNOTATION).flatMap(Wave::parse);
+        return annotation(Marks.ROLLOUT_WAVE).flatMap(Wave::parse);
     }
 
     /**
@@ -128,20 +125,20 @@ final class RolloutLease {
      */
     boolean claim(Wave wave) {
         return write(lease -> identity.equals(lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity()),
-                annotations -> annotations.put(WAVE_ANNOTATION, wave.format()));
+                annotations -> annotations.put(Marks.ROLLOUT_WAVE, wave.format()));
     }
 
     /** Records {@code now} in place of {@code claimed} (fewer clusters were sent), while this replica leads. */
     boolean replace(Wave claimed, Wave now) {
         return write(lease -> identity.equals(lease.getSpec() == null ? null : lease.getSpec().getHolderIdentity())
-                && claimed.format().equals(annotationsOf(lease).get(WAVE_ANNOTATION)),
-                annotations -> annotations.put(WAVE_ANNOTATION, now.format()));
+                && claimed.format().equals(annotationsOf(lease).get(Marks.ROLLOUT_WAVE)),
+                annotations -> annotations.put(Marks.ROLLOUT_WAVE, now.format()));
     }
 
     /** The wave has been judged: the record goes, unless it is another wave's by now. */
     void judged(Wave wave) {
-        write(lease -> wave.format().equals(annotationsOf(lease).get(WAVE_ANNOTATION)),
-                annotations -> annotations.remove(WAVE_ANNOTATION));
+        write(lease -> wave.format().equals(annotationsOf(lease).get(Marks.ROLLOUT_WAVE)),
+                annotations -> annotations.remove(Marks.ROLLOUT_WAVE));
     }
 
     /**

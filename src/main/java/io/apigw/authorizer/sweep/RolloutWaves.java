@@ -18,6 +18,7 @@ import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
+import io.apigw.authorizer.marks.Marks;
 
 /**
  * The sweeper's rollout of the configured policy version, after a sweep's verdicts: waves of conditional authorizes
@@ -92,7 +93,7 @@ final class RolloutWaves {
             }
             if (paused.isPresent()) {
                 LOG.infof("sweep %s: the rollout of policy v%d is paused (%s=%s on Lease %s); %d stored credentials "
-                        + "are on another version", sweepId, targetPolicy, RolloutLease.PAUSED_ANNOTATION, paused.get(),
+                        + "are on another version", sweepId, targetPolicy, Marks.ROLLOUT_PAUSED, paused.get(),
                         lease.name(), registry.stream().filter(r -> r.policyVersion() != targetPolicy).count());
                 return;
             }
@@ -207,7 +208,7 @@ final class RolloutWaves {
     /** Records the pause on the Lease, unless one is recorded already: an operator's reason is not overwritten. */
     private void pauseRollout(String sweepId, String why) {
         LOG.warnf("sweep %s: rollout paused: %s; see the clusters' Failed results (trigger rollout), then remove %s "
-                + "from Lease %s to resume", sweepId, why, RolloutLease.PAUSED_ANNOTATION, lease.name());
+                + "from Lease %s to resume", sweepId, why, Marks.ROLLOUT_PAUSED, lease.name());
         metrics.rolloutPaused(true);
         try {
             lease.pause(why);

@@ -27,6 +27,7 @@ import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.timing.DaemonThreads;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -56,8 +57,6 @@ public class Sweeper {
     private static final Duration TALLY_POLL = Duration.ofSeconds(5);
     /** After a failure (the worker's own cluster or Kafka), the sweep is resumed after this pause. */
     private static final Duration RESUME_AFTER = Duration.ofSeconds(10);
-    /** On the sweeper Lease, any value pauses the rollout (the worker writes why); removing it resumes the rollout. */
-    public static final String ROLLOUT_PAUSED_ANNOTATION = RolloutLease.PAUSED_ANNOTATION;
 
     private final AuthorizerConfig.Sweep config;
     private final Optional<Double> tenantRate;

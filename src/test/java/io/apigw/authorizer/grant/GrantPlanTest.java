@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResourceAction.Action;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -182,7 +183,7 @@ class GrantPlanTest {
     @Test
     void theRoleSaysWhichVersionItIs() {
         assertThat(ReservedResources.clusterRole(Policy.V2).getMetadata().getAnnotations())
-                .containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
+                .containsEntry(Marks.POLICY_VERSION, "2");
         assertThat(ReservedResources.clusterRole(Policy.V2).getRules()).isEqualTo(Policy.V2.rules());
     }
 
@@ -199,7 +200,7 @@ class GrantPlanTest {
     /** The account as this instance marks it, relying on policy v1. */
     static ServiceAccount account() {
         return new ServiceAccountBuilder(ReservedResources.serviceAccount(SELF, Optional.empty())).editMetadata()
-                .withUid("uid-1").addToAnnotations(Owners.POLICIES_ANNOTATION, SELF + "=1")
+                .withUid("uid-1").addToAnnotations(Marks.OWNER_POLICIES, SELF + "=1")
                 .endMetadata().build();
     }
 

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.apigw.authorizer.marks.Marks;
 
 /** Who relies on a cluster's reserved resources, from the marks on its ServiceAccount. */
 class OwnersTest {
@@ -31,7 +32,7 @@ class OwnersTest {
     void aSecondInstanceJoinsAndLeavesWithoutTouchingTheFirst() {
         Owners first = Owners.of(ReservedResources.serviceAccount("gw-a", Optional.empty()));
         String joined = first.joined("gw-b");
-        Owners both = Owners.of(account(ReservedResources.LABELS, Map.of(Owners.ANNOTATION, joined)));
+        Owners both = Owners.of(account(ReservedResources.LABELS, Map.of(Marks.OWNERS, joined)));
 
         assertThat(joined).isEqualTo("gw-a,gw-b");
         assertThat(both.others("gw-a")).containsExactly("gw-b");
@@ -46,7 +47,7 @@ class OwnersTest {
         assertThat(foreign.others("gw-a")).containsExactly(Owners.PRE_EXISTING);
         String adopted = foreign.joined("gw-a");
         assertThat(adopted).isEqualTo("gw-a," + Owners.PRE_EXISTING);
-        Owners later = Owners.of(account(Map.of(), Map.of(Owners.ANNOTATION, adopted)));
+        Owners later = Owners.of(account(Map.of(), Map.of(Marks.OWNERS, adopted)));
         assertThat(later.others("gw-a")).as("deauthorize leaves it to its maker").containsExactly(Owners.PRE_EXISTING);
         assertThat(later.left("gw-a")).isEqualTo(Owners.PRE_EXISTING);
         assertThat(later.otherInstances("gw-a")).as("its token is renewed like ours").isEmpty();
@@ -54,7 +55,7 @@ class OwnersTest {
 
     @Test
     void onlyOtherGatewayInstancesHoldTheTokenAgainstARotation() {
-        Owners owners = Owners.of(account(Map.of(), Map.of(Owners.ANNOTATION, "gw-a,gw-b," + Owners.PRE_EXISTING)));
+        Owners owners = Owners.of(account(Map.of(), Map.of(Marks.OWNERS, "gw-a,gw-b," + Owners.PRE_EXISTING)));
 
         assertThat(owners.otherInstances("gw-a")).containsExactly("gw-b");
         assertThat(owners.others("gw-a")).containsExactly("gw-b", Owners.PRE_EXISTING);
@@ -71,7 +72,7 @@ class OwnersTest {
 
     @Test
     void marksAreReadLeniently() {
-        Owners owners = Owners.of(account(ReservedResources.LABELS, Map.of(Owners.ANNOTATION, " gw-b, ,gw-a ")));
+        Owners owners = Owners.of(account(ReservedResources.LABELS, Map.of(Marks.OWNERS, " gw-b, ,gw-a ")));
 
         assertThat(owners.ids()).containsExactly("gw-a", "gw-b");
         assertThat(Owners.of(null).others("gw-a")).as("no account: nothing to keep").isEmpty();

@@ -31,6 +31,7 @@ import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -117,7 +118,7 @@ class OwnershipIT {
     void twoInstancesShareAClusterAndTheFirstToDeauthorizeLeavesTheOthersAccessWorking() throws Exception {
         assertThat(ask(gwA, SHARED, "ClusterAuthorizationRequested").get("type").asText()).isEqualTo("Authorized");
         String first = credential(gwA, SHARED).getMetadata().getAnnotations()
-                .get(CredentialStore.TOKEN_SECRET_ANNOTATION);
+                .get(Marks.TOKEN_SECRET);
         JsonNode rotated = ask(gwA, SHARED, "ClusterCredentialRotationRequested", Map.of("grace", "PT8S"));
         assertThat(rotated.get("type").asText()).as(rotated.toString()).isEqualTo("CredentialRotated");
         Instant revokeAfter = Instant.parse(rotated.get("revokeAfter").asText());
@@ -129,10 +130,10 @@ class OwnershipIT {
                 .isEqualTo(rotated.get("tokenSecret").asText()).isNotEqualTo(first);
         assertThat(action(joined, "ClusterRole")).as("B (v1) leaves A's v2 ClusterRole as it is").isEqualTo("unchanged");
         assertThat(adminA.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
-                .getAnnotations()).containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
+                .getAnnotations()).containsEntry(Marks.POLICY_VERSION, "2");
         assertThat(gwB.worker().log()).contains("is kept at the policy version other gateway instances rely on");
         assertThat(adminA.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
-                .getAnnotations()).containsEntry(Owners.POLICIES_ANNOTATION, "gw-a=2,gw-b=1");
+                .getAnnotations()).containsEntry(Marks.OWNER_POLICIES, "gw-a=2,gw-b=1");
         JsonNode bChecks = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
         assertThat(bChecks.get("type").asText()).as("a role that grants more is not drift: " + bChecks)
                 .isEqualTo("Authorized");
@@ -172,7 +173,7 @@ class OwnershipIT {
         JsonNode lowered = ask(gwB, SHARED, "ClusterAuthorizationRequested");
         assertThat(action(lowered, "ClusterRole")).as(lowered.toString()).isEqualTo("updated");
         assertThat(adminA.rbac().clusterRoles().withName(ReservedResources.CLUSTER_ROLE).get().getMetadata()
-                .getAnnotations()).containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "1");
+                .getAnnotations()).containsEntry(Marks.POLICY_VERSION, "1");
         JsonNode stillThere = ask(gwB, SHARED, "ClusterAuthorizationCheckRequested");
         assertThat(stillThere.get("type").asText()).as("B's stored token still works: " + stillThere)
                 .isEqualTo("Authorized");
@@ -203,7 +204,7 @@ class OwnershipIT {
         assertThat(left.get("message").asText()).contains("was there before any API gateway authorized the cluster");
         ServiceAccount kept = adminB.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get();
         assertThat(kept).as("the user's own account stays").isNotNull();
-        assertThat(kept.getMetadata().getAnnotations()).containsEntry(Owners.ANNOTATION, Owners.PRE_EXISTING);
+        assertThat(kept.getMetadata().getAnnotations()).containsEntry(Marks.OWNERS, Owners.PRE_EXISTING);
 
         // Leave control plane B as a cluster no gateway has touched, for the next test.
         adminB.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").delete();
@@ -218,7 +219,7 @@ class OwnershipIT {
         String uidA = kubeSystemUid(adminA);
         String uidB = kubeSystemUid(adminB);
         assertThat(credential(gwA, SWAPPED).getMetadata().getAnnotations())
-                .containsEntry(CredentialStore.CLUSTER_UID_ANNOTATION, uidA);
+                .containsEntry(Marks.CLUSTER_UID, uidA);
 
         // The id now leads to another control plane (deleted and re-created, or an endpoint moved).
         writeDirectory(directoryA, Map.of(SHARED, kubeA, USERS, kubeB, SWAPPED, kubeB));
@@ -241,7 +242,7 @@ class OwnershipIT {
         JsonNode reestablished = ask(gwA, SWAPPED, "ClusterAuthorizationRequested");
         assertThat(reestablished.get("type").asText()).as(reestablished.toString()).isEqualTo("Authorized");
         assertThat(credential(gwA, SWAPPED).getMetadata().getAnnotations())
-                .containsEntry(CredentialStore.CLUSTER_UID_ANNOTATION, uidB);
+                .containsEntry(Marks.CLUSTER_UID, uidB);
         assertThat(ask(gwA, SWAPPED, "ClusterAuthorizationCheckRequested").get("type").asText())
                 .isEqualTo("Authorized");
         assertThat(gwA.worker().log()).contains("is not the one authorized", "authorizing the cluster that answers now");
@@ -318,7 +319,7 @@ class OwnershipIT {
 
     private static String owners(KubernetesClient admin) {
         return admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
-                .getAnnotations().get(Owners.ANNOTATION);
+                .getAnnotations().get(Marks.OWNERS);
     }
 
     private static String kubeSystemUid(KubernetesClient admin) {

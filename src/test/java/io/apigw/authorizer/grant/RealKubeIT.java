@@ -49,6 +49,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.testing.Requests;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -358,7 +359,7 @@ class RealKubeIT {
             awaitRejected(first, Duration.ofSeconds(20));
             assertThat(credential().getMetadata().getAnnotations())
                     .as("the renewal's pending revocation is of the rotation's token")
-                    .containsEntry(CredentialStore.REVOKE_SECRET_ANNOTATION,
+                    .containsEntry(Marks.REVOKE_TOKEN_SECRET,
                             rotated.get("tokenSecret").asText());
             assertThat(listsPods(rotatedToken)).as("the rotation's token during the renewal's grace").isEqualTo(200);
             assertThat(listsPods(storedToken())).isEqualTo(200);

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResourceAction.Action;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
@@ -71,7 +72,7 @@ class SharedResourcesTest {
     @Test
     void anInstanceOnAnOlderPolicyDoesNotDowngradeASharedClusterRole() {
         ServiceAccount shared = new ServiceAccountBuilder(sa).editMetadata()
-                .addToAnnotations(Owners.ANNOTATION, "gw-a,gw-b").endMetadata().build();
+                .addToAnnotations(Marks.OWNERS, "gw-a,gw-b").endMetadata().build();
         ObservedGrant afterGwARollout = new ObservedGrant(V1_28, shared, ReservedResources.clusterRole(Policy.V2),
                 ReservedResources.clusterRoleBinding(),
                 List.of(workerToken(TokenSecrets.workerSecretName(sa), "2026-01-01T00:00:00Z")), List.of(), Set.of(),
@@ -101,10 +102,10 @@ class SharedResourcesTest {
     @Test
     void aSharedClusterRoleWhoseRulesWereChangedIsRepairedToTheHighestVersionReliedOn() {
         ServiceAccount shared = new ServiceAccountBuilder(sa).editMetadata()
-                .addToAnnotations(Owners.ANNOTATION, "gw-a,gw-b").endMetadata().build();
+                .addToAnnotations(Marks.OWNERS, "gw-a,gw-b").endMetadata().build();
         // Marked v2 but holding v1's rules; gw-a recorded no version of its own, so it relies on the role's.
         ClusterRole edited = new ClusterRoleBuilder(ReservedResources.clusterRole(Policy.V1)).editMetadata()
-                .addToAnnotations(ReservedResources.POLICY_VERSION_ANNOTATION, "2").endMetadata().build();
+                .addToAnnotations(Marks.POLICY_VERSION, "2").endMetadata().build();
         ObservedGrant observed = observed(shared, edited);
 
         GrantPlan gwB = GrantPlan.of(observed, Policy.V1, "gw-b");
@@ -139,8 +140,8 @@ class SharedResourcesTest {
     }
 
     private ServiceAccount owners(String ids, String policies) {
-        return new ServiceAccountBuilder(sa).editMetadata().addToAnnotations(Owners.ANNOTATION, ids)
-                .addToAnnotations(Owners.POLICIES_ANNOTATION, policies).endMetadata().build();
+        return new ServiceAccountBuilder(sa).editMetadata().addToAnnotations(Marks.OWNERS, ids)
+                .addToAnnotations(Marks.OWNER_POLICIES, policies).endMetadata().build();
     }
 
     private ObservedGrant observed(ServiceAccount account, ClusterRole role) {
@@ -152,7 +153,7 @@ class SharedResourcesTest {
     @Test
     void aSharedClusterRoleAtALowerVersionIsRaised() {
         ServiceAccount shared = new ServiceAccountBuilder(sa).editMetadata()
-                .addToAnnotations(Owners.ANNOTATION, "gw-a,gw-b").endMetadata().build();
+                .addToAnnotations(Marks.OWNERS, "gw-a,gw-b").endMetadata().build();
         ObservedGrant observed = new ObservedGrant(V1_28, shared, ReservedResources.clusterRole(Policy.V1),
                 ReservedResources.clusterRoleBinding(),
                 List.of(workerToken(TokenSecrets.workerSecretName(sa), "2026-01-01T00:00:00Z")), List.of(), Set.of(),

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.testing.InMemoryChannels;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -60,8 +61,8 @@ class InheritedWaveTest {
     void aWaveLeftInFlightIsJudgedByTheNextSweepAndItsFailurePausesTheRollout() {
         String version = ownCluster.secrets().inNamespace(NS).resource(new SecretBuilder().withNewMetadata()
                 .withNamespace(NS).withName(CredentialStore.NAME_PREFIX + CLUSTER)
-                .addToLabels(CredentialStore.CLUSTER_ID_LABEL, CLUSTER)
-                .addToLabels(CredentialStore.POLICY_VERSION_LABEL, "1").endMetadata()
+                .addToLabels(Marks.CLUSTER_ID, CLUSTER)
+                .addToLabels(Marks.POLICY_VERSION, "1").endMetadata()
                 .addToData("token", "dG9rZW4=").build()).create().getMetadata().getResourceVersion();
         Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> lease() != null);
         // As a sweeper that lost the Lease left it: its wave sent, never judged.
@@ -69,16 +70,16 @@ class InheritedWaveTest {
                 List.of(new Registered(CLUSTER, Optional.empty(), Optional.empty(), Optional.empty(), 1,
                         Optional.empty(), Optional.empty(), version)));
         ownCluster.leases().inNamespace(NS).withName(LEASE).patch(PatchContext.of(PatchType.JSON_MERGE),
-                new LeaseBuilder().withNewMetadata().addToAnnotations(RolloutLease.WAVE_ANNOTATION, left.format())
+                new LeaseBuilder().withNewMetadata().addToAnnotations(Marks.ROLLOUT_WAVE, left.format())
                         .endMetadata().build());
 
         Awaitility.await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
-                .until(() -> annotations().containsKey(RolloutLease.PAUSED_ANNOTATION));
+                .until(() -> annotations().containsKey(Marks.ROLLOUT_PAUSED));
 
-        assertThat(annotations().get(RolloutLease.PAUSED_ANNOTATION))
+        assertThat(annotations().get(Marks.ROLLOUT_PAUSED))
                 .contains("1 of 1 clusters of a wave failed to move to policy v2", "sweep 20261205T000000Z", CLUSTER);
         Awaitility.await().atMost(Duration.ofSeconds(5))
-                .until(() -> !annotations().containsKey(RolloutLease.WAVE_ANNOTATION));
+                .until(() -> !annotations().containsKey(Marks.ROLLOUT_WAVE));
     }
 
     private Lease lease() {

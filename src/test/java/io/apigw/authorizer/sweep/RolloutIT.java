@@ -35,6 +35,7 @@ import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -114,11 +115,11 @@ class RolloutIT {
             assertThat(r.get("type").asText()).as(r.toString()).isEqualTo("Authorized");
             assertThat(r.get("policyVersion").asInt()).isEqualTo(1);
             assertThat(credential(ownAdmin, cluster).getMetadata().getLabels())
-                    .containsEntry(CredentialStore.POLICY_VERSION_LABEL, "1");
+                    .containsEntry(Marks.POLICY_VERSION, "1");
         }
         for (KubernetesClient admin : List.of(ownAdmin, adminB, adminC)) {
             assertThat(role(admin).getMetadata().getAnnotations())
-                    .containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "1");
+                    .containsEntry(Marks.POLICY_VERSION, "1");
             assertThat(role(admin).getRules()).isEqualTo(Policy.V1.rules());
         }
     }
@@ -172,7 +173,7 @@ class RolloutIT {
 
         assertThat(role(ownAdmin).getRules()).isEqualTo(Policy.V2.rules());
         assertThat(role(ownAdmin).getMetadata().getAnnotations())
-                .containsEntry(ReservedResources.POLICY_VERSION_ANNOTATION, "2");
+                .containsEntry(Marks.POLICY_VERSION, "2");
         try (KubernetesClient asGateway = gatewayClient(ownAdmin, A)) {
             assertThat(asGateway.network().v1().ingresses().inAnyNamespace().list().getItems())
                     .as("the gateway may list networking.k8s.io Ingresses now").isNotNull();
@@ -244,7 +245,7 @@ class RolloutIT {
     /** As {@code kubectl annotate lease}: a merge patch, which the elector's renewals never conflict with. */
     private static void annotateLease(String jsonValue) {
         ownAdmin.leases().inNamespace(NAMESPACE).withName(LEASE).patch(PatchContext.of(PatchType.JSON_MERGE),
-                "{\"metadata\":{\"annotations\":{\"" + Sweeper.ROLLOUT_PAUSED_ANNOTATION + "\":" + jsonValue + "}}}");
+                "{\"metadata\":{\"annotations\":{\"" + Marks.ROLLOUT_PAUSED + "\":" + jsonValue + "}}}");
     }
 
     private static ClusterRole role(KubernetesClient admin) {
@@ -257,7 +258,7 @@ class RolloutIT {
 
     private static String pausedBecause() {
         Map<String, String> annotations = lease().getMetadata().getAnnotations();
-        return annotations == null ? null : annotations.get(Sweeper.ROLLOUT_PAUSED_ANNOTATION);
+        return annotations == null ? null : annotations.get(Marks.ROLLOUT_PAUSED);
     }
 
     private static String metrics() {

@@ -46,6 +46,7 @@ import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.StallingApiServer;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -328,7 +329,7 @@ class SweepIT {
         Base64.Encoder b64 = Base64.getEncoder();
         ownAdmin.secrets().inNamespace("apigw-system").resource(new SecretBuilder().withNewMetadata()
                 .withName(CredentialStore.NAME_PREFIX + clusterId).withNamespace("apigw-system")
-                .addToLabels(CredentialStore.CLUSTER_ID_LABEL, clusterId).endMetadata()
+                .addToLabels(Marks.CLUSTER_ID, clusterId).endMetadata()
                 .addToData("server", b64.encodeToString(server.getBytes(StandardCharsets.UTF_8)))
                 .addToData("ca.crt", "")
                 .addToData("token", b64.encodeToString("stored-token".getBytes(StandardCharsets.UTF_8)))
@@ -338,7 +339,7 @@ class SweepIT {
     private static boolean awaitState(String clusterId, String state) throws InterruptedException {
         for (int i = 0; i < 100; i++) {
             Secret s = credential(ownAdmin, clusterId);
-            if (s != null && state.equals(s.getMetadata().getAnnotations().get(CredentialStore.SWEEP_STATE_ANNOTATION))) {
+            if (s != null && state.equals(s.getMetadata().getAnnotations().get(Marks.SWEEP_STATE))) {
                 return true;
             }
             Thread.sleep(100);
@@ -358,7 +359,7 @@ class SweepIT {
             for (String c : clusters) {
                 Secret s = credential(ownAdmin, c);
                 ids.add(s == null || s.getMetadata().getAnnotations() == null ? ""
-                        : s.getMetadata().getAnnotations().getOrDefault(CredentialStore.SWEEP_ID_ANNOTATION, ""));
+                        : s.getMetadata().getAnnotations().getOrDefault(Marks.SWEEP_ID, ""));
             }
             if (ids.size() == 1 && !ids.contains("")) {
                 return ids.iterator().next();

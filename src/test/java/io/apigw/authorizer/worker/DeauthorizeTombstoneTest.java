@@ -16,6 +16,7 @@ import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.testing.Requests.Published;
 import io.apigw.authorizer.testing.TargetCluster;
 import io.apigw.authorizer.testing.TargetCluster.TokenController;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -103,6 +104,6 @@ class DeauthorizeTombstoneTest {
         assertThat(requests.awaitResult(console).header("ce_type")).isEqualTo("Authorized");
         assertThat(ownCluster.secrets().inNamespace("apigw-system").withName(credential).get().getMetadata()
                 .getAnnotations()).as("the console's authorize clears the mark")
-                .doesNotContainKey(CredentialStore.DEAUTHORIZING_ANNOTATION);
+                .doesNotContainKey(Marks.DEAUTHORIZING);
     }
 }

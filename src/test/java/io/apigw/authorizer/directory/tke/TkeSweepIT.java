@@ -24,6 +24,7 @@ import io.apigw.authorizer.testing.KafkaBroker;
 import io.apigw.authorizer.testing.KafkaClients;
 import io.apigw.authorizer.testing.LocalKube;
 import io.apigw.authorizer.testing.WorkerProcess;
+import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.Watch;
@@ -106,7 +107,7 @@ class TkeSweepIT {
         assertThat(stub.calls()).filteredOn(c -> c.action().equals(TkeStub.ASSUME_ROLE))
                 .allMatch(c -> c.signedWith(WORKER_ID, WORKER_KEY) && c.body().get("RoleArn").asText().equals(ROLE));
         assertThat(SweepHarness.credential(admin, CLUSTER).getMetadata().getAnnotations())
-                .containsEntry(CredentialStore.OWNER_UIN_ANNOTATION, OWNER_UIN);
+                .containsEntry(Marks.OWNER_UIN, OWNER_UIN);
         stub.forgetCalls();
         Instant after = Instant.now();
 
@@ -192,9 +193,9 @@ class TkeSweepIT {
             assertThat(version.getData()).as(write + ": A's stored credential").isEqualTo(before.getData());
             assertThat(withoutSweepVerdict(version)).as(write + ": only the sweep's verdict moved")
                     .isEqualTo(withoutSweepVerdict(previous));
-            assertThat(version.getMetadata().getAnnotations().get(CredentialStore.SWEEP_ID_ANNOTATION))
+            assertThat(version.getMetadata().getAnnotations().get(Marks.SWEEP_ID))
                     .as(write + ": a sweep's, one after the other").isNotEqualTo(
-                            previous.getMetadata().getAnnotations().get(CredentialStore.SWEEP_ID_ANNOTATION));
+                            previous.getMetadata().getAnnotations().get(Marks.SWEEP_ID));
             previous = version;
         }
         assertThat(admin.serviceAccounts().inNamespace("kube-system").withName("apigw-ingress").get().getMetadata()
@@ -208,8 +209,8 @@ class TkeSweepIT {
 
     private static Map<String, String> withoutSweepVerdict(Secret s) {
         Map<String, String> a = new TreeMap<>(s.getMetadata().getAnnotations());
-        a.keySet().removeAll(Set.of(CredentialStore.SWEEP_ID_ANNOTATION, CredentialStore.SWEEP_STATE_ANNOTATION,
-                CredentialStore.CHECKED_AT_ANNOTATION, CredentialStore.VERIFIED_AT_ANNOTATION));
+        a.keySet().removeAll(Set.of(Marks.SWEEP_ID, Marks.SWEEP_STATE,
+                Marks.CHECKED_AT, Marks.VERIFIED_AT));
         return a;
     }
 
@@ -237,7 +238,7 @@ class TkeSweepIT {
         String state = null;
         while (System.nanoTime() < deadline && !"private_access_disabled".equals(state)) {
             state = SweepHarness.credential(admin, CLUSTER).getMetadata().getAnnotations()
-                    .get(CredentialStore.SWEEP_STATE_ANNOTATION);
+                    .get(Marks.SWEEP_STATE);
             Thread.sleep(200);
         }
         assertThat(state).isEqualTo("private_access_disabled");
