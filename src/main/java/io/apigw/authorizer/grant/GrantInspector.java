@@ -6,37 +6,32 @@ import java.util.Set;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
-import io.apigw.authorizer.kube.ParallelCalls;
 import io.apigw.authorizer.policy.Policy;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import java.util.function.Supplier;
 
-/** The console's "already authorized?" question, answered with reads only. */
+/** The console's "already authorized?" question, answered from what the cluster's reads found (pure). */
 @ApplicationScoped
 public class GrantInspector {
 
-    private final ParallelCalls calls;
     /** This gateway instance: the shared ClusterRole is judged against what every marked instance relies on. */
     private final String self;
 
-    public GrantInspector(ParallelCalls calls, AuthorizerConfig config) {
-        this.calls = calls;
+    public GrantInspector(AuthorizerConfig config) {
         this.self = config.instanceId();
     }
 
     /**
+     * @param observed the cluster as {@link ObservedGrant#read} found it
+     * @param policy the policy the cluster's ClusterRole should be
      * @param retiring token Secrets pending revocation: never the cluster's token
-     * @param policy the policy the cluster's ClusterRole should be, asked for once the cluster has been read
      */
-    public Inspection inspect(KubernetesClient client, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy) {
-        ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
-        Optional<Secret> token = observed.canonicalToken().filter(TokenSecrets::filled);
-        return new Inspection(observed.missing(), observed.drifted(policy.get(), self),
+    public Inspection inspect(ObservedGrant observed, Policy policy, Set<String> retiring) {
+        ObservedGrant seen = observed.retiring(retiring);
+        Optional<Secret> token = seen.canonicalToken().filter(TokenSecrets::filled);
+        return new Inspection(seen.missing(), seen.drifted(policy, self),
                 token.map(s -> s.getMetadata().getName()).orElse(null),
                 token.filter(TokenSecrets::invalidated).isPresent(),
-                observed.serviceAccount() == null ? null : observed.serviceAccount().getMetadata().getUid(),
-                observed.version().getGitVersion(), observed.clusterUid());
+                seen.serviceAccount() == null ? null : seen.serviceAccount().getMetadata().getUid(),
+                seen.version().getGitVersion(), seen.clusterUid());
     }
 }

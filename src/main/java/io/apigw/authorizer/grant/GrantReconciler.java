@@ -16,7 +16,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -78,14 +77,13 @@ public class GrantReconciler {
     /**
      * Observe, plan, review the rights once, write in two waves, get the token, then try it as the gateway will: a
      * token that is rejected, labelled invalid by the legacy token cleaner, or of another account is replaced; one
-     * that still cannot be used fails the attempt. {@code retiring}: token Secrets pending revocation, never chosen;
-     * {@code policy}: the ClusterRole's rules, asked for once the cluster has been read (it may wait on the stored
-     * credential, which a down target cluster should not be blamed on); {@code appId}: the tenant, marked on the
-     * account with this instance.
+     * that still cannot be used fails the attempt. {@code observed}: the cluster as {@link ObservedGrant#read} found
+     * it; {@code desired}: what the caller decided once it had been read (the policy may depend on the stored
+     * credential, which a down target cluster should not be blamed on).
      */
-    public Grant reconcile(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy, Optional<String> appId) {
-        return settle(client, log, check, retiring, policy, appId).grant();
+    public Grant reconcile(KubernetesClient client, ObservedGrant observed, Desired desired, TokenCheck check,
+            ChangeLog log) {
+        return settle(client, observed, desired, check, log).grant();
     }
 
     /**
@@ -94,9 +92,9 @@ public class GrantReconciler {
      * no other when the old one is revoked. If the canonical token already is that Secret (a retry), it is returned.
      * Refused ({@code CONFLICT}) while another gateway instance relies on the account: the old token is theirs too.
      */
-    public Grant rotate(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy, Optional<String> appId, String rotationId) {
-        Settled current = settle(client, log, check, retiring, policy, appId);
+    public Grant rotate(KubernetesClient client, ObservedGrant observed, Desired desired, TokenCheck check,
+            ChangeLog log, String rotationId) {
+        Settled current = settle(client, observed, desired, check, log);
         Set<String> others = current.grant().sharedWith();
         if (!others.isEmpty()) {
             throw AuthorizationException.permanent(FailureCode.CONFLICT, "the reserved resources are shared with "
@@ -141,18 +139,19 @@ public class GrantReconciler {
     private record Settled(Grant grant, ServiceAccount owner, ObservedGrant observed) {
     }
 
-    private Settled settle(KubernetesClient client, ChangeLog log, TokenCheck check, Supplier<Set<String>> retiring,
-            Supplier<Policy> policy, Optional<String> appId) {
-        ObservedGrant observed = ObservedGrant.read(client, calls, retiring);
+    private Settled settle(KubernetesClient client, ObservedGrant read, Desired desired, TokenCheck check,
+            ChangeLog log) {
+        ObservedGrant observed = read.retiring(desired.retiring());
+        Policy policy = desired.policy();
         requireNotTerminating(observed.serviceAccount(), observed.role(), observed.binding());
-        GrantPlan plan = GrantPlan.of(observed, policy.get(), self);
-        if (plan.policy().version() != policy.get().version() || observed.target(policy.get(), self).isEmpty()) {
+        GrantPlan plan = GrantPlan.of(observed, policy, self);
+        if (plan.policy().version() != policy.version() || observed.target(policy, self).isEmpty()) {
             LOG.infof("the ClusterRole %s is kept at the policy version other gateway instances rely on (%s), above "
                     + "this instance's v%d: a shared role is never lowered under them", CLUSTER_ROLE,
-                    observed.owners().policies(), policy.get().version());
+                    observed.owners().policies(), policy.version());
         }
         AccessReview.require(client, plan.rights(), calls);
-        ServiceAccount owner = wave1(client, plan, observed, appId, policy.get().version(), log);
+        ServiceAccount owner = wave1(client, plan, observed, desired.appId(), policy.version(), log);
         Optional<Secret> existingToken = observed.canonicalToken();
         Secret tokenSecret = existingToken.filter(TokenSecrets::filled).orElse(null);
         // The watch for the token starts before the last writes, so it is in place when the token arrives.

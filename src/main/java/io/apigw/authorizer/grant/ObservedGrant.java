@@ -26,7 +26,6 @@ import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.VersionInfo;
-import java.util.function.Supplier;
 
 /**
  * The reserved resources as a cluster has them now (any may be null or empty), read without writing anything.
@@ -34,15 +33,14 @@ import java.util.function.Supplier;
  * same name; {@code retiring} names of token Secrets pending revocation, never chosen; {@code clusterUid} the
  * cluster's identity ({@link ClusterIdentity}, null when it cannot be read).
  */
-record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
+public record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, ClusterRole role, ClusterRoleBinding binding,
         List<Secret> tokenSecrets, List<Secret> staleTokens, Set<String> retiring, String clusterUid) {
 
     /**
      * The six reads are independent: made at once, they cost one round trip instead of six. Five go to the pool,
-     * the version is read on the caller's thread meanwhile.
+     * the version is read on the caller's thread meanwhile. Nothing is retiring yet: {@link #retiring(Set)}.
      */
-    static ObservedGrant read(KubernetesClient client, ParallelCalls calls,
-            Supplier<Set<String>> retiring) {
+    public static ObservedGrant read(KubernetesClient client, ParallelCalls calls) {
         CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, reading(Reserved.SERVICE_ACCOUNT),
                 () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
         CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, reading(Reserved.CLUSTER_ROLE),
@@ -62,12 +60,17 @@ record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, Cluster
             List<Secret> stale = account == null ? List.of()
                     : all.stream().filter(s -> TokenSecrets.stale(s, account)).toList();
             return new ObservedGrant(version, account, ParallelCalls.join(role), ParallelCalls.join(binding), tokens,
-                    stale, retiring.get(), ParallelCalls.join(identity));
+                    stale, Set.of(), ParallelCalls.join(identity));
         } catch (RuntimeException e) {
             // The other reads still use the client: let them end (each is bounded) before the attempt returns it.
             CompletableFuture.allOf(sa, role, binding, secrets, identity).handle((done, failed) -> null).join();
             throw e;
         }
+    }
+
+    /** The same observation, with the token Secrets pending revocation that are never to be chosen. */
+    ObservedGrant retiring(Set<String> names) {
+        return new ObservedGrant(version, serviceAccount, role, binding, tokenSecrets, staleTokens, names, clusterUid);
     }
 
     private static String reading(Reserved resource) {

@@ -15,9 +15,10 @@ import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.Revocation;
 import io.apigw.authorizer.grant.ChangeLog;
 import io.apigw.authorizer.grant.ClusterIdentity;
+import io.apigw.authorizer.grant.Desired;
 import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantReconciler;
-import io.apigw.authorizer.grant.TokenCheck;
+import io.apigw.authorizer.grant.ObservedGrant;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.request.AuthorizationRequest;
@@ -86,22 +87,27 @@ public class Authorize implements UseCase {
             // A repair or rollout only maintains the cluster it judged, never one that took its place.
             session.requireSameCluster("a repair or rollout");
         }
-        TokenCheck check = session.asGateway();
-        Grant grant = metrics.step("grant", () -> grants.reconcile(session.admin(), changes, check,
-                session.retiring(), session.policy(), request.appId()));
+        Reconciled reconciled = metrics.step("grant", () -> {
+            ObservedGrant observed = session.observe();
+            Desired desired = session.desired();
+            return new Reconciled(grants.reconcile(session.admin(), observed, desired,
+                    session.asGateway(desired.policy()), changes), desired);
+        });
+        Grant grant = reconciled.grant();
+        Desired desired = reconciled.desired();
         Optional<CredentialRecord> record = session.record();
         String answering = grant.clusterUid();
         record.filter(r -> ClusterIdentity.replaced(r.clusterUid(), answering)).ifPresent(r -> LOG.warnf(
                 "request %s: %s; authorizing the cluster that answers now", request.requestId(),
                 ClusterIdentity.describe(request.clusterId(), r.clusterUid(), answering)));
-        Policy applied = session.policy().get();
+        Policy applied = desired.policy();
         Revocation retire;
         // A renewal records its own revocation: an earlier one still pending is completed first, as a rotation
         // does, so that no token promised to go is left recorded nowhere (issue 26, G6).
         if (dueForRotation(grant, record) && revocations.earlierRevoked(session.admin(), request, record)) {
             Grant before = grant;
-            grant = grants.rotate(session.admin(), changes, check, session.retiring(), session.policy(),
-                    request.appId(), "renewal/" + before.tokenSecretUid());
+            grant = grants.rotate(session.admin(), session.observe(), desired, session.asGateway(applied), changes,
+                    "renewal/" + before.tokenSecretUid());
             retire = Revocations.after(grace, before.tokenSecret(), before.tokenSecretUid());
         } else {
             retire = superseded(record, grant).orElse(null);
@@ -130,6 +136,10 @@ public class Authorize implements UseCase {
             revocations.schedule(request, retire.after());
         }
         return credentialRef;
+    }
+
+    /** The grant in place, and what the request wanted of it. */
+    private record Reconciled(Grant grant, Desired desired) {
     }
 
     private static Result skipped(AuthorizationRequest request, int attempt, boolean deleted) {

@@ -9,9 +9,11 @@ import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.grant.ChangeLog;
+import io.apigw.authorizer.grant.Desired;
 import io.apigw.authorizer.grant.GatewayProbe;
 import io.apigw.authorizer.grant.GrantInspector;
 import io.apigw.authorizer.grant.Inspection;
+import io.apigw.authorizer.grant.ObservedGrant;
 import io.apigw.authorizer.grant.Reserved;
 import io.apigw.authorizer.grant.TokenVerdict;
 import io.apigw.authorizer.policy.Policy;
@@ -51,9 +53,11 @@ public class Check implements UseCase {
         Policy policy;
         try (ClusterSession session = sessions.open(request)) {
             access = session.access();
-            found = inspector.inspect(session.admin(), session.retiring(), session.policy());
+            ObservedGrant observed = session.observe();
+            Desired desired = session.desired();
+            found = inspector.inspect(observed, desired.policy(), desired.retiring());
             record = session.record();
-            policy = session.policy().get();
+            policy = desired.policy();
             revocations.revokeDue(session.admin(), request, record);
         }
         Optional<CredentialRecord> stored = record;

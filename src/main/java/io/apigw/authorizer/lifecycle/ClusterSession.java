@@ -3,13 +3,14 @@ package io.apigw.authorizer.lifecycle;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Supplier;
 
 import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.directory.ClusterAccess;
 import io.apigw.authorizer.grant.ClusterIdentity;
+import io.apigw.authorizer.grant.Desired;
 import io.apigw.authorizer.grant.GatewayProbe;
+import io.apigw.authorizer.grant.ObservedGrant;
 import io.apigw.authorizer.grant.TokenCheck;
 import io.apigw.authorizer.kube.ClusterClients;
 import io.apigw.authorizer.kube.ParallelCalls;
@@ -22,9 +23,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
  * One attempt's hold on one cluster: where the directory says it is, the one admin connection to it, and the stored
- * record, read alongside the cluster's own reads and already checked to be the request's tenant's. The record is
- * joined only where a decision needs it (the policy, the tokens being retired), so that a cluster that cannot be
- * reached is reported as such even when the gateway's own cluster cannot be either. Made by {@link Sessions}.
+ * record, read alongside the cluster's own reads and already checked to be the request's tenant's. A use case
+ * observes the cluster, then decides what it wants of it from the record ({@link #desired}): the record is waited for
+ * only then, so that a cluster that cannot be reached is reported as such even when the gateway's own cluster cannot
+ * be either. Made by {@link Sessions}.
  */
 final class ClusterSession implements AutoCloseable {
 
@@ -32,20 +34,19 @@ final class ClusterSession implements AutoCloseable {
     private final ClusterAccess access;
     private final CompletableFuture<Optional<CredentialRecord>> stored;
     private final ClusterClients.Lease admin;
-    private final PolicyChoice policies;
-    private final GatewayProbe probe;
-    private final AuthorizerMetrics metrics;
+    private final Tools tools;
+
+    /** What every session uses: the policy choice, the gateway probe, the metrics, the call pool. */
+    record Tools(PolicyChoice policies, GatewayProbe probe, AuthorizerMetrics metrics, ParallelCalls calls) {
+    }
 
     ClusterSession(AuthorizationRequest request, ClusterAccess access,
-            CompletableFuture<Optional<CredentialRecord>> stored, ClusterClients.Lease admin, PolicyChoice policies,
-            GatewayProbe probe, AuthorizerMetrics metrics) {
+            CompletableFuture<Optional<CredentialRecord>> stored, ClusterClients.Lease admin, Tools tools) {
         this.request = request;
         this.access = access;
         this.stored = stored;
         this.admin = admin;
-        this.policies = policies;
-        this.probe = probe;
-        this.metrics = metrics;
+        this.tools = tools;
     }
 
     KubernetesClient admin() {
@@ -61,25 +62,30 @@ final class ClusterSession implements AutoCloseable {
         return ParallelCalls.join(stored);
     }
 
-    /** The request's policy once the stored record is read, asked for after the cluster's own reads. */
-    Supplier<Policy> policy() {
-        return () -> policies.of(request, record());
+    /** The cluster's reserved resources as they are now: six reads at once, nothing written. */
+    ObservedGrant observe() {
+        return ObservedGrant.read(admin.client(), tools.calls());
+    }
+
+    /**
+     * What the request wants of the cluster, decided from the stored record, which is waited for here: asked for
+     * after the cluster's own reads, so that a cluster that cannot be reached is reported as such first.
+     */
+    Desired desired() {
+        Optional<CredentialRecord> record = record();
+        return new Desired(tools.policies().of(request, record), retiring(record), request.appId());
     }
 
     /** The token Secret a recorded revocation will delete: never chosen or stored again (issue 26, G6). */
-    Supplier<Set<String>> retiring() {
-        return () -> retiring(record());
-    }
-
     static Set<String> retiring(Optional<CredentialRecord> record) {
         return record.flatMap(CredentialRecord::pending).map(r -> Set.of(r.tokenSecret())).orElse(Set.of());
     }
 
     /** Tries a token as the gateway will use it: the directory's endpoint and CA, the request's policy. */
-    TokenCheck asGateway() {
-        Supplier<Policy> policy = policy();
-        return (token, serviceAccountUid) -> metrics.step("verify", () -> probe.verify(request.clusterId(),
-                new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid, policy.get()));
+    TokenCheck asGateway(Policy policy) {
+        return (token, serviceAccountUid) -> tools.metrics().step("verify", () -> tools.probe().verify(
+                request.clusterId(), new StoredCredential(access.server(), access.caPem(), token), serviceAccountUid,
+                policy));
     }
 
     /** Refuses ({@code CONFLICT}, nothing changed) when another cluster answers than the one the credential is of. */

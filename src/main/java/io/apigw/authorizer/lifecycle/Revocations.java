@@ -114,7 +114,7 @@ class Revocations {
     /** The timer's work at a revocation's due time; a later request does it if this one cannot. */
     private void revokeIfDue(AuthorizationRequest request) {
         retrying.remove(request.clusterId());
-        try (Watchdog watchdog = Watchdog.start(deadline); ClusterSession session = sessions.open(request)) {
+        try (Watchdog watchdog = Watchdog.start(deadline); ClusterSession session = sessions.openRead(request)) {
             revokeDue(session.admin(), request, session.record());
         } catch (RuntimeException e) {
             // Logged by type and code only; the revocation stays recorded for the next request of the cluster.

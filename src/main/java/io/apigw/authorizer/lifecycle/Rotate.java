@@ -11,8 +11,10 @@ import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.Revocation;
 import io.apigw.authorizer.grant.ChangeLog;
+import io.apigw.authorizer.grant.Desired;
 import io.apigw.authorizer.grant.Grant;
 import io.apigw.authorizer.grant.GrantReconciler;
+import io.apigw.authorizer.grant.ObservedGrant;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.Result;
 
@@ -44,20 +46,16 @@ public class Rotate implements UseCase {
         try (ClusterSession session = sessions.open(request)) {
             // The stored token is this cluster's: a rotation on another cluster behind the id would revoke nothing.
             session.requireSameCluster("a rotation");
-            Grant fresh = grants.rotate(session.admin(), changes, session.asGateway(), session.retiring(),
-                    session.policy(), request.appId(), request.requestId());
+            ObservedGrant observed = session.observe();
+            Desired desired = session.desired();
+            Grant fresh = grants.rotate(session.admin(), observed, desired, session.asGateway(desired.policy()),
+                    changes, request.requestId());
             Optional<CredentialRecord> record = session.record();
             String credentialRef = credentials.reference(request.clusterId()).value();
             if (record.filter(r -> fresh.tokenSecret().equals(r.tokenSecret())).isPresent()) {
                 // This rotation is stored already (a retry or a redelivery): answer as it was done.
                 revocations.revokeDue(session.admin(), request, record);
-                Optional<Revocation> pending = record.get().pending();
-                return new Result.CredentialRotated(request.requestId(), request.clusterId(),
-                        Registrations.region(request), Result.now(), attempt, fresh.tokenSecret(),
-                        pending.map(Revocation::tokenSecret).orElse(null),
-                        pending.map(r -> r.after().toString()).orElse(null),
-                        pending.map(r -> r.due(Instant.now())).orElse(true), credentialRef,
-                        fresh.kubernetesVersion());
+                return asDone(request, attempt, fresh, record.get().pending(), credentialRef);
             }
             Optional<Revocation> earlier = record.flatMap(CredentialRecord::pending);
             if (earlier.isPresent()) {
@@ -67,7 +65,7 @@ public class Rotate implements UseCase {
             Revocation retire = record.filter(r -> r.tokenSecret() != null)
                     .map(r -> Revocations.after(graceNow, r.tokenSecret(), r.tokenSecretUid()))
                     .orElse(null);
-            credentials.save(Registrations.of(request, session.policy().get()), fresh.clusterUid(),
+            credentials.save(Registrations.of(request, desired.policy()), fresh.clusterUid(),
                     session.access().server(), session.access().caPem(), fresh.token(), fresh.tokenSecret(),
                     fresh.tokenSecretUid(), retire);
             boolean revoked = retire == null;
@@ -83,5 +81,13 @@ public class Rotate implements UseCase {
                     retire == null ? null : retire.after().toString(), revoked, credentialRef,
                     fresh.kubernetesVersion());
         }
+    }
+
+    private static Result asDone(AuthorizationRequest request, int attempt, Grant fresh, Optional<Revocation> pending,
+            String credentialRef) {
+        return new Result.CredentialRotated(request.requestId(), request.clusterId(), Registrations.region(request),
+                Result.now(), attempt, fresh.tokenSecret(), pending.map(Revocation::tokenSecret).orElse(null),
+                pending.map(r -> r.after().toString()).orElse(null), pending.map(r -> r.due(Instant.now())).orElse(true),
+                credentialRef, fresh.kubernetesVersion());
     }
 }

@@ -25,9 +25,8 @@ class Sessions {
     private final ClusterClients clients;
     private final CredentialStore credentials;
     private final ParallelCalls calls;
-    private final GatewayProbe probe;
     private final AuthorizerMetrics metrics;
-    private final PolicyChoice policies;
+    private final ClusterSession.Tools tools;
 
     Sessions(ClusterDirectory directory, ClusterClients clients, CredentialStore credentials, ParallelCalls calls,
             GatewayProbe probe, AuthorizerMetrics metrics, AuthorizerConfig config) {
@@ -35,9 +34,9 @@ class Sessions {
         this.clients = clients;
         this.credentials = credentials;
         this.calls = calls;
-        this.probe = probe;
         this.metrics = metrics;
-        this.policies = new PolicyChoice(Policy.configured(config.policy().version()));
+        this.tools = new ClusterSession.Tools(new PolicyChoice(Policy.configured(config.policy().version())), probe,
+                metrics, calls);
     }
 
     /** The stored record, the request's tenant's (else {@code CLUSTER_NOT_FOUND}), read on the call pool. */
@@ -49,6 +48,13 @@ class Sessions {
     ClusterSession open(AuthorizationRequest request) {
         ClusterAccess access = directory.resolve(request);
         return start(request, access, readOwnRecord(request));
+    }
+
+    /** The revocation timer's session: the lookup, then the record read on this thread, then the connection. */
+    ClusterSession openRead(AuthorizationRequest request) {
+        ClusterAccess access = directory.resolve(request);
+        Optional<CredentialRecord> record = TenantGuard.ownRecord(request, credentials.record(request.clusterId()));
+        return start(request, access, CompletableFuture.completedFuture(record));
     }
 
     /** An authorize's session, whose record read began before the (timed) lookup. */
@@ -63,14 +69,10 @@ class Sessions {
         return start(request, access, stored);
     }
 
-    PolicyChoice policies() {
-        return policies;
-    }
-
     private ClusterSession start(AuthorizationRequest request, ClusterAccess access,
             CompletableFuture<Optional<CredentialRecord>> stored) {
         try {
-            return new ClusterSession(request, access, stored, clients.open(access), policies, probe, metrics);
+            return new ClusterSession(request, access, stored, clients.open(access), tools);
         } catch (RuntimeException e) {
             ParallelCalls.settled(stored);
             throw e;

@@ -106,6 +106,12 @@ class CredentialChecksTest {
     @Test
     void anUnknownIdentityOnEitherSideIsNotAReplacement() {
         assertThat(CredentialChecks.first(withFound(healthy(), found(SECRET, false, null)))).isEmpty();
+        CredentialRecord r = healthy().record().get();
+        CredentialRecord storedBeforeV15 = new CredentialRecord(r.credential(), r.tokenSecret(), r.tokenSecretUid(),
+                r.tokenStoredAt(), r.pending(), r.version(), r.policyVersion(), null, r.tenant(), r.deauthorizing());
+        CredentialChecks.Gathered g = healthy();
+        assertThat(CredentialChecks.first(new CredentialChecks.Gathered(g.clusterId(), g.server(), g.caPem(),
+                Optional.of(storedBeforeV15), g.found()))).isEmpty();
     }
 
     @Test

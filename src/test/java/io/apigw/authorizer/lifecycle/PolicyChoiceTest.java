@@ -52,6 +52,13 @@ class PolicyChoiceTest {
     }
 
     @Test
+    void aNewClusterMayNotAskForAnotherVersionThanTheConfiguredOne() {
+        assertThatThrownBy(() -> configuredV2.of(request(Optional.of(1)), Optional.empty()))
+                .isInstanceOfSatisfying(AuthorizationException.class,
+                        e -> assertThat(e.code()).isEqualTo(FailureCode.CONFLICT));
+    }
+
+    @Test
     void aRecordedVersionThisWorkerDoesNotKnowIsAnInternalErrorThatChangesNothing() {
         assertThatThrownBy(() -> configuredV2.of(request(Optional.empty()), recorded(9)))
                 .isInstanceOfSatisfying(AuthorizationException.class,
