@@ -53,6 +53,7 @@ public class KafkaAccessCheck implements HealthCheck {
     private static final Logger LOG = Logger.getLogger(KafkaAccessCheck.class);
     /** Below the readiness probe's 3 s timeout. */
     private static final int TIMEOUT_MS = 2_000;
+    private static final String NO_ANSWER = "Kafka did not answer within " + TIMEOUT_MS + " ms";
 
     private final Admin admin;
     private final Map<String, AclOperation> topics = new LinkedHashMap<>();
@@ -84,13 +85,15 @@ public class KafkaAccessCheck implements HealthCheck {
         List<String> missing = new ArrayList<>();
         List<String> unchecked = new ArrayList<>();
         HealthCheckResponseBuilder response = HealthCheckResponse.named("kafka-access");
+        // One bound for the whole check, below the probe's timeout: each wait gets what is left of it.
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
         try {
             var described = admin.describeTopics(topics.keySet(), new DescribeTopicsOptions()
                     .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).topicNameValues();
             for (var t : topics.entrySet()) {
                 String resource = "topic " + t.getKey();
                 try {
-                    check(described.get(t.getKey()).get(TIMEOUT_MS, TimeUnit.MILLISECONDS).authorizedOperations(),
+                    check(described.get(t.getKey()).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
                             t.getValue(), resource, missing);
                 } catch (ExecutionException e) {
                     sort(e.getCause(), t.getValue(), resource, missing, unchecked);
@@ -99,9 +102,9 @@ public class KafkaAccessCheck implements HealthCheck {
             String resource = "group " + group;
             try {
                 check(admin.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions()
-                        .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).describedGroups().get(group)
-                        .get(TIMEOUT_MS, TimeUnit.MILLISECONDS).authorizedOperations(), AclOperation.READ, resource,
-                        missing);
+                        .includeAuthorizedOperations(true).timeoutMs((int) left(deadline))).describedGroups()
+                        .get(group).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
+                        AclOperation.READ, resource, missing);
             } catch (ExecutionException e) {
                 // A group nobody has joined yet does not exist: Describe was allowed, and READ is checked once the
                 // consumer has joined it. (Describe without Read would keep the group from ever existing: not seen.)
@@ -110,7 +113,7 @@ public class KafkaAccessCheck implements HealthCheck {
                 }
             }
         } catch (TimeoutException e) {
-            unchecked.add("Kafka did not answer within " + TIMEOUT_MS + " ms");
+            unchecked.add(NO_ANSWER);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return response.down().build();
@@ -128,6 +131,11 @@ public class KafkaAccessCheck implements HealthCheck {
         return report(problems.isEmpty() ? response.up() : response.down(), String.join("; ", problems));
     }
 
+    /** Milliseconds left until {@code deadline}; at least 1, so that a wait past it times out at once. */
+    private static long left(long deadline) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+    }
+
     private static void check(Set<AclOperation> allowed, AclOperation needed, String resource, List<String> missing) {
         // null: the broker has no authorizer, everything is allowed.
         if (allowed != null && !allowed.contains(needed)) {
@@ -140,6 +148,10 @@ public class KafkaAccessCheck implements HealthCheck {
             List<String> unchecked) {
         if (cause instanceof AuthorizationException) {
             missing.add(needed + " on " + resource);
+        } else if (cause instanceof org.apache.kafka.common.errors.TimeoutException) { // not java.util.concurrent's
+            if (!unchecked.contains(NO_ANSWER)) {
+                unchecked.add(NO_ANSWER);
+            }
         } else if (cause instanceof UnknownTopicOrPartitionException) {
             unchecked.add(resource + " (no such topic)");
         } else {

@@ -12,7 +12,7 @@ import io.apigw.authorizer.directory.ClusterDirectory;
 
 /**
  * Ready means results can be stored: the worker's own cluster answers for the credential namespace, and the
- * cluster directory can be read. Kafka's readiness is reported by the messaging extension itself.
+ * cluster directory can be read. Kafka's is {@link KafkaAccessCheck}'s, and the channels' the messaging extension's.
  */
 @ApplicationScoped
 public class ReadinessChecks {

@@ -1,17 +1,24 @@
 package io.apigw.authorizer.worker;
 
 import java.time.Duration;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import org.apache.kafka.clients.producer.Producer;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.delivery.KeyedDispatcher;
 import io.apigw.authorizer.delivery.Sweeps;
+import io.apigw.authorizer.timing.DaemonThreads;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -33,7 +40,7 @@ public class Drain {
 
     private static final Logger LOG = Logger.getLogger(Drain.class);
 
-    /** All the producers get together to hand what they hold to the broker, before they are closed by force. */
+    /** Each producer gets this long to hand what it holds to the broker, before it is closed by force. */
     static final Duration PRODUCERS_CLOSE = Duration.ofSeconds(2);
 
     private final Duration grace;
@@ -85,17 +92,21 @@ public class Drain {
         closeProducers();
     }
 
+    /** All at once, each within {@link #PRODUCERS_CLOSE}: one stuck producer does not take the others' time. */
     private void closeProducers() {
-        long deadline = System.nanoTime() + PRODUCERS_CLOSE.toNanos();
-        Set<String> channels = kafka.getProducerChannels();
-        for (String channel : channels) {
-            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-            try {
-                kafka.getProducer(channel).unwrap().close(left);
-            } catch (RuntimeException e) {
-                LOG.warnf("shutting down: the producer of %s did not close cleanly (%s)", channel,
-                        e.getClass().getSimpleName());
+        try {
+            List<CompletableFuture<Void>> closes = new ArrayList<>();
+            for (String channel : kafka.getProducerChannels()) {
+                Producer<?, ?> producer = kafka.getProducer(channel).unwrap();
+                closes.add(CompletableFuture.runAsync(() -> producer.close(PRODUCERS_CLOSE),
+                        runnable -> DaemonThreads.daemon(runnable, "close-" + channel).start()));
             }
+            CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new))
+                    .get(PRODUCERS_CLOSE.plusSeconds(1).toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.warnf("shutting down: the producers did not all close cleanly (%s)", e.getClass().getSimpleName());
         }
     }
 }

@@ -317,7 +317,7 @@ class WorkerProcessIT extends PackagedWorkers {
     @Test
     void sigtermWithKafkaDownExitsWithinThePodsGrace() throws Exception {
         WorkerProcess w = worker("kafka-down");
-        sendToSlowClusters(6, Duration.ofSeconds(2));
+        List<String> ids = sendToSlowClusters(6, Duration.ofSeconds(2));
         awaitClustersStarted(2);
         kafka.close();
         broker.stop();
@@ -333,6 +333,10 @@ class WorkerProcessIT extends PackagedWorkers {
             broker.restart();
             kafka = new KafkaClients(broker.bootstrapServers());
         }
+        worker("kafka-down-successor");
+        assertThat(results(ids, ids.size(), Duration.ofSeconds(120)).keySet())
+                .as("every request is answered: the successor gets what the stopped worker left unacknowledged")
+                .containsExactlyInAnyOrderElementsOf(ids);
     }
 
     @Test
