@@ -88,29 +88,9 @@ public class KafkaAccessCheck implements HealthCheck {
         // One bound for the whole check, below the probe's timeout: each wait gets what is left of it.
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
         try {
-            var described = admin.describeTopics(topics.keySet(), new DescribeTopicsOptions()
-                    .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).topicNameValues();
-            for (var t : topics.entrySet()) {
-                String resource = "topic " + t.getKey();
-                try {
-                    check(described.get(t.getKey()).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
-                            t.getValue(), resource, missing);
-                } catch (ExecutionException e) {
-                    sort(e.getCause(), t.getValue(), resource, missing, unchecked);
-                }
-            }
-            String resource = "group " + group;
-            try {
-                check(admin.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions()
-                        .includeAuthorizedOperations(true).timeoutMs((int) left(deadline))).describedGroups()
-                        .get(group).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
-                        AclOperation.READ, resource, missing);
-            } catch (ExecutionException e) {
-                // A group nobody has joined yet does not exist: Describe was allowed, and READ is checked once the
-                // consumer has joined it. (Describe without Read would keep the group from ever existing: not seen.)
-                if (!(e.getCause() instanceof GroupIdNotFoundException)) {
-                    sort(e.getCause(), AclOperation.READ, resource, missing, unchecked);
-                }
+            checkTopics(deadline, missing, unchecked);
+            if (!unchecked.contains(NO_ANSWER)) {
+                checkGroup(deadline, missing, unchecked);
             }
         } catch (TimeoutException e) {
             unchecked.add(NO_ANSWER);
@@ -129,6 +109,38 @@ public class KafkaAccessCheck implements HealthCheck {
             problems.add("could not check " + String.join(", ", unchecked));
         }
         return report(problems.isEmpty() ? response.up() : response.down(), String.join("; ", problems));
+    }
+
+    private void checkTopics(long deadline, List<String> missing, List<String> unchecked)
+            throws InterruptedException, TimeoutException {
+        var described = admin.describeTopics(topics.keySet(), new DescribeTopicsOptions()
+                .includeAuthorizedOperations(true).timeoutMs(TIMEOUT_MS)).topicNameValues();
+        for (var t : topics.entrySet()) {
+            String resource = "topic " + t.getKey();
+            try {
+                check(described.get(t.getKey()).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
+                        t.getValue(), resource, missing);
+            } catch (ExecutionException e) {
+                sort(e.getCause(), t.getValue(), resource, missing, unchecked);
+            }
+        }
+    }
+
+    private void checkGroup(long deadline, List<String> missing, List<String> unchecked)
+            throws InterruptedException, TimeoutException {
+        String resource = "group " + group;
+        try {
+            check(admin.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions()
+                    .includeAuthorizedOperations(true).timeoutMs((int) left(deadline))).describedGroups()
+                    .get(group).get(left(deadline), TimeUnit.MILLISECONDS).authorizedOperations(),
+                    AclOperation.READ, resource, missing);
+        } catch (ExecutionException e) {
+            // A group nobody has joined yet does not exist: Describe was allowed, and READ is checked once the
+            // consumer has joined it. (Describe without Read would keep the group from ever existing: not seen.)
+            if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                sort(e.getCause(), AclOperation.READ, resource, missing, unchecked);
+            }
+        }
     }
 
     /** Milliseconds left until {@code deadline}; at least 1, so that a wait past it times out at once. */
