@@ -206,75 +206,87 @@ public class RequestReader {
             return new ReadResult.Rejected(why, true, echoed(data, "requestId"), echoed(data, "clusterId"), region,
                     false);
         }
-        String problem = null;
-        if (subject != null && !subject.equals(clusterId.get())) {
-            problem = "CloudEvents subject does not match clusterId";
-        } else if (data.hasNonNull("region") || regionRequired) {
-            if (region.isEmpty()) {
-                problem = fieldProblem(data, "region", "a region such as ap-guangzhou");
+        try {
+            if (subject != null && !subject.equals(clusterId.get())) {
+                throw new Invalid("CloudEvents subject does not match clusterId");
             }
-        }
-        Optional<String> appId = Optional.empty();
-        Optional<String> ownerUin = Optional.empty();
-        Optional<String> requestedBy = Optional.empty();
-        if (problem == null) {
-            appId = scalar(data, "appId");
-            ownerUin = scalar(data, "ownerUin");
+            if ((data.hasNonNull("region") || regionRequired) && region.isEmpty()) {
+                throw new Invalid(fieldProblem(data, "region", "a region such as ap-guangzhou"));
+            }
+            // requestedBy's problem is named before the tenant's, as it always was.
+            Optional<String> requestedBy = scalar(data, "requestedBy");
+            if (data.hasNonNull("requestedBy") && requestedBy.filter(s -> s.length() <= MAX_REQUESTED_BY).isEmpty()) {
+                throw new Invalid("requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters");
+            }
+            Optional<String> appId = scalar(data, "appId");
+            Optional<String> ownerUin = scalar(data, "ownerUin");
             if (data.hasNonNull("appId") && appId.filter(APP_ID.asMatchPredicate()).isEmpty()) {
-                problem = "appId must be 1-64 characters of [A-Za-z0-9_-]";
-            } else if (data.hasNonNull("ownerUin") && ownerUin.filter(OWNER_UIN.asMatchPredicate()).isEmpty()) {
-                problem = "ownerUin must be the account's uin: 1-20 digits";
+                throw new Invalid("appId must be 1-64 characters of [A-Za-z0-9_-]");
             }
-            requestedBy = scalar(data, "requestedBy");
-            if (data.hasNonNull("requestedBy")
-                    && requestedBy.filter(s -> s.length() <= MAX_REQUESTED_BY).isEmpty()) {
-                problem = "requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters";
+            if (data.hasNonNull("ownerUin") && ownerUin.filter(OWNER_UIN.asMatchPredicate()).isEmpty()) {
+                throw new Invalid("ownerUin must be the account's uin: 1-20 digits");
             }
+            Optional<Duration> grace = grace(data, type);
+            Trigger trigger = trigger(data);
+            Optional<String> ifVersion = ifCredentialVersion(data, type);
+            return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region,
+                    appId, requestedBy, grace, trigger, ifVersion, policyVersion(data, ifVersion), ownerUin));
+        } catch (Invalid e) {
+            return new ReadResult.Rejected(e.getMessage(), false, requestId, clusterId, region, false);
         }
-        Optional<Duration> grace = Optional.empty();
-        if (problem == null && type == RequestType.ROTATE && data.hasNonNull("grace")) {
-            grace = grace(data.get("grace"));
-            if (grace.isEmpty()) {
-                problem = "grace must be an ISO-8601 duration (such as PT10M) or whole seconds, from 0 to "
-                        + MAX_GRACE.toDays() + " days";
-            }
+    }
+
+    /** A field's problem: the request is rejected with it, naming the field and what it must be. */
+    private static final class Invalid extends RuntimeException {
+        Invalid(String problem) {
+            super(problem, null, false, false);
         }
-        Trigger trigger = Trigger.console;
-        if (problem == null && data.hasNonNull("trigger")) {
-            Optional<Trigger> named = text(data, "trigger").flatMap(Trigger::of);
-            if (named.isEmpty()) {
-                problem = "trigger must be one of " + String.join(", ",
-                        Arrays.stream(Trigger.values()).map(Enum::name).toList());
-            } else {
-                trigger = named.get();
-            }
+    }
+
+    private static Optional<Duration> grace(JsonNode data, RequestType type) {
+        if (type != RequestType.ROTATE || !data.hasNonNull("grace")) {
+            return Optional.empty();
         }
-        Optional<String> ifVersion = Optional.empty();
-        if (problem == null && data.hasNonNull("ifCredentialVersion")) {
-            ifVersion = text(data, "ifCredentialVersion").filter(CREDENTIAL_VERSION.asMatchPredicate());
-            if (type != RequestType.AUTHORIZE) {
-                problem = "ifCredentialVersion is only for ClusterAuthorizationRequested";
-            } else if (ifVersion.isEmpty()) {
-                problem = "ifCredentialVersion must be 1-64 characters of [A-Za-z0-9._:-]";
-            }
+        return Optional.of(grace(data.get("grace")).orElseThrow(() -> new Invalid("grace must be an ISO-8601 "
+                + "duration (such as PT10M) or whole seconds, from 0 to " + MAX_GRACE.toDays() + " days")));
+    }
+
+    private static Trigger trigger(JsonNode data) {
+        if (!data.hasNonNull("trigger")) {
+            return Trigger.console;
         }
-        Optional<Integer> policyVersion = Optional.empty();
-        if (problem == null && data.hasNonNull("policyVersion")) {
-            JsonNode v = data.get("policyVersion");
-            policyVersion = v.isIntegralNumber() && v.canConvertToInt() ? Optional.of(v.asInt()) : Optional.empty();
-            if (ifVersion.isEmpty()) {
-                // Never outside a rollout: a cluster's rules change only when its credential is the one judged.
-                problem = "policyVersion is only for a conditional ClusterAuthorizationRequested (with "
-                        + "ifCredentialVersion)";
-            } else if (policyVersion.flatMap(Policy::of).isEmpty()) {
-                problem = "policyVersion must be one of " + Policy.versions();
-            }
+        return text(data, "trigger").flatMap(Trigger::of).orElseThrow(() -> new Invalid("trigger must be one of "
+                + String.join(", ", Arrays.stream(Trigger.values()).map(Enum::name).toList())));
+    }
+
+    private static Optional<String> ifCredentialVersion(JsonNode data, RequestType type) {
+        if (!data.hasNonNull("ifCredentialVersion")) {
+            return Optional.empty();
         }
-        if (problem != null) {
-            return new ReadResult.Rejected(problem, false, requestId, clusterId, region, false);
+        Optional<String> ifVersion = text(data, "ifCredentialVersion").filter(CREDENTIAL_VERSION.asMatchPredicate());
+        if (type != RequestType.AUTHORIZE) {
+            throw new Invalid("ifCredentialVersion is only for ClusterAuthorizationRequested");
         }
-        return new ReadResult.Accepted(new AuthorizationRequest(type, requestId.get(), clusterId.get(), region, appId,
-                requestedBy, grace, trigger, ifVersion, policyVersion, ownerUin));
+        return Optional.of(ifVersion.orElseThrow(() -> new Invalid(
+                "ifCredentialVersion must be 1-64 characters of [A-Za-z0-9._:-]")));
+    }
+
+    private static Optional<Integer> policyVersion(JsonNode data, Optional<String> ifVersion) {
+        if (!data.hasNonNull("policyVersion")) {
+            return Optional.empty();
+        }
+        JsonNode v = data.get("policyVersion");
+        Optional<Integer> policyVersion = v.isIntegralNumber() && v.canConvertToInt() ? Optional.of(v.asInt())
+                : Optional.empty();
+        if (ifVersion.isEmpty()) {
+            // Never outside a rollout: a cluster's rules change only when its credential is the one judged.
+            throw new Invalid("policyVersion is only for a conditional ClusterAuthorizationRequested (with "
+                    + "ifCredentialVersion)");
+        }
+        if (policyVersion.flatMap(Policy::of).isEmpty()) {
+            throw new Invalid("policyVersion must be one of " + Policy.versions());
+        }
+        return policyVersion;
     }
 
     /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */
