@@ -91,30 +91,15 @@ public class RequestReader {
             // The reader uses only ce_* and content-type, but every header is held while the record waits.
             return oversize("headers of " + headerBytes + " bytes exceed the limit of " + maxBytes);
         }
-        Map<String, String> ce = new TreeMap<>();
-        String contentType = null;
-        String miscased = null;
-        for (Header h : headers) {
-            String key = h.key();
-            if (miscased == null && !key.startsWith(CE_PREFIX) && key.regionMatches(true, 0, CE_PREFIX, 0, 3)) {
-                miscased = key;
-            }
-            if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
-                byte[] raw = h.value();
-                if (raw == null || raw.length > MAX_HEADER_BYTES) {
-                    return unreadable("header " + sanitize(key) + " is missing a value or too long");
-                }
-                String v = decodeStrict(raw);
-                if (v == null) {
-                    return unreadable("header " + sanitize(key) + " is not valid UTF-8");
-                }
-                if (key.equals("content-type")) {
-                    contentType = v;
-                } else if (ce.put(key.substring(CE_PREFIX.length()), v) != null) {
-                    return unreadable("header " + sanitize(key) + " appears more than once");
-                }
-            }
+        Envelope envelope;
+        try {
+            envelope = envelope(headers);
+        } catch (Invalid e) {
+            return unreadable(e.getMessage());
         }
+        Map<String, String> ce = envelope.ce();
+        String contentType = envelope.contentType();
+        String miscased = envelope.miscased();
         JsonNode body;
         try {
             body = JSON.readTree(value);
@@ -144,6 +129,38 @@ public class RequestReader {
             return readEnvelope(ce, body);
         }
         return readData(body, RequestType.AUTHORIZE, null);
+    }
+
+    /** The ce_* attributes and the content type from the headers, and the first ce_ header spelled otherwise. */
+    private record Envelope(Map<String, String> ce, String contentType, String miscased) {
+    }
+
+    private static Envelope envelope(Headers headers) {
+        Map<String, String> ce = new TreeMap<>();
+        String contentType = null;
+        String miscased = null;
+        for (Header h : headers) {
+            String key = h.key();
+            if (miscased == null && !key.startsWith(CE_PREFIX) && key.regionMatches(true, 0, CE_PREFIX, 0, 3)) {
+                miscased = key;
+            }
+            if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
+                byte[] raw = h.value();
+                if (raw == null || raw.length > MAX_HEADER_BYTES) {
+                    throw new Invalid("header " + sanitize(key) + " is missing a value or too long");
+                }
+                String v = decodeStrict(raw);
+                if (v == null) {
+                    throw new Invalid("header " + sanitize(key) + " is not valid UTF-8");
+                }
+                if (key.equals("content-type")) {
+                    contentType = v;
+                } else if (ce.put(key.substring(CE_PREFIX.length()), v) != null) {
+                    throw new Invalid("header " + sanitize(key) + " appears more than once");
+                }
+            }
+        }
+        return new Envelope(ce, contentType, miscased);
     }
 
     private ReadResult readStructured(ObjectNode event) {
