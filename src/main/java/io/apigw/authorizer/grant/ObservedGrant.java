@@ -1,14 +1,8 @@
 package io.apigw.authorizer.grant;
 
-import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE;
-import static io.apigw.authorizer.grant.ReservedResources.CLUSTER_ROLE_BINDING;
-import static io.apigw.authorizer.grant.ReservedResources.NAMESPACE;
-import static io.apigw.authorizer.grant.ReservedResources.RBAC_GROUP;
-import static io.apigw.authorizer.grant.ReservedResources.SERVICE_ACCOUNT;
 import static io.apigw.authorizer.kube.KubeErrors.call;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -22,8 +16,6 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
-import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.VersionInfo;
 
@@ -41,15 +33,10 @@ public record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, 
      * the version is read on the caller's thread meanwhile. Nothing is retiring yet: {@link #retiring(Set)}.
      */
     public static ObservedGrant read(KubernetesClient client, ParallelCalls calls) {
-        CompletableFuture<ServiceAccount> sa = calls.submit(() -> call(client, reading(Reserved.SERVICE_ACCOUNT),
-                () -> client.serviceAccounts().inNamespace(NAMESPACE).withName(SERVICE_ACCOUNT).get()));
-        CompletableFuture<ClusterRole> role = calls.submit(() -> call(client, reading(Reserved.CLUSTER_ROLE),
-                () -> client.rbac().clusterRoles().withName(CLUSTER_ROLE).get()));
-        CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> call(client,
-                reading(Reserved.CLUSTER_ROLE_BINDING),
-                () -> client.rbac().clusterRoleBindings().withName(CLUSTER_ROLE_BINDING).get()));
-        CompletableFuture<List<Secret>> secrets = calls.submit(() -> call(client, "listing Secrets in " + NAMESPACE,
-                () -> TokenSecrets.inKubeSystem(client).list().getItems()));
+        CompletableFuture<ServiceAccount> sa = calls.submit(() -> AccountResource.read(client));
+        CompletableFuture<ClusterRole> role = calls.submit(() -> RoleResource.read(client));
+        CompletableFuture<ClusterRoleBinding> binding = calls.submit(() -> BindingResource.read(client));
+        CompletableFuture<List<Secret>> secrets = calls.submit(() -> TokenSecretResource.list(client));
         CompletableFuture<String> identity = calls.submit(() -> ClusterIdentity.read(client));
         try {
             VersionInfo version = call(client, "reading the Kubernetes version", client::getKubernetesVersion);
@@ -73,10 +60,6 @@ public record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, 
         return new ObservedGrant(version, serviceAccount, role, binding, tokenSecrets, staleTokens, names, clusterUid);
     }
 
-    private static String reading(Reserved resource) {
-        return "reading " + resource.described();
-    }
-
     Owners owners() {
         return Owners.of(serviceAccount);
     }
@@ -91,24 +74,15 @@ public record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, 
     }
 
     boolean roleMatches(Policy policy) {
-        return role != null && role.getAggregationRule() == null
-                && normalized(role.getRules()).equals(normalized(policy.rules()));
+        return RoleResource.matches(role, policy);
     }
 
     boolean roleRefMatches() {
-        return binding != null && binding.getRoleRef() != null
-                && Reserved.CLUSTER_ROLE.kind.equals(binding.getRoleRef().getKind())
-                && CLUSTER_ROLE.equals(binding.getRoleRef().getName())
-                && RBAC_GROUP.equals(binding.getRoleRef().getApiGroup());
+        return BindingResource.roleRefMatches(binding);
     }
 
     boolean subjectsMatch() {
-        if (binding == null || binding.getSubjects() == null || binding.getSubjects().size() != 1) {
-            return false;
-        }
-        Subject s = binding.getSubjects().get(0);
-        return Reserved.SERVICE_ACCOUNT.kind.equals(s.getKind()) && SERVICE_ACCOUNT.equals(s.getName())
-                && NAMESPACE.equals(s.getNamespace()) && (s.getApiGroup() == null || s.getApiGroup().isEmpty());
+        return BindingResource.subjectsMatch(binding);
     }
 
     /** {@code kind/name} of each reserved resource that does not exist (the token: none filled). */
@@ -167,21 +141,5 @@ public record ObservedGrant(VersionInfo version, ServiceAccount serviceAccount, 
             drifted.add(Reserved.CLUSTER_ROLE_BINDING.ref());
         }
         return drifted;
-    }
-
-    /** Same rules, in any order: the order of rules and list entries carries no meaning in RBAC. */
-    private static Set<List<Set<String>>> normalized(List<PolicyRule> rules) {
-        Set<List<Set<String>>> out = new HashSet<>();
-        if (rules != null) {
-            for (PolicyRule r : rules) {
-                out.add(List.of(set(r.getApiGroups()), set(r.getResources()), set(r.getVerbs()),
-                        set(r.getResourceNames()), set(r.getNonResourceURLs())));
-            }
-        }
-        return out;
-    }
-
-    private static Set<String> set(List<String> l) {
-        return l == null ? Set.of() : new HashSet<>(l);
     }
 }

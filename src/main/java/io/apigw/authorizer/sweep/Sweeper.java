@@ -27,7 +27,6 @@ import io.apigw.authorizer.credential.CredentialStore.Registered;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.timing.DaemonThreads;
-import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;

@@ -47,7 +47,6 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.testing.Requests;
 import io.apigw.authorizer.marks.Marks;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;

@@ -27,7 +27,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.grant.ReservedResources;
 import io.apigw.authorizer.testing.FreePort;

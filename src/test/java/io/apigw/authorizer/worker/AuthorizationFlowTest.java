@@ -18,7 +18,6 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.apigw.authorizer.grant.ReservedResources;
 import io.apigw.authorizer.policy.Policy;
 import io.apigw.authorizer.result.ResultPublisher;
 import io.apigw.authorizer.testing.InMemoryChannels;
@@ -36,7 +35,6 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;

@@ -18,7 +18,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.sweep.SweepHarness;
 import io.apigw.authorizer.testing.FreePort;
 import io.apigw.authorizer.testing.KafkaBroker;
