@@ -15,7 +15,6 @@ import java.util.function.Function;
 import io.apigw.authorizer.kube.KubeErrors;
 import io.apigw.authorizer.metrics.AuthorizerMetrics;
 import io.apigw.authorizer.result.AuthorizationException;
-import io.apigw.authorizer.result.CredentialProblem;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.result.ResourceAction.Action;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -81,8 +80,7 @@ final class TokenSecretResource {
      */
     static TokenVerdict judge(Secret secret, ServiceAccount sa, TokenCheck check, boolean patient) {
         if (TokenSecrets.invalidated(secret)) {
-            return new TokenVerdict(CredentialProblem.invalidated, "token Secret " + secret.getMetadata().getName()
-                    + " is labelled " + ReservedResources.LEGACY_TOKEN_INVALID_SINCE);
+            return TokenVerdict.invalidated(secret.getMetadata().getName());
         }
         long until = System.nanoTime() + SETTLING.toNanos();
         long pause = FIRST_PAUSE.toMillis();

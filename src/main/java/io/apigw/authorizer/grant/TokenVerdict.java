@@ -11,6 +11,20 @@ public record TokenVerdict(CredentialProblem problem, String detail) {
     static final TokenVerdict USABLE = new TokenVerdict(null, "the token authenticates as " + ReservedResources.NAMESPACE
             + "/" + ReservedResources.SERVICE_ACCOUNT + " and holds its policy's rights");
 
+    /**
+     * The legacy token cleaner (1.29+) has labelled the token Secret: its token is rejected from then on. Judged
+     * without a call, by the reconcile (before a token is stored) and by the stored credential's checks alike.
+     */
+    public static TokenVerdict invalidated(String tokenSecret) {
+        return new TokenVerdict(CredentialProblem.invalidated, "token Secret " + tokenSecret + " is labelled "
+                + ReservedResources.LEGACY_TOKEN_INVALID_SINCE);
+    }
+
+    /** The same verdict, with what the console's user can do about it. */
+    public TokenVerdict advising(String advice) {
+        return new TokenVerdict(problem, detail + "; " + advice);
+    }
+
     public boolean usable() {
         return problem == null;
     }

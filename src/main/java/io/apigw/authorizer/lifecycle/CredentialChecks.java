@@ -9,7 +9,6 @@ import io.apigw.authorizer.credential.CredentialRecord;
 import io.apigw.authorizer.credential.StoredCredential;
 import io.apigw.authorizer.grant.ClusterIdentity;
 import io.apigw.authorizer.grant.Inspection;
-import io.apigw.authorizer.grant.ReservedResources;
 import io.apigw.authorizer.grant.TokenVerdict;
 import io.apigw.authorizer.result.CredentialProblem;
 
@@ -54,9 +53,8 @@ final class CredentialChecks {
     /** The legacy token cleaner (1.29+) marked the very token the gateway holds. */
     static final Link INVALIDATED = g -> g.found().tokenInvalidated()
             && Objects.equals(g.found().tokenSecret(), g.record().get().tokenSecret())
-                    ? problem(CredentialProblem.invalidated, "token Secret " + g.found().tokenSecret()
-                            + " is labelled " + ReservedResources.LEGACY_TOKEN_INVALID_SINCE
-                            + "; authorize again to replace it")
+                    ? Optional.of(TokenVerdict.invalidated(g.found().tokenSecret())
+                            .advising("authorize again to replace it"))
                     : Optional.empty();
 
     /** In order: each link after {@link #MISSING} may assume a stored record. */

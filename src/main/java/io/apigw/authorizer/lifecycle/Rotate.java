@@ -68,19 +68,24 @@ public class Rotate implements UseCase {
             credentials.save(Registrations.of(request, desired.policy()), fresh.clusterUid(),
                     session.access().server(), session.access().caPem(), fresh.token(), fresh.tokenSecret(),
                     fresh.tokenSecretUid(), retire);
-            boolean revoked = retire == null;
-            if (retire != null && graceNow.isZero()) {
-                revocations.revokeNow(session.admin(), retire);
-                credentials.revoked(request.clusterId(), retire);
-                revoked = true;
-            } else if (retire != null) {
-                revocations.schedule(request, retire.after());
-            }
+            boolean revoked = retire == null || retired(session, request, retire, graceNow);
             return new Result.CredentialRotated(request.requestId(), request.clusterId(), Registrations.region(request),
                     Result.now(), attempt, fresh.tokenSecret(), retire == null ? null : retire.tokenSecret(),
                     retire == null ? null : retire.after().toString(), revoked, credentialRef,
                     fresh.kubernetesVersion());
         }
+    }
+
+    /** The old token revoked now (no grace) or scheduled for after the grace; whether it is revoked already. */
+    private boolean retired(ClusterSession session, AuthorizationRequest request, Revocation retire,
+            Duration graceNow) {
+        if (graceNow.isZero()) {
+            revocations.revokeNow(session.admin(), retire);
+            credentials.revoked(request.clusterId(), retire);
+            return true;
+        }
+        revocations.schedule(request, retire.after());
+        return false;
     }
 
     private static Result asDone(AuthorizationRequest request, int attempt, Grant fresh, Optional<Revocation> pending,
