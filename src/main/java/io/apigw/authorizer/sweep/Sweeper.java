@@ -21,6 +21,7 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
+import io.apigw.authorizer.config.SweepConfig;
 import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
 import io.apigw.authorizer.credential.CredentialStore;
 import io.apigw.authorizer.credential.CredentialStore.Registered;
@@ -57,7 +58,7 @@ public class Sweeper {
     /** After a failure (the worker's own cluster or Kafka), the sweep is resumed after this pause. */
     private static final Duration RESUME_AFTER = Duration.ofSeconds(10);
 
-    private final AuthorizerConfig.Sweep config;
+    private final SweepConfig config;
     private final Optional<Double> tenantRate;
     private final String namespace;
     private final CredentialStore credentials;
@@ -114,7 +115,7 @@ public class Sweeper {
         if (stopping) {
             return;
         }
-        AuthorizerConfig.Sweep.Lease lease = config.lease();
+        SweepConfig.Lease lease = config.lease();
         election = ownCluster.leaderElector().withConfig(new LeaderElectionConfigBuilder()
                 .withName(lease.name())
                 .withLock(new LeaseLock(namespace, lease.name(), identity))

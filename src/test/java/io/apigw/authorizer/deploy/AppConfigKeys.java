@@ -89,7 +89,8 @@ final class AppConfigKeys {
             WithName withName = m.getAnnotation(WithName.class);
             String key = prefix + "." + (withName != null ? withName.value() : kebab(m.getName()));
             Class<?> type = m.getReturnType();
-            if (type.isInterface() && type.getName().startsWith(AuthorizerConfig.class.getName())) {
+            // A group: an interface of the config package (nested in AuthorizerConfig or its own, as SweepConfig).
+            if (type.isInterface() && type.getPackageName().equals(AuthorizerConfig.class.getPackageName())) {
                 walk(key, type, keys);
             } else {
                 WithDefault def = m.getAnnotation(WithDefault.class);
