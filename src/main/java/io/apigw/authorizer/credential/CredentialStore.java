@@ -1,13 +1,19 @@
 package io.apigw.authorizer.credential;
 
-import java.nio.charset.StandardCharsets;
+import static io.apigw.authorizer.credential.StoredRecords.annotations;
+import static io.apigw.authorizer.credential.StoredRecords.recordOf;
+import static io.apigw.authorizer.credential.StoredRecords.revocation;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Base64;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -15,11 +21,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
-import io.quarkus.runtime.Startup;
+import io.apigw.authorizer.marks.Marks;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.Watchdog;
-import io.apigw.authorizer.marks.Marks;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -28,14 +34,9 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
+import io.quarkus.runtime.Startup;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
-import java.time.format.DateTimeParseException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Objects;
-import java.util.function.Supplier;
 
 /**
  * Keeps the gateway's credential for each authorized cluster as a Secret {@code apigw-cluster-<clusterId>} (keys
@@ -48,8 +49,6 @@ public class CredentialStore {
 
     private static final Logger LOG = Logger.getLogger(CredentialStore.class);
     public static final String NAME_PREFIX = "apigw-cluster-";
-    /** An unchanged credential's verified time is rewritten at most this often, so a repeat authorize writes nothing. */
-    private static final Duration VERIFIED_AT_REFRESH = Duration.ofHours(1);
     /** Credentials listed per page when a sweep reads the registry. */
     private static final long REGISTRY_PAGE = 500;
 
@@ -92,62 +91,20 @@ public class CredentialStore {
      */
     public CredentialRef save(Registered where, String clusterUid, String server, String caPem, Token token,
             String tokenSecret, String tokenSecretUid, Revocation pending) {
-        String clusterId = where.clusterId();
-        String name = reference(clusterId).name();
-        Map<String, String> data = new LinkedHashMap<>();
-        data.put("server", b64(server.getBytes(StandardCharsets.UTF_8)));
-        data.put("ca.crt", b64(caPem.getBytes(StandardCharsets.UTF_8)));
-        data.put("token", b64(token.bytes()));
+        String name = reference(where.clusterId()).name();
+        SecretWrite write = new SecretWrite(where, clusterUid, SecretWrite.data(server, caPem, token), tokenSecret,
+                tokenSecretUid, pending);
         ownCluster("storing the credential", () -> {
             Secret existing = ownCluster.secrets().inNamespace(namespace).withName(name).get();
-            Map<String, String> annotations = new LinkedHashMap<>(existing == null ? Map.of() : annotations(existing));
-            boolean tokenChanged = existing == null || existing.getData() == null
-                    || !data.get("token").equals(existing.getData().get("token"));
-            annotations.put(Marks.TOKEN_SECRET, tokenSecret);
-            putOrRemove(annotations, Marks.TOKEN_SECRET_UID, tokenSecretUid);
-            if (tokenChanged || !annotations.containsKey(Marks.TOKEN_STORED_AT)) {
-                annotations.put(Marks.TOKEN_STORED_AT, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-            }
-            annotations.remove(Marks.DEAUTHORIZING);
-            where.region().ifPresent(r -> annotations.put(Marks.REGION, r));
-            where.appId().ifPresent(a -> annotations.put(Marks.APP_ID, a));
-            where.ownerUin().ifPresent(u -> annotations.put(Marks.OWNER_UIN, u));
-            if (clusterUid != null) {
-                annotations.put(Marks.CLUSTER_UID, clusterUid);
-            }
-            Instant verified = instant(annotations.get(Marks.VERIFIED_AT));
-            if (tokenChanged || verified == null || verified.plus(VERIFIED_AT_REFRESH).isBefore(Instant.now())) {
-                annotations.put(Marks.VERIFIED_AT, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
-            }
-            if (pending != null) {
-                annotations.put(Marks.REVOKE_TOKEN_SECRET, pending.tokenSecret());
-                putOrRemove(annotations, Marks.REVOKE_TOKEN_SECRET_UID, pending.tokenSecretUid());
-                annotations.put(Marks.REVOKE_AFTER, pending.after().toString());
-            }
-            Map<String, String> labels = new LinkedHashMap<>(
-                    existing == null || existing.getMetadata().getLabels() == null ? Map.of()
-                            : existing.getMetadata().getLabels());
-            labels.put("app.kubernetes.io/managed-by", "apigw-tke-authorizer");
-            labels.put(Marks.CLUSTER_ID, clusterId);
-            labels.put(Marks.POLICY_VERSION, String.valueOf(where.policyVersion()));
             if (existing == null) {
-                return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder()
-                        .withNewMetadata().withNamespace(namespace).withName(name)
-                        .withLabels(labels)
-                        .withAnnotations(annotations)
-                        .endMetadata()
-                        .withType("Opaque").withData(data).build()).create();
+                return ownCluster.secrets().inNamespace(namespace).resource(write.created(namespace, name)).create();
             }
-            if (!data.equals(existing.getData()) || !annotations.equals(existing.getMetadata().getAnnotations())
-                    || !labels.equals(existing.getMetadata().getLabels())) {
-                // The read's resourceVersion goes with the update: a concurrent change is a conflict, not lost.
-                return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(existing)
-                        .editMetadata().withLabels(labels).withAnnotations(annotations).endMetadata()
-                        .withData(data).withStringData(null).build()).update();
-            }
-            return existing;
+            // The read's resourceVersion goes with the update: a concurrent change is a conflict, not lost.
+            return write.over(existing)
+                    .map(changed -> ownCluster.secrets().inNamespace(namespace).resource(changed).update())
+                    .orElse(existing);
         });
-        return reference(clusterId);
+        return reference(where.clusterId());
     }
 
     /** Removes a recorded revocation once it is done, unless another one has been recorded meanwhile. */
@@ -173,22 +130,6 @@ public class CredentialStore {
         return recordOf(s);
     }
 
-    private static Optional<CredentialRecord> recordOf(Secret s) {
-        if (s == null || s.getData() == null || s.getData().get("token") == null) {
-            return Optional.empty();
-        }
-        Base64.Decoder d = Base64.getDecoder();
-        Map<String, String> a = annotations(s);
-        return Optional.of(new CredentialRecord(new StoredCredential(
-                new String(d.decode(s.getData().getOrDefault("server", "")), StandardCharsets.UTF_8),
-                new String(d.decode(s.getData().getOrDefault("ca.crt", "")), StandardCharsets.UTF_8),
-                Token.of(d.decode(s.getData().get("token")))), a.get(Marks.TOKEN_SECRET),
-                a.get(Marks.TOKEN_SECRET_UID), instant(a.get(Marks.TOKEN_STORED_AT)), revocation(s),
-                s.getMetadata().getResourceVersion(), policyVersion(s), a.get(Marks.CLUSTER_UID),
-                new Tenant(Optional.ofNullable(a.get(Marks.APP_ID)),
-                        Optional.ofNullable(a.get(Marks.OWNER_UIN))), a.containsKey(Marks.DEAUTHORIZING)));
-    }
-
     /**
      * Marks the stored credential as being deauthorized, under the version read (a concurrent change is a conflict,
      * retried by the request). Its version changes, so a repair judged before no longer matches it.
@@ -204,16 +145,6 @@ public class CredentialStore {
             return ownCluster.secrets().inNamespace(namespace).resource(new SecretBuilder(s).editMetadata()
                     .withAnnotations(annotations).endMetadata().build()).update();
         });
-    }
-
-    /** The recorded policy version; 1 where none is recorded (stored before v1.4, when v1 was the only one). */
-    private static int policyVersion(Secret s) {
-        String v = s.getMetadata().getLabels() == null ? null : s.getMetadata().getLabels().get(Marks.POLICY_VERSION);
-        try {
-            return v == null ? 1 : Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            return 0; // garbled: no known policy, so the cluster's rules are never changed on its account
-        }
     }
 
     /**
@@ -242,16 +173,11 @@ public class CredentialStore {
                     .withLabel(Marks.CLUSTER_ID).list(new ListOptionsBuilder()
                             .withLimit(REGISTRY_PAGE).withContinue(page).build()));
             for (Secret s : list.getItems()) {
-                Map<String, String> a = annotations(s);
                 String clusterId = s.getMetadata().getLabels().get(Marks.CLUSTER_ID);
                 // One a deauthorize has begun to remove is no longer the fleet's: no sweep checks, repairs or moves it.
                 if (s.getMetadata().getName().equals(NAME_PREFIX + clusterId)
-                        && !a.containsKey(Marks.DEAUTHORIZING)) {
-                    all.add(new Registered(clusterId, Optional.ofNullable(a.get(Marks.REGION)),
-                            Optional.ofNullable(a.get(Marks.APP_ID)),
-                            Optional.ofNullable(a.get(Marks.OWNER_UIN)), policyVersion(s),
-                            Optional.ofNullable(a.get(Marks.SWEEP_ID)),
-                            Optional.ofNullable(a.get(Marks.SWEEP_STATE)), s.getMetadata().getResourceVersion()));
+                        && !annotations(s).containsKey(Marks.DEAUTHORIZING)) {
+                    all.add(StoredRecords.registered(clusterId, s));
                 }
             }
             next = list.getMetadata() == null ? null : list.getMetadata().getContinue();
@@ -299,35 +225,6 @@ public class CredentialStore {
                 throw e;
             }
         });
-    }
-
-    private static Map<String, String> annotations(Secret s) {
-        return s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
-    }
-
-    private static Optional<Revocation> revocation(Secret s) {
-        Map<String, String> a = annotations(s);
-        Instant after = instant(a.get(Marks.REVOKE_AFTER));
-        String name = a.get(Marks.REVOKE_TOKEN_SECRET);
-        // A garbled record is not acted on: the old Secret stays rather than a wrong one going.
-        return name == null || after == null ? Optional.empty()
-                : Optional.of(new Revocation(name, a.get(Marks.REVOKE_TOKEN_SECRET_UID), after));
-    }
-
-    private static Instant instant(String s) {
-        try {
-            return s == null ? null : Instant.parse(s);
-        } catch (DateTimeParseException e) {
-            return null;
-        }
-    }
-
-    private static void putOrRemove(Map<String, String> m, String key, String value) {
-        if (value == null) {
-            m.remove(key);
-        } else {
-            m.put(key, value);
-        }
     }
 
     /** @return whether there was a credential to delete */
@@ -385,9 +282,5 @@ public class CredentialStore {
 
     public String namespace() {
         return namespace;
-    }
-
-    private static String b64(byte[] b) {
-        return Base64.getEncoder().encodeToString(b);
     }
 }

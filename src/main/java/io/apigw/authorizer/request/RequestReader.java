@@ -1,38 +1,42 @@
 package io.apigw.authorizer.request;
 
+import static io.apigw.authorizer.request.Reasons.describe;
+import static io.apigw.authorizer.request.Reasons.sanitize;
+import static io.apigw.authorizer.request.RequestFields.fieldProblem;
+import static io.apigw.authorizer.request.RequestFields.grace;
+import static io.apigw.authorizer.request.RequestFields.ifCredentialVersion;
+import static io.apigw.authorizer.request.RequestFields.policyVersion;
+import static io.apigw.authorizer.request.RequestFields.scalar;
+import static io.apigw.authorizer.request.RequestFields.text;
+import static io.apigw.authorizer.request.RequestFields.trigger;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
 import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.config.AuthorizerConfig.DirectoryType;
-import io.apigw.authorizer.policy.Policy;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import jakarta.inject.Inject;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.time.format.DateTimeParseException;
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.Set;
 
 /**
  * Turns a Kafka record into a validated request: CloudEvents binary mode ({@code ce_*} headers), structured mode
@@ -47,12 +51,7 @@ public class RequestReader {
     static final Pattern APP_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     static final Pattern OWNER_UIN = Pattern.compile("[0-9]{1,20}");
     static final int MAX_REQUESTED_BY = 256;
-    /** A Kubernetes resourceVersion: opaque, but digits in every API server; bounded here for logs and keys. */
-    static final Pattern CREDENTIAL_VERSION = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
-    static final int MAX_HEADER_BYTES = 1024;
     static final int MAX_ECHOED_ID_BYTES = 1024;
-    private static final String CE_PREFIX = "ce_";
-    private static final String STRUCTURED = "application/cloudevents+json";
     /** The context attributes of CloudEvents 1.0 that are strings (String, URI-reference, URI or Timestamp). */
     private static final Set<String> CORE_ATTRIBUTES = Set.of("specversion", "id", "source", "type",
             "datacontenttype", "dataschema", "subject", "time");
@@ -65,8 +64,6 @@ public class RequestReader {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final int maxBytes;
-    /** The longest grace a rotation may ask for: an old token alive for longer is no rotation. */
-    static final Duration MAX_GRACE = Duration.ofDays(7);
     private final boolean regionRequired;
 
     @Inject
@@ -93,13 +90,10 @@ public class RequestReader {
         }
         Envelope envelope;
         try {
-            envelope = envelope(headers);
+            envelope = Envelope.of(headers);
         } catch (Invalid e) {
             return unreadable(e.getMessage());
         }
-        Map<String, String> ce = envelope.ce();
-        String contentType = envelope.contentType();
-        String miscased = envelope.miscased();
         JsonNode body;
         try {
             body = JSON.readTree(value);
@@ -109,7 +103,14 @@ public class RequestReader {
         if (body == null || !body.isObject()) {
             return unreadable("value is not a JSON object");
         }
-        boolean structured = contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(STRUCTURED);
+        return readBody(envelope, body);
+    }
+
+    /** A JSON object read as its headers say: a structured event, a binary-mode event's data, or a plain request. */
+    private ReadResult readBody(Envelope envelope, JsonNode body) {
+        Map<String, String> ce = envelope.ce();
+        String miscased = envelope.miscased();
+        boolean structured = envelope.structured();
         if (miscased != null) {
             // Kafka header names are case-sensitive and the CloudEvents Kafka binding spells them ce_*, so CE_TYPE is
             // no attribute: SDK-based consumers of the same topic would not see an event. Yet its sender meant one, and
@@ -129,38 +130,6 @@ public class RequestReader {
             return readEnvelope(ce, body);
         }
         return readData(body, RequestType.AUTHORIZE, null);
-    }
-
-    /** The ce_* attributes and the content type from the headers, and the first ce_ header spelled otherwise. */
-    private record Envelope(Map<String, String> ce, String contentType, String miscased) {
-    }
-
-    private static Envelope envelope(Headers headers) {
-        Map<String, String> ce = new TreeMap<>();
-        String contentType = null;
-        String miscased = null;
-        for (Header h : headers) {
-            String key = h.key();
-            if (miscased == null && !key.startsWith(CE_PREFIX) && key.regionMatches(true, 0, CE_PREFIX, 0, 3)) {
-                miscased = key;
-            }
-            if (key.startsWith(CE_PREFIX) || key.equals("content-type")) {
-                byte[] raw = h.value();
-                if (raw == null || raw.length > MAX_HEADER_BYTES) {
-                    throw new Invalid("header " + sanitize(key) + " is missing a value or too long");
-                }
-                String v = decodeStrict(raw);
-                if (v == null) {
-                    throw new Invalid("header " + sanitize(key) + " is not valid UTF-8");
-                }
-                if (key.equals("content-type")) {
-                    contentType = v;
-                } else if (ce.put(key.substring(CE_PREFIX.length()), v) != null) {
-                    throw new Invalid("header " + sanitize(key) + " appears more than once");
-                }
-            }
-        }
-        return new Envelope(ce, contentType, miscased);
     }
 
     private ReadResult readStructured(ObjectNode event) {
@@ -231,18 +200,12 @@ public class RequestReader {
                 throw new Invalid(fieldProblem(data, "region", "a region such as ap-guangzhou"));
             }
             // requestedBy's problem is named before the tenant's, as it always was.
-            Optional<String> requestedBy = scalar(data, "requestedBy");
-            if (data.hasNonNull("requestedBy") && requestedBy.filter(s -> s.length() <= MAX_REQUESTED_BY).isEmpty()) {
-                throw new Invalid("requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters");
-            }
-            Optional<String> appId = scalar(data, "appId");
-            Optional<String> ownerUin = scalar(data, "ownerUin");
-            if (data.hasNonNull("appId") && appId.filter(APP_ID.asMatchPredicate()).isEmpty()) {
-                throw new Invalid("appId must be 1-64 characters of [A-Za-z0-9_-]");
-            }
-            if (data.hasNonNull("ownerUin") && ownerUin.filter(OWNER_UIN.asMatchPredicate()).isEmpty()) {
-                throw new Invalid("ownerUin must be the account's uin: 1-20 digits");
-            }
+            Optional<String> requestedBy = scalar(data, "requestedBy", s -> s.length() <= MAX_REQUESTED_BY,
+                    "requestedBy must be a string of at most " + MAX_REQUESTED_BY + " characters");
+            Optional<String> appId = scalar(data, "appId", APP_ID.asMatchPredicate(),
+                    "appId must be 1-64 characters of [A-Za-z0-9_-]");
+            Optional<String> ownerUin = scalar(data, "ownerUin", OWNER_UIN.asMatchPredicate(),
+                    "ownerUin must be the account's uin: 1-20 digits");
             Optional<Duration> grace = grace(data, type);
             Trigger trigger = trigger(data);
             Optional<String> ifVersion = ifCredentialVersion(data, type);
@@ -251,76 +214,6 @@ public class RequestReader {
         } catch (Invalid e) {
             return new ReadResult.Rejected(e.getMessage(), false, requestId, clusterId, region, false);
         }
-    }
-
-    /** A field's problem: the request is rejected with it, naming the field and what it must be. */
-    private static final class Invalid extends RuntimeException {
-        Invalid(String problem) {
-            super(problem, null, false, false);
-        }
-    }
-
-    private static Optional<Duration> grace(JsonNode data, RequestType type) {
-        if (type != RequestType.ROTATE || !data.hasNonNull("grace")) {
-            return Optional.empty();
-        }
-        return Optional.of(grace(data.get("grace")).orElseThrow(() -> new Invalid("grace must be an ISO-8601 "
-                + "duration (such as PT10M) or whole seconds, from 0 to " + MAX_GRACE.toDays() + " days")));
-    }
-
-    private static Trigger trigger(JsonNode data) {
-        if (!data.hasNonNull("trigger")) {
-            return Trigger.console;
-        }
-        return text(data, "trigger").flatMap(Trigger::of).orElseThrow(() -> new Invalid("trigger must be one of "
-                + String.join(", ", Arrays.stream(Trigger.values()).map(Enum::name).toList())));
-    }
-
-    private static Optional<String> ifCredentialVersion(JsonNode data, RequestType type) {
-        if (!data.hasNonNull("ifCredentialVersion")) {
-            return Optional.empty();
-        }
-        Optional<String> ifVersion = text(data, "ifCredentialVersion").filter(CREDENTIAL_VERSION.asMatchPredicate());
-        if (type != RequestType.AUTHORIZE) {
-            throw new Invalid("ifCredentialVersion is only for ClusterAuthorizationRequested");
-        }
-        return Optional.of(ifVersion.orElseThrow(() -> new Invalid(
-                "ifCredentialVersion must be 1-64 characters of [A-Za-z0-9._:-]")));
-    }
-
-    private static Optional<Integer> policyVersion(JsonNode data, Optional<String> ifVersion) {
-        if (!data.hasNonNull("policyVersion")) {
-            return Optional.empty();
-        }
-        JsonNode v = data.get("policyVersion");
-        Optional<Integer> policyVersion = v.isIntegralNumber() && v.canConvertToInt() ? Optional.of(v.asInt())
-                : Optional.empty();
-        if (ifVersion.isEmpty()) {
-            // Never outside a rollout: a cluster's rules change only when its credential is the one judged.
-            throw new Invalid("policyVersion is only for a conditional ClusterAuthorizationRequested (with "
-                    + "ifCredentialVersion)");
-        }
-        if (policyVersion.flatMap(Policy::of).isEmpty()) {
-            throw new Invalid("policyVersion must be one of " + Policy.versions());
-        }
-        return policyVersion;
-    }
-
-    /** A rotation's grace: {@code "PT10M"} or whole seconds, 0 to {@link #MAX_GRACE}. */
-    private static Optional<Duration> grace(JsonNode v) {
-        Duration d;
-        if (v.isIntegralNumber() && v.canConvertToLong()) {
-            d = Duration.ofSeconds(v.asLong());
-        } else if (v.isTextual() && v.asText().length() <= 32) {
-            try {
-                d = Duration.parse(v.asText());
-            } catch (DateTimeParseException e) {
-                return Optional.empty();
-            }
-        } else {
-            return Optional.empty();
-        }
-        return d.isNegative() || d.compareTo(MAX_GRACE) > 0 ? Optional.empty() : Optional.of(d);
     }
 
     private ReadResult rejectWithIds(String reason, JsonNode data, boolean unreadable) {
@@ -369,31 +262,6 @@ public class RequestReader {
         return new ReadResult.Rejected(reason, true, Optional.empty(), Optional.empty(), Optional.empty(), true);
     }
 
-    private static String fieldProblem(JsonNode data, String field, String expected) {
-        JsonNode v = data.get(field);
-        if (v == null || v.isNull()) {
-            return field + " is required";
-        }
-        if (!v.isTextual()) {
-            return field + " must be a string";
-        }
-        return field + " must be " + expected;
-    }
-
-    private static Optional<String> text(JsonNode data, String field) {
-        JsonNode v = data.get(field);
-        return v != null && v.isTextual() ? Optional.of(v.textValue()) : Optional.empty();
-    }
-
-    /** Tencent account ids are numeric, so a JSON integer is accepted where a string is expected. */
-    private static Optional<String> scalar(JsonNode data, String field) {
-        JsonNode v = data.get(field);
-        if (v != null && v.isIntegralNumber()) {
-            return Optional.of(v.asText());
-        }
-        return text(data, field);
-    }
-
     private static String firstMissing(Map<String, String> ce, String... names) {
         for (String n : names) {
             if (ce.get(n) == null || ce.get(n).isEmpty()) {
@@ -401,28 +269,5 @@ public class RequestReader {
             }
         }
         return null;
-    }
-
-    private static String decodeStrict(byte[] raw) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(raw)).toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
-    }
-
-    private static String describe(Exception e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return sanitize(m.lines().findFirst().orElse(m));
-    }
-
-    /** Reasons end up in headers and logs: keep them printable, short, and free of the record's raw bytes. */
-    static String sanitize(String s) {
-        if (s == null) {
-            return "null";
-        }
-        StringBuilder b = new StringBuilder();
-        s.codePoints().limit(120).forEach(c -> b.appendCodePoint(c >= 0x20 && c < 0x7f ? c : '?'));
-        return b.toString();
     }
 }
