@@ -7,6 +7,8 @@
 #   BENCH_JFR=target-bench/jfr scripts/bench.sh        # JFR recordings of the default worker's paced and burst phases
 #   BENCH_DEFAULT=-Xmx256m scripts/bench.sh           # other JVM options for the default worker (default: as deployed)
 #   BENCH_MAIN=SweepBenchmark scripts/bench.sh n=200 private-pct=0   # what a sweep costs, and the console beside it
+#   BENCH_MAIN=DirectoryBenchmark scripts/bench.sh entries=10000       # one kubeconfig-directory lookup at fleet size;
+#     BENCH_CLASSES=<an older build's target/classes> measures that build's directory in the same harness
 #
 # Builds the worker and the test classes into its own build directory (default target-bench, or BENCH_BUILD_DIR)
 # when anything under src/ or pom.xml is newer than the packaged jar, computes the test classpath the way
@@ -52,6 +54,6 @@ echo "output: $log" >&2
 java -Xmx4g -Xss512k \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -Dworker.jar="$jar" \
-  -cp "$build_dir/test-classes:$(cat "$cp_file")" \
+  -cp "$build_dir/test-classes:${BENCH_CLASSES:-$build_dir/classes}:$(cat "$cp_file")" \
   "io.apigw.authorizer.bench.${BENCH_MAIN:-FleetBenchmark}" "$@" 2>&1 | tee -a "$log"
 exit "${PIPESTATUS[0]}"

@@ -15,8 +15,6 @@ import org.jboss.logging.Logger;
 import io.apigw.authorizer.request.AuthorizationRequest;
 import io.apigw.authorizer.result.AuthorizationException;
 import io.apigw.authorizer.result.FailureCode;
-import io.fabric8.kubernetes.api.model.NamedCluster;
-import io.fabric8.kubernetes.api.model.NamedContext;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
 
@@ -33,7 +31,7 @@ public class KubeconfigDirectory implements ClusterDirectory {
     private final Path path;
     private volatile Loaded loaded;
 
-    private record Loaded(Object fileKey, long modified, long size, io.fabric8.kubernetes.api.model.Config kubeconfig) {
+    private record Loaded(Object fileKey, long modified, long size, KubeconfigIndex index) {
     }
 
     public KubeconfigDirectory(Path path) {
@@ -42,33 +40,25 @@ public class KubeconfigDirectory implements ClusterDirectory {
 
     @Override
     public ClusterAccess resolve(AuthorizationRequest request) {
-        io.fabric8.kubernetes.api.model.Config kubeconfig = load();
         String clusterId = request.clusterId();
-        NamedContext context = kubeconfig.getContexts() == null ? null
-                : kubeconfig.getContexts().stream().filter(c -> clusterId.equals(c.getName())).findFirst().orElse(null);
-        if (context == null || context.getContext() == null) {
-            throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND,
-                    "no cluster " + clusterId + " in the cluster directory");
-        }
-        String clusterName = context.getContext().getCluster();
-        NamedCluster cluster = kubeconfig.getClusters() == null ? null
-                : kubeconfig.getClusters().stream().filter(c -> Objects.equals(clusterName, c.getName())).findFirst()
-                        .orElse(null);
-        if (cluster == null || cluster.getCluster() == null) {
+        KubeconfigIndex.Entry entry = load().context(clusterId).filter(e -> e.context().getContext() != null)
+                .orElseThrow(() -> AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND,
+                        "no cluster " + clusterId + " in the cluster directory"));
+        if (entry.cluster() == null || entry.cluster().getCluster() == null) {
             throw AuthorizationException.permanent(FailureCode.CLUSTER_NOT_FOUND,
                     "context " + clusterId + " names no cluster entry in the cluster directory");
         }
-        String server = cluster.getCluster().getServer();
+        String server = entry.cluster().getCluster().getServer();
         if (server == null || server.isBlank()) {
             throw new PrivateAccessDisabledException("the cluster directory lists no private API server endpoint");
         }
-        if (Boolean.TRUE.equals(cluster.getCluster().getInsecureSkipTlsVerify())) {
+        if (Boolean.TRUE.equals(entry.cluster().getCluster().getInsecureSkipTlsVerify())) {
             throw ClusterAccess.tlsNotVerified("the cluster directory's entry for " + clusterId
                     + " sets insecure-skip-tls-verify");
         }
         Config config = Config.empty();
         try {
-            KubeConfigUtils.merge(config, clusterId, kubeconfig);
+            KubeConfigUtils.merge(config, clusterId, entry.alone());
         } catch (RuntimeException e) {
             throw AuthorizationException.permanent(FailureCode.INTERNAL,
                     "context " + clusterId + " in the cluster directory cannot be used: " + e.getClass().getSimpleName());
@@ -78,28 +68,21 @@ public class KubeconfigDirectory implements ClusterDirectory {
         // back to the file's current context (another cluster's credential) if this context were gone by then.
         config.setCurrentContext(null);
         config.setContexts(List.of());
-        return new ClusterAccess(clusterId, server, caPem, config,
-                mintsCredentials(kubeconfig, context.getContext().getUser()));
+        return new ClusterAccess(clusterId, server, caPem, config, entry.mintsCredentials());
     }
 
-    /** Whether the context's user gets its credential from an exec plugin or an auth provider at each lookup. */
-    private static boolean mintsCredentials(io.fabric8.kubernetes.api.model.Config kubeconfig, String userName) {
-        return kubeconfig.getUsers() != null && kubeconfig.getUsers().stream()
-                .filter(u -> Objects.equals(userName, u.getName()) && u.getUser() != null)
-                .anyMatch(u -> u.getUser().getExec() != null || u.getUser().getAuthProvider() != null);
-    }
-
-    private io.fabric8.kubernetes.api.model.Config load() {
+    /** The file's index, parsed and built again only when the file has changed. */
+    private KubeconfigIndex load() {
         try {
             BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
             Loaded current = loaded;
             if (current != null && Objects.equals(current.fileKey(), attrs.fileKey())
                     && current.modified() == attrs.lastModifiedTime().toMillis() && current.size() == attrs.size()) {
-                return current.kubeconfig();
+                return current.index();
             }
-            io.fabric8.kubernetes.api.model.Config parsed = KubeConfigUtils.parseConfig(path.toFile());
-            loaded = new Loaded(attrs.fileKey(), attrs.lastModifiedTime().toMillis(), attrs.size(), parsed);
-            return parsed;
+            KubeconfigIndex index = KubeconfigIndex.of(KubeConfigUtils.parseConfig(path.toFile()));
+            loaded = new Loaded(attrs.fileKey(), attrs.lastModifiedTime().toMillis(), attrs.size(), index);
+            return index;
         } catch (IOException | RuntimeException e) {
             LOG.errorf("cannot read the cluster directory kubeconfig %s (%s): point KUBECONFIG or "
                     + "authorizer.directory.kubeconfig.path at a kubeconfig with one context per cluster id", path,

@@ -1,6 +1,7 @@
 package io.apigw.authorizer.directory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,6 +83,34 @@ class KubeconfigDirectoryTest {
 
         assertThat(refreshed.getMasterUrl()).startsWith("https://10.0.0.1:6443");
         assertThat(refreshed.getAutoOAuthToken()).isEqualTo("token-of-target");
+    }
+
+    @Test
+    void eachOfManyContextsGetsItsOwnClusterAndUserNeverTheFilesCurrentContextsAndTheFirstOfADuplicateName()
+            throws Exception {
+        StringBuilder clusters = new StringBuilder("clusters:\n");
+        StringBuilder contexts = new StringBuilder("contexts:\n");
+        StringBuilder users = new StringBuilder("users:\n");
+        for (int i = 0; i < 300; i++) {
+            clusters.append("- name: c").append(i).append("\n  cluster: {server: 'https://10.0.").append(i / 250)
+                    .append('.').append(i % 250).append(":6443'}\n");
+            contexts.append("- name: cls-").append(i).append("\n  context: {cluster: c").append(i).append(", user: u")
+                    .append(i).append("}\n");
+            users.append("- name: u").append(i).append("\n  user: {token: token-").append(i).append("}\n");
+        }
+        contexts.append("- name: cls-7\n  context: {cluster: c8, user: u8}\n");
+        Path kubeconfig = dir.resolve("many");
+        Files.writeString(kubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: cls-0\n" + clusters + contexts
+                + users);
+        KubeconfigDirectory directory = new KubeconfigDirectory(kubeconfig);
+
+        for (int i : new int[] {0, 7, 251, 299}) {
+            ClusterAccess access = directory.resolve(request("cls-" + i));
+            assertThat(access.server()).isEqualTo("https://10.0." + i / 250 + "." + i % 250 + ":6443");
+            assertThat(access.clientConfig().getAutoOAuthToken()).isEqualTo("token-" + i);
+        }
+        assertThatThrownBy(() -> directory.resolve(request("cls-300")))
+                .hasMessageContaining("no cluster cls-300 in the cluster directory");
     }
 
     private static AuthorizationRequest request(String clusterId) {
