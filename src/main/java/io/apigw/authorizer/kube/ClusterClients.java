@@ -5,7 +5,6 @@ import java.util.concurrent.Executors;
 
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -14,35 +13,20 @@ import org.jboss.logging.Logger;
 
 import io.apigw.authorizer.config.AuthorizerConfig;
 import io.apigw.authorizer.directory.ClusterAccess;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 import io.apigw.authorizer.credential.StoredCredential;
-import io.apigw.authorizer.result.AuthorizationException;
-import io.apigw.authorizer.result.FailureCode;
 import io.apigw.authorizer.timing.DaemonThreads;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.internal.SSLUtils;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.micrometer.core.instrument.Gauge;
@@ -149,18 +133,9 @@ public class ClusterClients {
 
     private Lease lease(String role, String clusterId, Config config, String caPem, boolean keep) {
         if (!keep) {
-            // A credential minted for this lookup may expire: this client serves one attempt only.
-            Kept once = new Kept(build(config, caPem));
-            once.retired = true;
-            synchronized (kept) {
-                if (closed) {
-                    closeQuietly(once);
-                    throw stopping();
-                }
-                return take(once);
-            }
+            return once(config, caPem);
         }
-        String key = key(role, clusterId, config, caPem);
+        String key = ClientKey.of(role, clusterId, config, caPem);
         synchronized (kept) {
             if (closed) {
                 throw stopping();
@@ -171,7 +146,11 @@ public class ClusterClients {
             }
         }
         // Built outside the lock: a TLS context takes a while, and other clusters' requests must not wait for it.
-        Kept fresh = new Kept(build(config, caPem));
+        return keep(key, new Kept(build(config, caPem)));
+    }
+
+    /** Keeps a client just built, unless another request kept one for the key meanwhile (then that one serves). */
+    private Lease keep(String key, Kept fresh) {
         List<Kept> toClose = new ArrayList<>();
         Lease lease;
         synchronized (kept) {
@@ -198,6 +177,19 @@ public class ClusterClients {
             throw stopping();
         }
         return lease;
+    }
+
+    /** A credential minted for this lookup may expire: this client serves one attempt only. */
+    private Lease once(Config config, String caPem) {
+        Kept once = new Kept(build(config, caPem));
+        once.retired = true;
+        synchronized (kept) {
+            if (closed) {
+                closeQuietly(once);
+                throw stopping();
+            }
+            return take(once);
+        }
     }
 
     /** Under the lock. */
@@ -294,79 +286,10 @@ public class ClusterClients {
         if (!caPem.isBlank()) {
             // fabric8 adds the cluster CA to the JVM's default trust store; a cluster's API server must present a
             // certificate of its own CA and of nothing else.
-            TrustManager[] pinned = trustOnly(caPem);
-            KeyManager[] clientCertificate = keyManagers(config);
+            TrustManager[] pinned = ClientTls.trustOnly(caPem);
+            KeyManager[] clientCertificate = ClientTls.keyManagers(config);
             builder.withHttpClientBuilderConsumer(b -> b.sslContext(clientCertificate, pinned));
         }
         return builder.build();
-    }
-
-    /**
-     * A digest, so the map holds no credential. The cluster id keeps two contexts on one server apart; files are
-     * hashed by content, so a certificate rotated in place gets a new client.
-     */
-    private static String key(String role, String clusterId, Config c, String caPem) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            // A kubeconfig's token arrives as the "auto" token.
-            for (String part : new String[] { role, clusterId, c.getMasterUrl(), c.getOauthToken(),
-                    c.getAutoOAuthToken(), caPem, c.getCaCertData(), c.getCaCertFile(),
-                    String.valueOf(c.getTrustCerts()), c.getClientCertData(), c.getClientKeyData(),
-                    c.getClientCertFile(), c.getClientKeyFile(), c.getClientKeyPassphrase(), c.getUsername(),
-                    c.getPassword(), String.valueOf(c.getAuthProvider()), c.getImpersonateUsername(),
-                    c.getHttpProxy(), c.getHttpsProxy(), String.join(",", Objects.requireNonNullElse(c.getNoProxy(),
-                            new String[0])), c.getProxyUsername(), c.getProxyPassword() }) {
-                digest.update(Objects.toString(part, "").getBytes(StandardCharsets.UTF_8));
-                digest.update((byte) 0);
-            }
-            for (String file : new String[] { c.getCaCertFile(), c.getClientCertFile(), c.getClientKeyFile() }) {
-                digest.update(contents(file));
-                digest.update((byte) 0);
-            }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-    }
-
-    private static byte[] contents(String file) {
-        if (file == null || file.isBlank()) {
-            return new byte[0];
-        }
-        try {
-            return Files.readAllBytes(Path.of(file));
-        } catch (IOException | RuntimeException e) {
-            return new byte[0]; // the client build then reports the file as unusable
-        }
-    }
-
-    private static TrustManager[] trustOnly(String caPem) {
-        try {
-            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-            store.load(null, null);
-            int i = 0;
-            for (Certificate ca : CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(caPem.getBytes(StandardCharsets.UTF_8)))) {
-                store.setCertificateEntry("cluster-ca-" + i++, ca);
-            }
-            if (i == 0) {
-                throw new CertificateException("no certificate in the cluster CA");
-            }
-            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            factory.init(store);
-            return factory.getTrustManagers();
-        } catch (GeneralSecurityException | IOException e) {
-            throw AuthorizationException.permanent(FailureCode.INTERNAL,
-                    "the cluster CA cannot be used: " + e.getClass().getSimpleName());
-        }
-    }
-
-    private static KeyManager[] keyManagers(Config config) {
-        try {
-            return SSLUtils.keyManagers(config);
-        } catch (GeneralSecurityException | IOException e) {
-            throw AuthorizationException.permanent(FailureCode.INTERNAL,
-                    "the admin client certificate cannot be used: " + e.getClass().getSimpleName());
-        }
     }
 }

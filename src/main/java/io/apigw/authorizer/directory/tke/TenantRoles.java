@@ -94,32 +94,43 @@ final class TenantRoles {
             }
         }
         if (mine) {
-            Assumed fresh = null;
-            RuntimeException failed = null;
-            try {
-                fresh = call(ownerUin, roleArn, requestId, worker.get());
-            } catch (RuntimeException e) {
-                failed = e;
-            }
-            synchronized (slot) {
-                if (fresh != null) {
-                    slot.assumed = fresh;
-                }
-                slot.running = null;
-                if (slot.assumed == null) {
-                    // Nothing to keep (a role never granted, a bogus uin): no entry stays behind (issue 26, G12).
-                    slots.remove(roleArn, slot);
-                }
-            }
+            renew(slot, roleArn, ownerUin, () -> call(ownerUin, roleArn, requestId, worker.get()), running);
+        }
+        return awaited(running, kept, ownerUin);
+    }
+
+    /** This request assumes the role for every request waiting on the slot; {@code running} gets the outcome. */
+    private void renew(Slot slot, String roleArn, String ownerUin, Supplier<Assumed> assume,
+            CompletableFuture<Assumed> running) {
+        Assumed fresh = null;
+        RuntimeException failed = null;
+        try {
+            fresh = assume.get();
+        } catch (RuntimeException e) {
+            failed = e;
+        }
+        synchronized (slot) {
             if (fresh != null) {
-                pruneExpired();
+                slot.assumed = fresh;
             }
-            if (failed != null) {
-                running.completeExceptionally(failed);
-            } else {
-                running.complete(fresh);
+            slot.running = null;
+            if (slot.assumed == null) {
+                // Nothing to keep (a role never granted, a bogus uin): no entry stays behind (issue 26, G12).
+                slots.remove(roleArn, slot);
             }
         }
+        if (fresh != null) {
+            pruneExpired();
+        }
+        if (failed != null) {
+            running.completeExceptionally(failed);
+        } else {
+            running.complete(fresh);
+        }
+    }
+
+    /** The outcome of the assume this request waited on; {@code kept} still valid when STS fails for now. */
+    private TkeAccount awaited(CompletableFuture<Assumed> running, Assumed kept, String ownerUin) {
         try {
             return running.get().account();
         } catch (InterruptedException e) {
